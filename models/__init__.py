@@ -1,0 +1,54 @@
+"""SQLModel tables of CTPAT Workbench.
+
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic and the tests rely on it).
+"""
+
+from sqlmodel import SQLModel
+
+# Named constraints: Alembic batch mode on SQLite can only drop or alter what has a name.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from models.audit import AuditEvent  # noqa: E402
+from models.collection import (  # noqa: E402
+    Answer,
+    Assignment,
+    Cycle,
+    Evidence,
+    ImportRecord,
+    ReviewComment,
+)
+from models.company import CompanyProfile  # noqa: E402
+from models.partner import Certification, Partner  # noqa: E402
+from models.reference import (  # noqa: E402
+    Country,
+    Criterion,
+    CriterionApplicability,
+    CriterionText,
+    MraProgram,
+)
+from models.user import User  # noqa: E402
+
+__all__ = [
+    "Answer",
+    "Assignment",
+    "AuditEvent",
+    "Certification",
+    "CompanyProfile",
+    "Country",
+    "Criterion",
+    "CriterionApplicability",
+    "CriterionText",
+    "Cycle",
+    "Evidence",
+    "ImportRecord",
+    "MraProgram",
+    "Partner",
+    "ReviewComment",
+    "User",
+]

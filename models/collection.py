@@ -1,0 +1,125 @@
+from datetime import date, datetime
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from models.common import utcnow
+
+ASSIGNMENT_STATES: tuple[str, ...] = (
+    "not sent",
+    "sent",
+    "opened",
+    "in progress",
+    "submitted",
+    "returned",
+    "accepted",
+    "exempt",
+)
+ANSWER_VALUES: tuple[str, ...] = ("yes", "partial", "no", "na")
+ANSWER_SOURCES: tuple[str, ...] = ("link", "file", "staff")
+
+
+class Cycle(SQLModel, table=True):
+    """One round of partner data collection, e.g. "2027 annual review"."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    due_date: date
+    default_language: str = Field(default="en", max_length=5)
+    status: str = Field(default="open", max_length=10)  # open | closed
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """One partner's questionnaire in one cycle, with its personal link."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "partner_id", name="uq_assignment_cycle_partner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    status: str = Field(default="not sent", max_length=12, index=True)
+    language: str = Field(default="en", max_length=5)
+    exempt_reason: str = Field(default="", max_length=300)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    token_expires_at: datetime | None = None
+    token_revoked: bool = False
+    sent_at: datetime | None = None
+    opened_at: datetime | None = None
+    submitted_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: str = Field(default="", max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Answer(SQLModel, table=True):
+    """One version of a partner's answer to a criterion; the current one has is_current set.
+
+    Keeping versions in one table gives every answer its history (value, who, when, path) without a
+    second write per answer on bulk import.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_answer_current",
+            "assignment_id",
+            "criterion_id",
+            unique=True,
+            sqlite_where=text("is_current = 1"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10)
+    value: str = Field(max_length=8)  # yes | partial | no | na
+    comment: str = Field(default="", max_length=4000)
+    answered_on: date | None = None
+    source: str = Field(max_length=8)  # link | file | staff
+    answered_by: str = Field(max_length=120)
+    recorded_at: datetime = Field(default_factory=utcnow)
+    is_current: bool = True
+
+
+class ReviewComment(SQLModel, table=True):
+    """The team's comment on one question when a submission is returned."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10)
+    comment: str = Field(max_length=2000)
+    author: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved: bool = False
+
+
+class Evidence(SQLModel, table=True):
+    """An evidence file for an answer; the bytes live on disk under their content hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64, index=True)
+    uploaded_by: str = Field(max_length=120)
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class ImportRecord(SQLModel, table=True):
+    """One completed file import: who, when, which file, what it changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # partners | responses
+    filename: str = Field(max_length=255)
+    sha256: str = Field(max_length=64, index=True)
+    username: str = Field(max_length=64)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id")
+    rows: int = 0
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    imported_at: datetime = Field(default_factory=utcnow)

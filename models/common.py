@@ -1,0 +1,37 @@
+"""Shared vocabularies and helpers of the data model."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: SQLite keeps no time zone, so every stored time is UTC without one."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    analyst = "analyst"
+    viewer = "viewer"
+
+
+# CBP's 12 eligible CTPAT entity types, spelled as in the MSC applicability reference.
+ENTITY_TYPES: tuple[str, ...] = (
+    "Importer",
+    "Exporter",
+    "Foreign Manufacturer",
+    "Highway Carrier",
+    "Long Haul Highway Carrier (Mexico)",
+    "Air Carrier",
+    "Rail Carrier",
+    "Sea Carrier",
+    "Third Party Logistics Provider",
+    "Consolidator",
+    "Customs Broker",
+    "Marine Port Authority and Terminal Operator",
+)
+
+PARTNER_STATUSES: tuple[str, ...] = ("active", "inactive")
+CRITICALITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "zh": "简体中文"}
+TIERS: tuple[str, ...] = ("Not certified", "Tier I", "Tier II", "Tier III")

@@ -1,0 +1,56 @@
+from sqlmodel import Field, SQLModel
+
+
+class Country(SQLModel, table=True):
+    iso2: str = Field(primary_key=True, max_length=2)
+    iso3: str = Field(max_length=3, unique=True)
+    numeric: str = Field(max_length=3, index=True)  # zero-padded text, as the world map keys it
+    name: str = Field(max_length=100)
+    region: str = Field(default="", max_length=40)
+
+
+class Criterion(SQLModel, table=True):
+    """One Minimum Security Criterion; ids are text because 4.1 and 4.10 differ."""
+
+    criterion_id: str = Field(primary_key=True, max_length=10)
+    focus_area: str = Field(max_length=60)
+    category_number: int = Field(index=True)
+    category: str = Field(max_length=80)
+    sort_key: int = Field(index=True)  # category * 1000 + number, so 4.10 sorts after 4.9
+    requirement: str = Field(max_length=8)  # must | should
+    summary: str = Field(max_length=1000)
+    caveat: str = Field(default="", max_length=500)
+    source: str = Field(max_length=1000)
+
+
+class CriterionApplicability(SQLModel, table=True):
+    """Whether a criterion applies to an entity type, and on what basis."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10, index=True)
+    entity_type: str = Field(max_length=60, index=True)
+    applies: str = Field(max_length=8)  # yes | no | unknown
+    requirement: str = Field(default="", max_length=8)
+    basis: str = Field(max_length=20)  # "CBP source" | "product default"
+    note: str = Field(default="", max_length=500)
+    source: str = Field(default="", max_length=1000)
+
+
+class CriterionText(SQLModel, table=True):
+    """Question text of a criterion in one language (answers are stored once, language-independent)."""
+
+    criterion_id: str = Field(foreign_key="criterion.criterion_id", primary_key=True, max_length=10)
+    language: str = Field(primary_key=True, max_length=5)
+    question: str = Field(max_length=1000)
+
+
+class MraProgram(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    partner_country: str = Field(max_length=80)
+    customs_administration: str = Field(max_length=200)
+    program_name: str = Field(max_length=200)
+    acronym: str = Field(max_length=20)
+    signed: str = Field(max_length=7)  # YYYY-MM as CBP announces it
+    confirmed: bool = True
+    country_codes: str = Field(default="", max_length=200)  # ISO alpha-2 codes it covers, space-separated
+    source: str = Field(default="", max_length=1000)

@@ -1,0 +1,1 @@
+"""Page modules: each defines render() and helpers only; app.py registers them with st.navigation."""

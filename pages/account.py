@@ -1,0 +1,38 @@
+"""My account: change my own password (forced at the first login with a generated password)."""
+
+import streamlit as st
+
+from services import users
+from services.permissions import ValidationError
+from ui import auth, state
+
+
+def render() -> None:
+    actor = auth.require_role()
+    if actor is None:
+        return
+    st.title("My account")
+    if st.session_state.get("must_change_password"):
+        st.warning("Set a new password before you continue.")
+    st.caption(f"Signed in as **{actor.username}** with the role **{actor.role}**.")
+    with st.form("change_password", clear_on_submit=True):
+        current = st.text_input("Current password", type="password")
+        new = st.text_input("New password", type="password",
+                            help=f"At least {users.MIN_PASSWORD_LENGTH} characters, at most "
+                                 f"{users.MAX_PASSWORD_BYTES} bytes.")
+        repeat = st.text_input("Repeat new password", type="password")
+        submitted = st.form_submit_button("Change password", type="primary")
+    if submitted:
+        if new != repeat:
+            st.error("The two new passwords differ.")
+            return
+        try:
+            with state.session() as s:
+                users.change_own_password(session=s, username=actor.username, current_password=current,
+                                          new_password=new)
+        except ValidationError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["must_change_password"] = False
+        st.success("Password changed.")
+        st.rerun()

@@ -1,0 +1,242 @@
+"""Business partners: validation, search, add, edit, deactivate, duplicate detection."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from models import Country, Partner
+from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES, utcnow
+from services import audit
+from services.identifiers import EMAIL, IDENTIFIER_FORMATS, identifier_error, normalize_identifier, normalize_name
+from services.permissions import Actor, ValidationError, require_write
+
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "latitude", "longitude",
+    *IDENTIFIER_FORMATS, "contact_name", "contact_email", "language", "parent_id", "criticality",
+    "import_share", "status", "notes",
+)
+SORTABLE = ("partner_code", "legal_name", "entity_type", "country_iso2", "criticality", "import_share", "status",
+            "updated_at")
+LIST_COLUMNS = ["id", "partner_code", "legal_name", "entity_type", "country_iso2", "city", "criticality",
+                "import_share", "status", "contact_email", "updated_at"]
+
+
+@dataclass
+class PartnerPage:
+    rows: pd.DataFrame
+    total: int
+
+
+def clean_partner_values(values: dict[str, Any], *, country_codes: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Normalise partner field values and list every problem found (field name first in each message)."""
+    out: dict[str, Any] = {}
+    errors: list[str] = []
+
+    def text(field: str, limit: int, required: bool = False) -> None:
+        raw = values.get(field)
+        value = "" if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw).strip()
+        if required and not value:
+            errors.append(f"{field}: required")
+        if len(value) > limit:
+            errors.append(f"{field}: longer than {limit} characters")
+        out[field] = value
+
+    text("partner_code", 40, required=True)
+    out["partner_code"] = out["partner_code"].upper()
+    text("legal_name", 200, required=True)
+    text("address", 300)
+    text("city", 100)
+    text("contact_name", 120)
+    text("contact_email", 254)
+    text("notes", 2000)
+    if out["contact_email"] and not EMAIL.match(out["contact_email"]):
+        errors.append(f"contact_email: '{out['contact_email']}' is not an email address")
+
+    entity = str(values.get("entity_type") or "").strip()
+    match = {e.lower(): e for e in ENTITY_TYPES}.get(entity.lower())
+    if match is None:
+        errors.append(f"entity_type: '{entity}' is not a CTPAT entity type")
+    out["entity_type"] = match or entity
+
+    country = str(values.get("country_iso2") or "").strip().upper()
+    if country not in country_codes:
+        errors.append(f"country_iso2: '{country}' is not an ISO 3166 alpha-2 country code")
+    out["country_iso2"] = country
+
+    for field, allowed, default in (
+        ("criticality", CRITICALITIES, "medium"),
+        ("status", PARTNER_STATUSES, "active"),
+        ("language", tuple(LANGUAGES), "en"),
+    ):
+        value = str(values.get(field) or default).strip().lower()
+        if value not in allowed:
+            errors.append(f"{field}: '{value}' must be one of {', '.join(allowed)}")
+        out[field] = value
+
+    for field, low, high in (("latitude", -90, 90), ("longitude", -180, 180), ("import_share", 0, 100)):
+        raw = values.get(field)
+        if raw is None or raw == "" or (isinstance(raw, float) and pd.isna(raw)):
+            out[field] = None
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            errors.append(f"{field}: '{raw}' is not a number")
+            continue
+        if not low <= number <= high:
+            errors.append(f"{field}: {number} is outside {low}..{high}")
+        out[field] = number
+
+    for field in IDENTIFIER_FORMATS:
+        value = normalize_identifier(field, values.get(field))
+        problem = identifier_error(field, value, country)
+        if problem:
+            errors.append(f"{field}: {problem}")
+        out[field] = value
+
+    parent = values.get("parent_id")
+    out["parent_id"] = int(parent) if parent not in (None, "") and not pd.isna(parent) else None
+    out["normalized_name"] = normalize_name(out["legal_name"])
+    return out, errors
+
+
+def _country_codes(session: Session) -> set[str]:
+    return set(session.exec(select(Country.iso2)).all())
+
+
+def _as_dict(partner: Partner) -> dict[str, Any]:
+    return {f: getattr(partner, f) for f in EDITABLE_FIELDS}
+
+
+def find_duplicates(
+    *, session: Session, values: dict[str, Any], exclude_id: int | None = None
+) -> list[tuple[Partner, str]]:
+    """Existing partners that share a trade identifier or the normalised name, with the reason."""
+    conditions = [getattr(Partner, f) == values[f] for f in IDENTIFIER_FORMATS if values.get(f)]
+    name = values.get("normalized_name") or normalize_name(values.get("legal_name", ""))
+    if name:
+        conditions.append((Partner.normalized_name == name) & (Partner.country_iso2 == values.get("country_iso2")))
+    if not conditions:
+        return []
+    stmt = select(Partner).where(or_(*conditions))
+    if exclude_id is not None:
+        stmt = stmt.where(Partner.id != exclude_id)
+    found = []
+    for partner in session.exec(stmt.limit(20)).all():
+        reasons = [IDENTIFIER_FORMATS[f][0] for f in IDENTIFIER_FORMATS
+                   if values.get(f) and getattr(partner, f) == values[f]]
+        if partner.normalized_name == name and partner.country_iso2 == values.get("country_iso2"):
+            reasons.append("same name and country")
+        found.append((partner, ", ".join(reasons)))
+    return found
+
+
+def _check_parent(session: Session, parent_id: int | None, own_id: int | None) -> None:
+    if parent_id is None:
+        return
+    if parent_id == own_id:
+        raise ValidationError("parent_id: a partner cannot be its own parent")
+    if session.get(Partner, parent_id) is None:
+        raise ValidationError(f"parent_id: no partner with id {parent_id}")
+
+
+def create_partner(*, session: Session, actor: Actor, values: dict[str, Any]) -> Partner:
+    """Validate and add a partner; raises ValidationError listing every problem."""
+    require_write(actor)
+    clean, errors = clean_partner_values(values, country_codes=_country_codes(session))
+    if not errors and session.exec(select(Partner.id).where(Partner.partner_code == clean["partner_code"])).first():
+        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
+    if errors:
+        raise ValidationError("; ".join(errors))
+    _check_parent(session, clean["parent_id"], None)
+    partner = Partner(**clean)
+    session.add(partner)
+    session.flush()
+    audit.record(session=session, actor=actor, action="create", entity="partner", entity_id=partner.partner_code,
+                 summary=f"Added partner {partner.partner_code} {partner.legal_name}", after=_as_dict(partner))
+    return partner
+
+
+def update_partner(*, session: Session, actor: Actor, partner_id: int, values: dict[str, Any]) -> Partner:
+    """Change a partner's fields; the audit log keeps the values before and after."""
+    require_write(actor)
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise ValidationError(f"No partner with id {partner_id}")
+    before = _as_dict(partner)
+    clean, errors = clean_partner_values({**before, **values}, country_codes=_country_codes(session))
+    if clean["partner_code"] != partner.partner_code and session.exec(
+        select(Partner.id).where(Partner.partner_code == clean["partner_code"])
+    ).first():
+        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
+    if errors:
+        raise ValidationError("; ".join(errors))
+    _check_parent(session, clean["parent_id"], partner.id)
+    for field, value in clean.items():
+        setattr(partner, field, value)
+    partner.updated_at = utcnow()
+    session.add(partner)
+    audit.record(session=session, actor=actor, action="update", entity="partner", entity_id=partner.partner_code,
+                 summary=f"Edited partner {partner.partner_code}", before=before, after=_as_dict(partner))
+    return partner
+
+
+def set_status(*, session: Session, actor: Actor, partner_id: int, status: str) -> Partner:
+    """Deactivate (or reactivate) a partner; partners are never deleted, their history stays."""
+    return update_partner(session=session, actor=actor, partner_id=partner_id, values={"status": status})
+
+
+def search_partners(
+    *,
+    session: Session,
+    text: str = "",
+    entity_types: list[str] | None = None,
+    countries: list[str] | None = None,
+    statuses: list[str] | None = None,
+    criticalities: list[str] | None = None,
+    sort: str = "partner_code",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> PartnerPage:
+    """One page of partners matching the filters, and how many match in all."""
+    stmt = select(Partner)
+    if text:
+        like = f"%{text.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Partner.partner_code).like(like),
+                func.lower(Partner.legal_name).like(like),
+                func.lower(Partner.city).like(like),
+                func.lower(Partner.contact_email).like(like),
+                *(func.lower(getattr(Partner, f)).like(like) for f in IDENTIFIER_FORMATS),
+            )
+        )
+    for field, chosen in (("entity_type", entity_types), ("country_iso2", countries), ("status", statuses),
+                          ("criticality", criticalities)):
+        if chosen:
+            stmt = stmt.where(col(getattr(Partner, field)).in_(chosen))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    order = getattr(Partner, sort if sort in SORTABLE else "partner_code")
+    stmt = stmt.order_by(order.desc() if descending else order, Partner.id)
+    stmt = stmt.offset(max(page - 1, 0) * page_size).limit(page_size)
+    columns = [getattr(Partner, c) for c in LIST_COLUMNS]
+    rows = session.exec(stmt.with_only_columns(*columns)).all()
+    return PartnerPage(rows=pd.DataFrame(rows, columns=LIST_COLUMNS), total=total)
+
+
+def get_partner(*, session: Session, partner_id: int) -> Partner | None:
+    return session.get(Partner, partner_id)
+
+
+def children(*, session: Session, partner_id: int) -> list[Partner]:
+    return list(session.exec(select(Partner).where(Partner.parent_id == partner_id).order_by(Partner.partner_code)))
+
+
+def partner_options(*, session: Session) -> dict[int, str]:
+    """id -> "CODE · name" for pickers (parent partner)."""
+    rows = session.exec(select(Partner.id, Partner.partner_code, Partner.legal_name).order_by(Partner.partner_code))
+    return {pid: f"{code} · {name}" for pid, code, name in rows}

@@ -1,0 +1,78 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when CTPAT_TEST_DATABASE_URL is set)."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session
+
+from models.common import Role
+from services import db, reference
+from services.permissions import Actor
+
+ADMIN = Actor("admin", Role.admin)
+ANALYST = Actor("luis", Role.analyst)
+VIEWER = Actor("vp", Role.viewer)
+
+
+def _postgres_database(base_url: str) -> Iterator[str]:
+    """A throw-away database on the PostgreSQL server of base_url."""
+    name = f"ctpat_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """URL of a freshly migrated database, shared by the session; tests clean up after themselves."""
+    base = os.environ.get("CTPAT_TEST_DATABASE_URL")
+    if base:
+        yield from _postgres_database(base)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    with db.session_scope(engine) as session:
+        reference.load_reference_data(session=session)
+    yield engine
+    engine.dispose()
+
+
+# Tables holding user data; reference tables stay loaded between tests.
+_USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certification",
+                "auditevent", "companyprofile", '"user"')
+
+
+def _wipe(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE partner SET parent_id = NULL"))
+        for table in (*_USER_TABLES, "partner"):
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def engine(migrated_engine) -> Iterator[Engine]:
+    """The migrated test database with reference data and no user data."""
+    _wipe(migrated_engine)
+    yield migrated_engine
+    _wipe(migrated_engine)
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s

@@ -1,0 +1,44 @@
+"""Altair charts built from DataFrames (pure functions, so tests can inspect chart.to_dict())."""
+
+import json
+from functools import cache
+
+import altair as alt
+import pandas as pd
+
+from services.reference import SEED
+
+
+@cache
+def _world() -> dict:
+    return json.loads((SEED / "world" / "countries-110m.json").read_text(encoding="utf-8"))
+
+
+def world_choropleth(frame: pd.DataFrame, *, value: str, title: str, scheme: str = "blues") -> alt.Chart:
+    """Countries coloured by `value`; frame has columns numeric (ISO numeric as text), country and value."""
+    countries = alt.InlineData(values=_world(), format=alt.DataFormat(type="topojson", feature="countries"))
+    base = alt.Chart(countries).mark_geoshape(fill="#e5e7eb", stroke="white", strokeWidth=0.5)
+    lookup = frame[["numeric", "country", value]]
+    shaded = (
+        alt.Chart(countries)
+        .mark_geoshape(stroke="white", strokeWidth=0.5)
+        .transform_lookup(lookup="id", from_=alt.LookupData(lookup, key="numeric", fields=["country", value]))
+        .transform_filter(f"isValid(datum['{value}'])")
+        .encode(
+            color=alt.Color(f"{value}:Q").scale(scheme=scheme, type="sqrt").title(title),
+            tooltip=[alt.Tooltip("country:N"), alt.Tooltip(f"{value}:Q", title=title)],
+        )
+    )
+    return (base + shaded).project(type="equalEarth").properties(height=380)
+
+
+def bar(frame: pd.DataFrame, *, category: str, value: str, color: str | None = None, title: str = "") -> alt.Chart:
+    """Horizontal bars sorted by value."""
+    encoding = {
+        "y": alt.Y(f"{category}:N").sort("-x").title(None),
+        "x": alt.X(f"sum({value}):Q").title(title or value),
+        "tooltip": [alt.Tooltip(f"{category}:N"), alt.Tooltip(f"sum({value}):Q", title=title or value)],
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N").title(color.replace("_", " "))
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=alt.Step(22))
