@@ -76,3 +76,56 @@ def engine(migrated_engine) -> Iterator[Engine]:
 def session(engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+_CHEAP_HASH: dict[str, str] = {}
+
+
+def add_user(session: Session, username: str, role: str, password: str = "correct horse battery", **extra):
+    """Insert a staff user with a low-cost bcrypt hash (fast tests; login still checks it for real)."""
+    import bcrypt
+
+    from models import User
+
+    if password not in _CHEAP_HASH:
+        _CHEAP_HASH[password] = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    user = User(username=username, name=username.title(), role=role, password_hash=_CHEAP_HASH[password], **extra)
+    session.add(user)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def staff(session) -> dict[str, Actor]:
+    """One user per role in the database: admin, luis (analyst), vp (viewer)."""
+    for actor in (ADMIN, ANALYST, VIEWER):
+        add_user(session, actor.username, actor.role)
+    return {"admin": ADMIN, "analyst": ANALYST, "viewer": VIEWER}
+
+
+@pytest.fixture
+def page_app(engine, database_url, staff, monkeypatch):
+    """Build an AppTest that runs one page's render() as the given role, on the test database.
+
+    Usage: ``at = page_app("partners", role="viewer").run()``; the page module is ``pages.<name>``.
+    """
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CTPAT_DEMO", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def make(page: str, *, role: str = "admin", timeout: float = 30) -> AppTest:
+        script = f"import pages.{page} as page\npage.render()\n"
+        at = AppTest.from_string(script, default_timeout=timeout)
+        at.secrets["database_url"] = database_url
+        at.secrets["cookie_key"] = "test-cookie-key-" + "x" * 32
+        if role:
+            at.session_state["authentication_status"] = True
+            at.session_state["username"] = staff[role].username
+        return at
+
+    yield make
+    st.cache_data.clear()
+    st.cache_resource.clear()
