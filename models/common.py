@@ -5,8 +5,8 @@ from enum import StrEnum
 
 
 def utcnow() -> datetime:
-    """Naive UTC timestamp: SQLite keeps no time zone, so every stored time is UTC without one."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC timestamp: SQLModel's datetime columns refuse naive values and read back in UTC."""
+    return datetime.now(UTC)
 
 
 class Role(StrEnum):
