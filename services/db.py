@@ -50,6 +50,8 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    # The migration turned SQLite's foreign keys off on its pooled connection; start the pool afresh.
+    engine.dispose()
 
 
 @contextmanager
