@@ -32,7 +32,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LEGAL_FORMS = {
     "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "lp", "plc",
     "gmbh", "ag", "sa", "de", "cv", "srl", "sas", "spa", "bv", "nv", "pte", "pvt", "jsc", "as", "ab", "oy",
-    "kg", "sl", "sarl", "tic", "san", "ve", "as", "the", "and", "group", "intl", "international",
+    "kg", "sl", "sarl", "tic", "san", "ve", "the", "and", "group", "intl", "international",
 }
 
 

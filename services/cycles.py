@@ -1,0 +1,326 @@
+"""Collection cycles and their assignments: open a cycle for many partners, exemptions, states, the funnel."""
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, insert, or_, update
+from sqlmodel import Session, col, select
+
+from models import Assignment, Certification, Country, Cycle, MraProgram, Partner
+from models.collection import ASSIGNMENT_STATES
+from models.common import LANGUAGES, utcnow
+from services import audit
+from services.permissions import Actor, ValidationError, require_write
+
+# States in which the partner (or staff on its behalf) may still change answers.
+EDITABLE_STATES: tuple[str, ...] = ("not sent", "sent", "opened", "in progress", "returned")
+# States that end the partner's part of the cycle: never overdue.
+FINISHED_STATES: tuple[str, ...] = ("submitted", "accepted", "exempt")
+# Funnel order as the team reads it; "overdue" is derived from the due date.
+FUNNEL_STATES: tuple[str, ...] = (
+    "not sent", "sent", "opened", "in progress", "submitted", "accepted", "returned", "exempt", "overdue",
+)
+FUNNEL_COLUMNS = [
+    "assignment_id", "partner_id", "partner_code", "legal_name", "entity_type", "country_iso2", "country",
+    "criticality", "language", "status", "sent_at", "opened_at", "submitted_at", "reviewed_at",
+]
+
+
+def partner_actor(partner_code: str) -> Actor:
+    """The audit identity of a partner acting through its link (has no staff role, so require_write refuses it)."""
+    return Actor(f"partner:{partner_code}", "partner")
+
+
+def get_assignment(*, session: Session, assignment_id: int) -> Assignment:
+    """The assignment, or ValidationError when there is none with that id."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise ValidationError(f"No assignment with id {assignment_id}")
+    return assignment
+
+
+def guarded_update(
+    *, session: Session, assignment_id: int, allowed_from: Iterable[str], values: dict[str, Any]
+) -> bool:
+    """Set values on an assignment only while its status is one of allowed_from; False when it was not.
+
+    One UPDATE ... WHERE status IN (...): two users acting at once cannot both pass the check.
+    """
+    result = session.exec(
+        update(Assignment)
+        .where(col(Assignment.id) == assignment_id, col(Assignment.status).in_(tuple(allowed_from)))
+        .values(**values, updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def current_status(*, session: Session, assignment_id: int) -> str:
+    """The stored status as the database has it now (not a possibly stale object in the session)."""
+    status = session.exec(select(Assignment.status).where(Assignment.id == assignment_id)).first()
+    if status is None:
+        raise ValidationError(f"No assignment with id {assignment_id}")
+    return status
+
+
+def effective_status(status: str, due_date: date, today: date) -> str:
+    """The status the team sees: "overdue" once the due date has passed and the partner has not finished."""
+    if status not in FINISHED_STATES and due_date < today:
+        return "overdue"
+    return status
+
+
+def _partner_filter(
+    entity_types: Sequence[str] | None, countries: Sequence[str] | None, criticalities: Sequence[str] | None
+) -> list:
+    conditions = [Partner.status == "active"]
+    for column, chosen in ((Partner.entity_type, entity_types), (Partner.country_iso2, countries),
+                           (Partner.criticality, criticalities)):
+        if chosen:
+            conditions.append(col(column).in_(list(chosen)))
+    return conditions
+
+
+def _certified(session: Session, conditions: list, today: date) -> pd.DataFrame:
+    """One valid, verified CTPAT or MRA certification per partner (CTPAT preferred, then the longest valid)."""
+    acronyms = [a.upper() for a in session.exec(select(MraProgram.acronym).distinct()).all()]
+    stmt = (
+        select(Certification.partner_id, Certification.program, Certification.certificate_number,
+               Certification.valid_until, Certification.verified_on)
+        .join(Partner, col(Partner.id) == Certification.partner_id)
+        .where(*conditions, col(Certification.verified_on).is_not(None))
+        .where(or_(col(Certification.valid_until).is_(None), col(Certification.valid_until) >= today))
+        .where(or_(func.upper(Certification.program) == "CTPAT", col(Certification.mra_program_id).is_not(None),
+                   func.upper(Certification.program).in_(acronyms)))
+    )
+    certs = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()],
+                         columns=["partner_id", "program", "certificate_number", "valid_until", "verified_on"])
+    if certs.empty:
+        return certs.assign(reason=pd.Series(dtype=object))
+    certs["is_ctpat"] = certs["program"].str.upper().eq("CTPAT")
+    certs["until"] = certs["valid_until"].map(lambda d: date.max if d is None or pd.isna(d) else d)
+    certs = certs.sort_values(["partner_id", "is_ctpat", "until"], ascending=[True, False, False])
+    certs = certs.drop_duplicates("partner_id")
+    certs["reason"] = [
+        f"{r.program} certificate {r.certificate_number or '(no number)'}, "
+        f"{'no expiry' if r.until == date.max else f'valid until {r.until.isoformat()}'}, "
+        f"verified {r.verified_on.isoformat()}"
+        for r in certs.itertuples()
+    ]
+    return certs
+
+
+def open_cycle(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    due_date: date,
+    language: str = "en",
+    entity_types: Sequence[str] | None = None,
+    countries: Sequence[str] | None = None,
+    criticalities: Sequence[str] | None = None,
+    partner_ids: Sequence[int] | None = None,
+    exempt_certified: bool = True,
+) -> Cycle:
+    """Open a cycle with one assignment per chosen active partner, in one bulk insert.
+
+    Each assignment takes the partner's language when it is one of en/es/zh, else the cycle's. With
+    exempt_certified, partners holding a valid (no expiry or not yet expired) and verified CTPAT or MRA
+    certification start as "exempt", the certificate named in exempt_reason; the others start as "not sent".
+    """
+    require_write(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name: required")
+    if len(name) > 120:
+        raise ValidationError("name: longer than 120 characters")
+    if not isinstance(due_date, date):
+        raise ValidationError("due_date: required")
+    if language not in LANGUAGES:
+        raise ValidationError(f"language: '{language}' must be one of {', '.join(LANGUAGES)}")
+    if session.exec(select(Cycle.id).where(Cycle.name == name)).first() is not None:
+        raise ValidationError(f"name: a cycle called '{name}' already exists")
+
+    conditions = _partner_filter(entity_types, countries, criticalities)
+    partners = session.exec(select(Partner.id, Partner.language).where(*conditions).order_by(Partner.id)).all()
+    if partner_ids is not None:
+        wanted = {int(i) for i in partner_ids}
+        partners = [p for p in partners if p[0] in wanted]
+    if not partners:
+        raise ValidationError("No active partner matches the choice; the cycle was not opened.")
+
+    today = date.today()
+    reasons: dict[int, str] = {}
+    if exempt_certified:
+        certs = _certified(session, conditions, today)
+        reasons = {int(p): r for p, r in zip(certs["partner_id"], certs["reason"], strict=True)}
+
+    cycle = Cycle(name=name, due_date=due_date, default_language=language, created_by=actor.username)
+    session.add(cycle)
+    session.flush()
+
+    now = utcnow()
+    rows = [
+        {
+            "cycle_id": cycle.id, "partner_id": pid, "language": lang if lang in LANGUAGES else language,
+            "status": "exempt" if pid in reasons else "not sent", "exempt_reason": reasons.get(pid, ""),
+            "token_revoked": False, "updated_at": now,
+        }
+        for pid, lang in partners
+    ]
+    session.exec(insert(Assignment), params=rows)
+    exempt = sum(1 for r in rows if r["status"] == "exempt")
+    audit.record(
+        session=session, actor=actor, action="open", entity="cycle", entity_id=cycle.name,
+        summary=f"Opened cycle {cycle.name} for {len(rows)} partners ({exempt} exempt), due {due_date.isoformat()}",
+        after={
+            "due_date": due_date, "language": language, "assignments": len(rows), "exempt": exempt,
+            "entity_types": list(entity_types or []), "countries": list(countries or []),
+            "criticalities": list(criticalities or []), "chosen_partners": None if partner_ids is None else
+            len(partner_ids), "exempt_certified": exempt_certified,
+        },
+    )
+    return cycle
+
+
+def _assignment_label(session: Session, assignment: Assignment) -> tuple[str, str]:
+    """(partner code, cycle name) for messages and audit entries."""
+    code = session.exec(select(Partner.partner_code).where(Partner.id == assignment.partner_id)).one()
+    cycle_name = session.exec(select(Cycle.name).where(Cycle.id == assignment.cycle_id)).one()
+    return code, cycle_name
+
+
+def set_exempt(*, session: Session, actor: Actor, assignment_id: int, exempt: bool, reason: str = "") -> Assignment:
+    """Override the exemption: exempt a partner (reason required; its link is revoked) or un-exempt it ("not sent").
+
+    An accepted assignment cannot be exempted: its answers are already the record.
+    """
+    require_write(actor)
+    assignment = get_assignment(session=session, assignment_id=assignment_id)
+    code, cycle_name = _assignment_label(session, assignment)
+    reason = (reason or "").strip()
+    before = {"status": assignment.status, "exempt_reason": assignment.exempt_reason}
+    if exempt:
+        if not reason:
+            raise ValidationError("reason: say why this partner is exempt")
+        if len(reason) > 300:
+            raise ValidationError("reason: longer than 300 characters")
+        allowed = [s for s in ASSIGNMENT_STATES if s not in ("exempt", "accepted")]
+        values = {"status": "exempt", "exempt_reason": reason, "token_revoked": True}
+    else:
+        allowed = ["exempt"]
+        values = {"status": "not sent", "exempt_reason": ""}
+    if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=allowed, values=values):
+        status = current_status(session=session, assignment_id=assignment_id)
+        raise ValidationError(f"{code}: cannot {'exempt' if exempt else 'un-exempt'} an assignment that is {status}")
+    session.refresh(assignment)
+    audit.record(
+        session=session, actor=actor, action="exempt" if exempt else "unexempt", entity="assignment",
+        entity_id=assignment_id,
+        summary=f"{'Exempted' if exempt else 'Removed the exemption of'} {code} in {cycle_name}"
+        + (f": {reason}" if reason else ""),
+        before=before, after={"status": assignment.status, "exempt_reason": assignment.exempt_reason},
+    )
+    return assignment
+
+
+def mark_sent(*, session: Session, actor: Actor, assignment_ids: Sequence[int]) -> int:
+    """Record that invitations went out (by mail merge, Excel...): "not sent" -> "sent"; returns how many changed."""
+    require_write(actor)
+    ids = [int(i) for i in assignment_ids]
+    if not ids:
+        return 0
+    now = utcnow()
+    changed = 0
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start:start + 5_000]
+        result = session.exec(
+            update(Assignment)
+            .where(col(Assignment.id).in_(chunk), Assignment.status == "not sent")
+            .values(status="sent", sent_at=now, updated_at=now)
+        )
+        changed += result.rowcount
+    if changed:
+        audit.record(session=session, actor=actor, action="mark sent", entity="assignment",
+                     entity_id=str(ids[0]) if len(ids) == 1 else f"{len(ids)} assignments",
+                     summary=f"Marked {changed} assignments as sent", after={"assignment_ids": ids})
+    return changed
+
+
+def close_cycle(*, session: Session, actor: Actor, cycle_id: int) -> Cycle:
+    """Close a cycle: its links stop working; answers and reviews stay."""
+    require_write(actor)
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise ValidationError(f"No cycle with id {cycle_id}")
+    result = session.exec(
+        update(Cycle).where(col(Cycle.id) == cycle_id, Cycle.status == "open").values(status="closed")
+    )
+    if result.rowcount != 1:
+        raise ValidationError(f"Cycle {cycle.name} is already closed")
+    session.refresh(cycle)
+    audit.record(session=session, actor=actor, action="close", entity="cycle", entity_id=cycle.name,
+                 summary=f"Closed cycle {cycle.name}", before={"status": "open"}, after={"status": "closed"})
+    return cycle
+
+
+def list_cycles(*, session: Session, today: date | None = None) -> pd.DataFrame:
+    """Every cycle, newest first, with its number of partners and a count per funnel state (overdue derived)."""
+    today = today or date.today()
+    base = ["id", "name", "due_date", "default_language", "status", "created_by", "created_at"]
+    cycles = pd.DataFrame(
+        session.exec(select(*(getattr(Cycle, c) for c in base)).order_by(col(Cycle.id).desc())).all(), columns=base
+    )
+    counts = pd.DataFrame(
+        session.exec(select(Assignment.cycle_id, Assignment.status, func.count()).group_by(
+            Assignment.cycle_id, Assignment.status)).all(),
+        columns=["id", "state", "n"],
+    )
+    out = cycles.copy()
+    out["partners"] = 0
+    for state in FUNNEL_STATES:
+        out[state] = 0
+    if counts.empty or cycles.empty:
+        return out
+    due = cycles.set_index("id")["due_date"]
+    counts["state"] = [effective_status(s, due[c], today) for c, s in zip(counts["id"], counts["state"], strict=True)]
+    table = counts.pivot_table(index="id", columns="state", values="n", aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=list(FUNNEL_STATES), fill_value=0)
+    table["partners"] = table.sum(axis=1)
+    out = cycles.merge(table.reset_index(), on="id", how="left")
+    out[["partners", *FUNNEL_STATES]] = out[["partners", *FUNNEL_STATES]].fillna(0).astype(int)
+    return out[[*base, "partners", *FUNNEL_STATES]]
+
+
+def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.DataFrame:
+    """One row per assignment of the cycle with its partner and effective status (overdue derived)."""
+    today = today or date.today()
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise ValidationError(f"No cycle with id {cycle_id}")
+    stmt = (
+        select(Assignment.id, Assignment.partner_id, Partner.partner_code, Partner.legal_name, Partner.entity_type,
+               Partner.country_iso2, Country.name, Partner.criticality, Assignment.language, Assignment.status,
+               Assignment.sent_at, Assignment.opened_at, Assignment.submitted_at, Assignment.reviewed_at)
+        .join(Partner, col(Partner.id) == Assignment.partner_id)
+        .join(Country, col(Country.iso2) == Partner.country_iso2, isouter=True)
+        .where(Assignment.cycle_id == cycle_id)
+        .order_by(Partner.partner_code)
+    )
+    # Plain tuples: pandas builds a frame from SQLAlchemy Row objects about ten times slower.
+    rows = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=FUNNEL_COLUMNS)
+    if not rows.empty and cycle.due_date < today:
+        rows["status"] = rows["status"].where(rows["status"].isin(list(FINISHED_STATES)), "overdue")
+    return rows
+
+
+def get_cycle_by_name(*, session: Session, name: str) -> Cycle | None:
+    """The cycle with that exact name, if any."""
+    return session.exec(select(Cycle).where(Cycle.name == name.strip())).first()
+
+
+def latest_open_cycle(*, session: Session) -> Cycle | None:
+    """The most recently opened cycle that is still open."""
+    return session.exec(select(Cycle).where(Cycle.status == "open").order_by(col(Cycle.id).desc())).first()
