@@ -27,6 +27,9 @@ IDENTIFIER_FORMATS: dict[str, tuple[str, re.Pattern[str], str]] = {
     "usdot": ("USDOT", re.compile(r"^\d{5,8}$"), "USDOT number: 5 to 8 digits"),
 }
 
+# Canadian MIDs start with a province code instead of CA (CBP's MID rules).
+CANADIAN_MID_PROVINCES = ("XA", "XB", "XC", "XM", "XN", "XO", "XP", "XQ", "XS", "XT", "XV", "XW", "XY")
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _LEGAL_FORMS = {
@@ -55,14 +58,20 @@ def identifier_error(field: str, value: str | None, country_iso2: str | None = N
     label, pattern, description = IDENTIFIER_FORMATS[field]
     if not pattern.match(value):
         return f"{label} '{value}' is not valid: {description}"
-    if field == "mid" and country_iso2 and not value.startswith(country_iso2.upper()):
-        return f"MID '{value}' must start with the partner's country code {country_iso2.upper()}"
+    if field == "mid" and country_iso2:
+        country = country_iso2.upper()
+        allowed = (country, *CANADIAN_MID_PROVINCES) if country == "CA" else (country,)
+        if not value.startswith(allowed):
+            codes = " or a province code (XO, XQ, ...)" if country == "CA" else ""
+            return f"MID '{value}' must start with the partner's country code {country}{codes}"
     return None
 
 
 def normalize_name(name: str) -> str:
     """Company name reduced for duplicate detection: no accents, punctuation or legal forms."""
-    ascii_text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    # Dotted legal forms ("S.A. de C.V.") lose their dots first, so they match "SA de CV".
+    text = (name or "").replace("ı", "i").replace(".", "")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", ascii_text)
     if not words:  # names in Chinese and other scripts: compare without spaces and punctuation
         return re.sub(r"[\W_]+", "", (name or "").casefold())

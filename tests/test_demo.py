@@ -1,0 +1,329 @@
+"""Demo data: deterministic, believable, valid by the app's own rules."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from models import (
+    Answer,
+    Assignment,
+    Certification,
+    CompanyProfile,
+    Country,
+    CriterionApplicability,
+    Cycle,
+    MraProgram,
+    Partner,
+    ReviewComment,
+)
+from models.common import ENTITY_TYPES
+from services import company, db, reference
+from services.demo import DemoSummary, seed_demo
+from services.identifiers import IDENTIFIER_FORMATS
+from services.partners import EDITABLE_FIELDS, clean_partner_values, find_duplicates
+
+TODAY = date(2026, 11, 16)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Session]:
+    """A database holding the 200-partner demo, shared by the read-only tests of this module."""
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+    db.upgrade(engine)
+    with db.session_scope(engine) as session:
+        reference.load_reference_data(session=session)
+        seed_demo(session=session, partners=200, today=TODAY)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return _aware(value).astimezone(UTC).isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def fingerprint(session: Session) -> str:
+    """A hash of every demo row, with database ids replaced by partner codes and cycle names."""
+    codes = dict(session.exec(select(Partner.id, Partner.partner_code)).all())
+    cycles = dict(session.exec(select(Cycle.id, Cycle.name)).all())
+    assignments = {a.id: (cycles[a.cycle_id], codes[a.partner_id]) for a in session.exec(select(Assignment))}
+    digest = hashlib.sha256()
+    for model, refs in (
+        (CompanyProfile, {}),
+        (Partner, {"parent_id": codes}),
+        (Certification, {"partner_id": codes}),
+        (Cycle, {}),
+        (Assignment, {"cycle_id": cycles, "partner_id": codes}),
+        (Answer, {"assignment_id": assignments}),
+        (ReviewComment, {"assignment_id": assignments}),
+    ):
+        rows = []
+        for row in session.exec(select(model)):
+            values = row.model_dump(exclude={"id"})
+            for field, mapping in refs.items():
+                values[field] = mapping.get(values[field])
+            rows.append(repr(sorted((k, _plain(v)) for k, v in values.items())))
+        digest.update(f"{model.__name__}:{len(rows)}".encode())
+        for row in sorted(rows):
+            digest.update(row.encode())
+    return digest.hexdigest()
+
+
+def fresh_fingerprint(path: str, partners: int) -> str:
+    """Seed a new SQLite database at `path` and return its fingerprint (run in a separate process)."""
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with db.session_scope(engine) as session:
+        reference.load_reference_data(session=session)
+        seed_demo(session=session, partners=partners, seed=7, today=TODAY)
+    with Session(engine) as session:
+        return fingerprint(session)
+
+
+def test_same_arguments_give_the_same_data_in_another_process(session, tmp_path):
+    # Another process with another hash seed: set ordering leaking into the data would show here.
+    code = f"from tests.test_demo import fresh_fingerprint; print(fresh_fingerprint({str(tmp_path / 'b.db')!r}, 60))"
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
+    other = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    seed_demo(session=session, partners=60, seed=7, today=TODAY)
+    session.commit()
+    out, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err
+    assert fingerprint(session) == out.strip().splitlines()[-1]
+
+
+def test_another_seed_gives_other_data(session):
+    seed_demo(session=session, partners=30, seed=1, today=TODAY)
+    names = set(session.exec(select(Partner.legal_name)).all())
+    session.rollback()
+    seed_demo(session=session, partners=30, seed=2, today=TODAY)
+    assert set(session.exec(select(Partner.legal_name)).all()) != names
+
+
+def test_summary_counts_what_was_written(session):
+    summary = seed_demo(session=session, partners=50, today=TODAY)
+
+    def count(model) -> int:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+    assert summary == DemoSummary(partners=count(Partner), certifications=count(Certification), cycles=count(Cycle),
+                                  assignments=count(Assignment), answers=count(Answer))
+    assert summary.partners == 50 and summary.cycles == 2 and summary.answers > 0
+
+
+@pytest.mark.parametrize("partners", [1, 5])
+def test_tiny_demos_work(session, partners):
+    assert seed_demo(session=session, partners=partners, today=TODAY).partners == partners
+
+
+@pytest.mark.parametrize("partners", [0, -3, 100_001])
+def test_partner_count_out_of_range_is_refused(session, partners):
+    with pytest.raises(ValueError, match="between 1 and 100,000"):
+        seed_demo(session=session, partners=partners, today=TODAY)
+
+
+def test_refuses_a_database_that_has_partners(session):
+    seed_demo(session=session, partners=3, today=TODAY)
+    with pytest.raises(ValueError, match="partner table already has rows"):
+        seed_demo(session=session, partners=3, today=TODAY)
+
+
+def test_keeps_an_existing_company_profile(session):
+    session.add(CompanyProfile(legal_name="Acme Imports LLC", updated_at=datetime.now(UTC)))
+    session.flush()
+    seed_demo(session=session, partners=3, today=TODAY)
+    assert session.exec(select(CompanyProfile.legal_name)).all() == ["Acme Imports LLC"]
+
+
+def test_company_profile_is_tier_two_with_revalidation_due_within_a_year(demo):
+    profile = company.get_profile(session=demo)
+    assert profile.tier == "Tier II" and profile.entity_type == "Importer"
+    assert IDENTIFIER_FORMATS["ior_ein"][1].match(profile.ior_number)
+    assert 7 <= len(profile.ctpat_account_number) <= 8 and profile.ctpat_account_number.isalnum()
+    dates = company.key_dates(profile, TODAY)
+    assert 0 < dates["days_to_revalidation"] <= 365
+    assert 4.5 < (TODAY - profile.certification_date).days / 365.25 < 5.5
+
+
+def test_partner_mix_is_an_importers(demo):
+    partners = demo.exec(select(Partner)).all()
+    types = Counter(p.entity_type for p in partners)
+    assert set(types) == set(ENTITY_TYPES)
+    assert 0.55 <= types["Foreign Manufacturer"] / len(partners) <= 0.65
+    countries = Counter(p.country_iso2 for p in partners if p.entity_type == "Foreign Manufacturer")
+    assert countries.most_common(1)[0][0] == "CN"
+    assert {"VN", "MX", "IN", "TR"} <= set(countries)
+    assert 0 < sum(p.status == "inactive" for p in partners) < 0.08 * len(partners)
+    assert 0 < sum(p.criticality == "critical" for p in partners) < 0.1 * len(partners)
+    shares = [p.import_share for p in partners if p.entity_type == "Foreign Manufacturer"]
+    assert sum(shares) == pytest.approx(100, abs=0.5)
+    assert all(p.import_share is None for p in partners if p.entity_type != "Foreign Manufacturer")
+    for p in partners:
+        expected = "zh" if p.country_iso2 in ("CN", "TW", "HK") else "es" if p.country_iso2 == "MX" else "en"
+        assert p.language == expected, p.partner_code
+
+
+def test_every_partner_passes_the_apps_own_validation(demo):
+    countries = set(demo.exec(select(Country.iso2)).all())
+    for partner in demo.exec(select(Partner)):
+        stored = {f: getattr(partner, f) for f in EDITABLE_FIELDS}
+        clean, errors = clean_partner_values(stored, country_codes=countries)
+        assert errors == [], (partner.partner_code, errors)
+        assert {f: clean[f] for f in EDITABLE_FIELDS} == stored, partner.partner_code  # stored already normalised
+        assert clean["normalized_name"] == partner.normalized_name
+        assert partner.latitude is not None and partner.city and partner.address
+        assert partner.contact_email.endswith(".example")
+
+
+def test_names_and_identifiers_are_unique_and_flag_no_duplicates(demo):
+    partners = demo.exec(select(Partner)).all()
+    assert len({p.partner_code for p in partners}) == len(partners)
+    assert all(p.partner_code.startswith("P-") and len(p.partner_code) == 8 for p in partners)
+    assert len({(p.country_iso2, p.normalized_name) for p in partners}) == len(partners)
+    for field in IDENTIFIER_FORMATS:
+        values = [getattr(p, field) for p in partners if getattr(p, field)]
+        assert len(set(values)) == len(values), field
+    for partner in partners:
+        values = {f: getattr(partner, f) for f in (*IDENTIFIER_FORMATS, "normalized_name", "country_iso2")}
+        assert find_duplicates(session=demo, values=values, exclude_id=partner.id) == [], partner.partner_code
+
+
+def test_identifiers_fit_the_entity_type(demo):
+    for p in demo.exec(select(Partner)):
+        if p.entity_type == "Foreign Manufacturer":
+            city = unicodedata.normalize("NFKD", p.city).encode("ascii", "ignore").decode().upper().replace(" ", "")
+            assert p.mid and p.mid.startswith(p.country_iso2) and city.startswith(p.mid[-3:])
+        else:
+            assert p.mid is None
+        if p.entity_type in ("Highway Carrier", "Long Haul Highway Carrier (Mexico)", "Sea Carrier", "Rail Carrier"):
+            assert p.scac and len(p.scac) == 4
+        if p.entity_type == "Sea Carrier":
+            assert p.scac.endswith("U")
+        if p.entity_type == "Highway Carrier":
+            assert p.usdot
+        assert bool(p.iata_code and len(p.iata_code) == 2) == (p.entity_type == "Air Carrier")
+        assert bool(p.broker_license) == (p.entity_type == "Customs Broker")
+        if p.entity_type == "Consolidator":
+            assert p.fmc
+        if p.entity_type == "Importer":
+            assert p.ior_ein and p.ior_ein.endswith("00")
+
+
+def test_trading_agents_are_parents_of_factories(demo):
+    partners = {p.id: p for p in demo.exec(select(Partner))}
+    children = Counter(p.parent_id for p in partners.values() if p.parent_id)
+    assert children
+    for parent_id, count in children.items():
+        agent = partners[parent_id]
+        assert agent.entity_type in ("Exporter", "Consolidator") and agent.status == "active"
+        assert 2 <= count <= 6
+        assert "Trading agent" in agent.notes
+    assert all(partners[p.parent_id].parent_id is None for p in partners.values() if p.parent_id)
+    assert all(p.entity_type == "Foreign Manufacturer" for p in partners.values() if p.parent_id)
+
+
+def test_certifications_reference_valid_mra_programs(demo):
+    partners = {p.id: p for p in demo.exec(select(Partner))}
+    programs = {m.id: m for m in demo.exec(select(MraProgram))}
+    certificates = demo.exec(select(Certification)).all()
+    assert 0.12 <= len(certificates) / len(partners) <= 0.25
+    assert {c.program for c in certificates} > {"CTPAT"}
+    for cert in certificates:
+        partner = partners[cert.partner_id]
+        if cert.program == "CTPAT":
+            assert cert.mra_program_id is None
+        else:
+            program = programs[cert.mra_program_id]
+            assert cert.program == program.acronym
+            assert partner.country_iso2 in program.country_codes.split()
+        assert cert.certificate_number and cert.valid_until
+        assert (cert.verified_by == "luis") == (cert.verified_on is not None)
+        assert cert.verified_on is None or cert.verified_on <= TODAY
+    assert any(c.verified_on is None for c in certificates)
+    assert any(c.valid_until < TODAY for c in certificates) and any(c.valid_until > TODAY for c in certificates)
+
+
+def test_cycles_and_assignment_funnel(demo):
+    cycles = {c.status: c for c in demo.exec(select(Cycle))}
+    assert set(cycles) == {"closed", "open"}
+    assert cycles["closed"].due_date == date(2026, 1, 31) and cycles["closed"].name == "2026 annual review"
+    assert cycles["open"].due_date == TODAY + timedelta(days=60) and cycles["open"].name == "2027 annual review"
+    partners = {p.id: p for p in demo.exec(select(Partner))}
+    verified = {c.partner_id for c in demo.exec(select(Certification)) if c.verified_on}
+    now = datetime(2026, 11, 16, 16, tzinfo=UTC)
+    by_cycle: dict[str, Counter] = {"closed": Counter(), "open": Counter()}
+    for a in demo.exec(select(Assignment)):
+        cycle = next(c for c in cycles.values() if c.id == a.cycle_id)
+        by_cycle[cycle.status][a.status] += 1
+        partner = partners[a.partner_id]
+        assert a.language == partner.language and a.token_hash is None
+        assert bool(a.exempt_reason) == (a.status == "exempt")
+        if a.status == "exempt":
+            assert a.partner_id in verified and "certificate" in a.exempt_reason
+        if cycle.status == "open":
+            assert partner.status == "active"
+        stamps = [_aware(t) for t in (a.sent_at, a.opened_at, a.submitted_at, a.reviewed_at) if t]
+        assert stamps == sorted(stamps) and all(t <= now for t in stamps)
+        assert (a.submitted_at is not None) == (a.status in ("submitted", "returned", "accepted"))
+    assert by_cycle["closed"]["accepted"] > 0.7 * sum(by_cycle["closed"].values())
+    assert {"not sent", "sent", "opened", "in progress", "submitted", "returned", "accepted", "exempt"} == set(
+        by_cycle["open"])
+
+
+def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
+    applies = {(a.entity_type, a.criterion_id) for a in demo.exec(select(CriterionApplicability))
+               if a.applies == "yes"}
+    applicable = Counter(entity for entity, _ in applies)
+    assignments = {a.id: a for a in demo.exec(select(Assignment))}
+    entity_of = {a.id: demo.get(Partner, a.partner_id).entity_type for a in assignments.values()}
+    answers = demo.exec(select(Answer.assignment_id, Answer.criterion_id, Answer.value, Answer.comment,
+                               Answer.source, Answer.answered_by, Answer.answered_on, Answer.recorded_at,
+                               Answer.is_current)).all()
+    values = Counter(a.value for a in answers)
+    assert values["yes"] > 0.7 * len(answers) and values["partial"] and values["no"] and values["na"]
+    assert {a.source for a in answers} == {"link", "file"}
+    for answer in answers:
+        assignment = assignments[answer.assignment_id]
+        assert (entity_of[assignment.id], answer.criterion_id) in applies
+        assert bool(answer.comment) == (answer.value in ("partial", "no"))
+        assert answer.answered_by and answer.is_current
+        recorded = _aware(answer.recorded_at)
+        assert _aware(assignment.opened_at) <= recorded <= _aware(assignment.submitted_at or assignment.updated_at)
+        assert answer.answered_on == recorded.date()
+    per_assignment = Counter(a.assignment_id for a in answers)
+    for assignment in assignments.values():
+        count, full = per_assignment[assignment.id], applicable[entity_of[assignment.id]]
+        if assignment.status in ("submitted", "returned", "accepted"):
+            assert count == full
+        elif assignment.status == "in progress":
+            assert 0 < count < full
+        else:
+            assert count == 0
+    comments = demo.exec(select(ReviewComment)).all()
+    assert {c.assignment_id for c in comments} == {a.id for a in assignments.values() if a.status == "returned"}
+    for comment in comments:
+        assignment = assignments[comment.assignment_id]
+        assert comment.author == assignment.reviewed_by and comment.created_at == assignment.reviewed_at
+        assert (entity_of[assignment.id], comment.criterion_id) in applies
