@@ -11,13 +11,20 @@ from ui import auth, charts, state
 def _load(url: str) -> dict:
     with state.session() as s:
         profile = company.get_profile(session=s)
-        return {
-            "headline": overview.headline(session=s),
-            "by_country": overview.partners_by_country(session=s),
-            "by_type": overview.partners_by_entity_type(session=s),
-            "profile": profile.model_dump() if profile else None,
-            "dates": company.key_dates(profile) if profile else None,
-        }
+        by_country = overview.partners_by_country(session=s)
+        by_type = overview.partners_by_entity_type(session=s)
+        headline = overview.headline(session=s)
+    # Chart specs are built here, once per data change: validating the inline world map costs most of a rerun.
+    return {
+        "headline": headline,
+        "by_country": by_country,
+        "map_spec": charts.world_choropleth(by_country, value="partners", title="partners").to_dict()
+        if not by_country.empty else None,
+        "type_spec": charts.bar(by_type, category="entity_type", value="partners", color="status",
+                                title="partners").to_dict(),
+        "profile": profile.model_dump() if profile else None,
+        "dates": company.key_dates(profile) if profile else None,
+    }
 
 
 def _profile_panel(profile: dict | None, dates: dict | None) -> None:
@@ -68,13 +75,12 @@ def render() -> None:
     if by_country.empty:
         st.info("No partners yet. Add them on the Partners page or import a file.")
         return
-    st.altair_chart(charts.world_choropleth(by_country, value="partners", title="partners"), width="stretch")
+    st.vega_lite_chart(spec=data["map_spec"], width="stretch")
     st.caption("Map: Natural Earth 1:110m via world-atlas (see seed/world/NOTICE.md); borders are indicative.")
     left, right = st.columns(2)
     with left:
         st.markdown("**By entity type**")
-        st.altair_chart(charts.bar(data["by_type"], category="entity_type", value="partners", color="status",
-                                   title="partners"), width="stretch")
+        st.vega_lite_chart(spec=data["type_spec"], width="stretch")
     with right:
         st.markdown("**Top countries**")
         st.dataframe(by_country[["country", "region", "partners"]].head(15), hide_index=True, width="stretch")

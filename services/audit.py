@@ -1,6 +1,6 @@
 """The audit log: every change records who, what, when, before and after."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 from sqlmodel import Session, col, func, select
@@ -67,9 +67,9 @@ def list_events(
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if since:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(since, datetime.min.time()))
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time.min, tzinfo=UTC))
     if until:
-        stmt = stmt.where(AuditEvent.at < datetime.combine(until, datetime.max.time()))
+        stmt = stmt.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
     if text:
         like = f"%{text.lower()}%"
         stmt = stmt.where(

@@ -5,9 +5,10 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models import Country, Partner
+from models import Certification, Country, MraProgram, Partner
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES, utcnow
 from services import audit
 from services.identifiers import EMAIL, IDENTIFIER_FORMATS, identifier_error, normalize_identifier, normalize_name
@@ -189,21 +190,8 @@ def set_status(*, session: Session, actor: Actor, partner_id: int, status: str) 
     return update_partner(session=session, actor=actor, partner_id=partner_id, values={"status": status})
 
 
-def search_partners(
-    *,
-    session: Session,
-    text: str = "",
-    entity_types: list[str] | None = None,
-    countries: list[str] | None = None,
-    statuses: list[str] | None = None,
-    criticalities: list[str] | None = None,
-    sort: str = "partner_code",
-    descending: bool = False,
-    page: int = 1,
-    page_size: int = 50,
-) -> PartnerPage:
-    """One page of partners matching the filters, and how many match in all."""
-    stmt = select(Partner)
+def _filtered(stmt, *, text: str, entity_types, countries, statuses, criticalities):
+    """The partner search filters applied to a select (shared by the list and the export)."""
     if text:
         like = f"%{text.strip().lower()}%"
         stmt = stmt.where(
@@ -219,12 +207,31 @@ def search_partners(
                           ("criticality", criticalities)):
         if chosen:
             stmt = stmt.where(col(getattr(Partner, field)).in_(chosen))
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    return stmt
+
+
+def search_partners(
+    *,
+    session: Session,
+    text: str = "",
+    entity_types: list[str] | None = None,
+    countries: list[str] | None = None,
+    statuses: list[str] | None = None,
+    criticalities: list[str] | None = None,
+    sort: str = "partner_code",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> PartnerPage:
+    """One page of partners matching the filters, and how many match in all."""
+    filters = {"text": text, "entity_types": entity_types, "countries": countries, "statuses": statuses,
+               "criticalities": criticalities}
+    total = session.exec(_filtered(select(func.count()).select_from(Partner), **filters)).one()
+    # Selecting the columns (not the Partner entity) makes exec return whole rows rather than first-column scalars.
+    stmt = _filtered(select(*(getattr(Partner, c) for c in LIST_COLUMNS)), **filters)
     order = getattr(Partner, sort if sort in SORTABLE else "partner_code")
     stmt = stmt.order_by(order.desc() if descending else order, Partner.id)
-    stmt = stmt.offset(max(page - 1, 0) * page_size).limit(page_size)
-    columns = [getattr(Partner, c) for c in LIST_COLUMNS]
-    rows = session.exec(stmt.with_only_columns(*columns)).all()
+    rows = session.exec(stmt.offset(max(page - 1, 0) * page_size).limit(page_size)).all()
     return PartnerPage(rows=pd.DataFrame(rows, columns=LIST_COLUMNS), total=total)
 
 
@@ -240,3 +247,77 @@ def partner_options(*, session: Session) -> dict[int, str]:
     """id -> "CODE · name" for pickers (parent partner)."""
     rows = session.exec(select(Partner.id, Partner.partner_code, Partner.legal_name).order_by(Partner.partner_code))
     return {pid: f"{code} · {name}" for pid, code, name in rows}
+
+
+EXPORT_COLUMNS = ["partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "latitude",
+                  "longitude", *IDENTIFIER_FORMATS, "contact_name", "contact_email", "language", "parent_code",
+                  "criticality", "import_share", "status", "notes", "created_at", "updated_at"]
+
+
+def export_partners(
+    *,
+    session: Session,
+    text: str = "",
+    entity_types: list[str] | None = None,
+    countries: list[str] | None = None,
+    statuses: list[str] | None = None,
+    criticalities: list[str] | None = None,
+    sort: str = "partner_code",
+    descending: bool = False,
+) -> pd.DataFrame:
+    """Every partner matching the same filters as search_partners, with all fields and the parent's code.
+
+    Times are UTC without a zone, so the frame can be written to Excel (which stores no zones) as well as CSV.
+    """
+    parent = aliased(Partner)
+    fields = [parent.partner_code if c == "parent_code" else getattr(Partner, c) for c in EXPORT_COLUMNS]
+    stmt = select(*fields).select_from(Partner).outerjoin(parent, parent.id == Partner.parent_id)
+    stmt = _filtered(stmt, text=text, entity_types=entity_types, countries=countries, statuses=statuses,
+                     criticalities=criticalities)
+    order = getattr(Partner, sort if sort in SORTABLE else "partner_code")
+    stmt = stmt.order_by(order.desc() if descending else order, Partner.id)
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=EXPORT_COLUMNS)
+    for column in ("created_at", "updated_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+    return frame
+
+
+def check_new_partner(*, session: Session, values: dict[str, Any]) -> list[tuple[Partner, str]]:
+    """Validate a new partner without saving it: raises ValidationError as create_partner would, else returns
+    the existing partners it may duplicate (same identifier, or same normalised name and country), with reasons."""
+    clean, errors = clean_partner_values(values, country_codes=_country_codes(session))
+    if not errors and session.exec(select(Partner.id).where(Partner.partner_code == clean["partner_code"])).first():
+        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
+    if errors:
+        raise ValidationError("; ".join(errors))
+    _check_parent(session, clean["parent_id"], None)
+    return find_duplicates(session=session, values=clean)
+
+
+def certifications(*, session: Session, partner_id: int) -> pd.DataFrame:
+    """A partner's CTPAT and MRA certifications with their validity on today's date."""
+    stmt = (
+        select(Certification, MraProgram.program_name, MraProgram.partner_country)
+        .outerjoin(MraProgram, MraProgram.id == Certification.mra_program_id)
+        .where(Certification.partner_id == partner_id)
+        .order_by(col(Certification.valid_until).desc())
+    )
+    today = utcnow().date()
+    rows = []
+    for cert, program_name, country in session.exec(stmt).all():
+        if cert.valid_until is not None and cert.valid_until < today:
+            validity = "expired"
+        elif cert.verified_on is None:
+            validity = "not verified"
+        else:
+            validity = "valid"
+        rows.append({"program": cert.program, "mra_program": f"{program_name} ({country})" if program_name else "",
+                     "certificate_number": cert.certificate_number, "valid_until": cert.valid_until,
+                     "verified_on": cert.verified_on, "verified_by": cert.verified_by, "validity": validity})
+    return pd.DataFrame(rows, columns=["program", "mra_program", "certificate_number", "valid_until", "verified_on",
+                                       "verified_by", "validity"])
+
+
+def country_names(*, session: Session) -> dict[str, str]:
+    """ISO alpha-2 code -> country name, sorted by name (for pickers)."""
+    return dict(session.exec(select(Country.iso2, Country.name).order_by(Country.name)).all())

@@ -1,0 +1,98 @@
+"""The MSC catalogue: criteria, which entity types each applies to, question texts, admin corrections."""
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from models import Criterion, CriterionApplicability, CriterionText
+from models.common import ENTITY_TYPES, LANGUAGES
+from services import audit
+from services.permissions import Actor, ValidationError, require_admin
+
+APPLIES: tuple[str, ...] = ("yes", "no", "unknown")
+ADMIN_OVERRIDE = "admin override"
+CRITERION_COLUMNS = ["criterion_id", "focus_area", "category_number", "category", "requirement", "summary", "caveat",
+                     "source", "sort_key"]
+APPLICABILITY_COLUMNS = ["id", "criterion_id", "entity_type", "applies", "requirement", "basis", "note", "source",
+                         "sort_key"]
+_REQUIREMENT_ORDER = {"must": 0, "should": 1}
+
+
+def list_criteria(*, session: Session) -> pd.DataFrame:
+    """Every criterion, by category number then criterion number (4.10 after 4.9)."""
+    rows = session.exec(select(*(getattr(Criterion, c) for c in CRITERION_COLUMNS))
+                        .order_by(Criterion.category_number, Criterion.sort_key)).all()
+    return pd.DataFrame(rows, columns=CRITERION_COLUMNS)
+
+
+def question_texts(*, session: Session) -> pd.DataFrame:
+    """The question asked for each criterion, one column per questionnaire language (en, es, zh)."""
+    rows = session.exec(select(CriterionText.criterion_id, CriterionText.language, CriterionText.question)).all()
+    long = pd.DataFrame(rows, columns=["criterion_id", "language", "question"])
+    wide = long.pivot(index="criterion_id", columns="language", values="question")
+    return wide.reindex(columns=list(LANGUAGES)).rename_axis(columns=None).reset_index()
+
+
+def _entity_order(frame: pd.DataFrame) -> pd.Series:
+    return frame["entity_type"].map({e: i for i, e in enumerate(ENTITY_TYPES)}).fillna(len(ENTITY_TYPES))
+
+
+def applicability(*, session: Session, entity_type: str | None = None) -> pd.DataFrame:
+    """Applicability rows (criterion x entity type: applies, basis, note), in criterion then entity-type order."""
+    stmt = (select(*(getattr(CriterionApplicability, c) for c in APPLICABILITY_COLUMNS[:-1]), Criterion.sort_key)
+            .join(Criterion, Criterion.criterion_id == CriterionApplicability.criterion_id))
+    if entity_type:
+        stmt = stmt.where(CriterionApplicability.entity_type == entity_type)
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=APPLICABILITY_COLUMNS)
+    frame = frame.assign(_entity=_entity_order(frame)).sort_values(["sort_key", "_entity"], ignore_index=True)
+    return frame.drop(columns="_entity")
+
+
+def criteria_for_entity_type(*, session: Session, entity_type: str) -> pd.DataFrame:
+    """The questionnaire set for an entity type: criteria that apply ("yes"), must first, then by criterion number.
+
+    ``requirement`` is the entity type's own must/should where the sources give one, else the criterion's.
+    """
+    if entity_type not in ENTITY_TYPES:
+        raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
+    rows = applicability(session=session, entity_type=entity_type)
+    rows = rows[rows["applies"] == "yes"][["criterion_id", "requirement", "basis", "note"]]
+    merged = list_criteria(session=session).merge(rows, on="criterion_id", suffixes=("_criterion", ""))
+    merged["requirement"] = merged["requirement"].where(merged["requirement"] != "", merged["requirement_criterion"])
+    merged["_order"] = merged["requirement"].map(_REQUIREMENT_ORDER).fillna(len(_REQUIREMENT_ORDER))
+    merged = merged.sort_values(["_order", "sort_key"], ignore_index=True)
+    return merged.drop(columns=["_order", "requirement_criterion"])
+
+
+def set_applicability(
+    *, session: Session, actor: Actor, criterion_id: str, entity_type: str, applies: str, note: str
+) -> CriterionApplicability:
+    """An admin decides whether a criterion applies to an entity type; the row's basis becomes "admin override".
+
+    A pair without a row yet gets one. Nothing is recorded when nothing changes.
+    """
+    require_admin(actor)
+    if session.get(Criterion, criterion_id) is None:
+        raise ValidationError(f"No criterion {criterion_id}.")
+    if entity_type not in ENTITY_TYPES:
+        raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
+    if applies not in APPLIES:
+        raise ValidationError(f"Applies must be one of: {', '.join(APPLIES)}.")
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise ValidationError("Note: at most 500 characters.")
+    row = session.exec(select(CriterionApplicability).where(
+        CriterionApplicability.criterion_id == criterion_id, CriterionApplicability.entity_type == entity_type
+    )).first()
+    before = {"applies": row.applies, "basis": row.basis, "note": row.note} if row else None
+    after = {"applies": applies, "basis": ADMIN_OVERRIDE, "note": note}
+    if before == after:
+        return row
+    row = row or CriterionApplicability(criterion_id=criterion_id, entity_type=entity_type, applies=applies,
+                                        basis=ADMIN_OVERRIDE)
+    row.applies, row.basis, row.note = applies, ADMIN_OVERRIDE, note
+    session.add(row)
+    session.flush()
+    audit.record(session=session, actor=actor, action="update" if before else "create", entity="criterion",
+                 entity_id=criterion_id, summary=f"Set {criterion_id} for {entity_type}: applies {applies}",
+                 before=before, after=after)
+    return row
