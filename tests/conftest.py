@@ -113,8 +113,8 @@ def page_app(engine, database_url, staff, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("CTPAT_DEMO", "0")
+    # The cached engine is keyed by URL and stays: one migration per test session, not per test.
     st.cache_data.clear()
-    st.cache_resource.clear()
 
     def make(page: str, *, role: str = "admin", timeout: float = 30) -> AppTest:
         script = f"import pages.{page} as page\npage.render()\n"
@@ -128,4 +128,3 @@ def page_app(engine, database_url, staff, monkeypatch):
 
     yield make
     st.cache_data.clear()
-    st.cache_resource.clear()
