@@ -61,7 +61,7 @@ def key_dates(profile: CompanyProfile, today: date | None = None) -> dict[str, A
         anniversary = profile.annual_review_anniversary
         nxt = _add_years(anniversary, max(today.year - anniversary.year, 0))
         if nxt < today:
-            nxt = _add_years(nxt, 1)
+            nxt = _add_years(anniversary, today.year - anniversary.year + 1)
         out["next_anniversary"] = nxt
         out["review_window_opens"] = nxt - timedelta(days=ASPR_WINDOW_DAYS)
         out["days_to_anniversary"] = (nxt - today).days

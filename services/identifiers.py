@@ -71,9 +71,8 @@ def normalize_name(name: str) -> str:
     """Company name reduced for duplicate detection: no accents, punctuation or legal forms."""
     # Dotted legal forms ("S.A. de C.V.") lose their dots first, so they match "SA de CV".
     text = (name or "").replace("ı", "i").replace(".", "")
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", ascii_text)
-    if not words:  # names in Chinese and other scripts: compare without spaces and punctuation
-        return re.sub(r"[\W_]+", "", (name or "").casefold())
-    kept = [w for w in words if w not in _LEGAL_FORMS]
-    return " ".join(kept or words)
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    words = re.findall(r"[^\W_]+", plain)
+    kept = [w for w in words if w not in _LEGAL_FORMS] or words
+    # Scripts without spaces (Chinese) compare as one run of characters.
+    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", " ".join(kept))

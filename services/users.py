@@ -105,10 +105,10 @@ def update_user(
     if email is not None:
         user.email = email.strip()
     if before["role"] == Role.admin and (user.role != Role.admin or not user.is_active):
-        admins = session.exec(
-            select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active)
+        others = session.exec(
+            select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active, User.id != user.id)
         ).one()
-        if admins <= 1:
+        if others == 0:
             raise ValidationError("The last active admin cannot be demoted or deactivated.")
     session.add(user)
     audit.record(session=session, actor=actor, action="update", entity="user", entity_id=user.username,
