@@ -5,8 +5,12 @@ import streamlit as st
 import pages.account
 import pages.admin
 import pages.criteria
+import pages.cycles
 import pages.dashboard
+import pages.imports
 import pages.partners
+import pages.review
+import pages.supplier
 from models.common import Role
 from ui import auth, state
 
@@ -17,6 +21,9 @@ WRITERS = (Role.admin, Role.analyst)
 PAGES = [
     (pages.dashboard.render, "Dashboard", "dashboard", ":material/dashboard:", ALL, "Overview"),
     (pages.partners.render, "Partners", "partners", ":material/handshake:", ALL, "Step 1 · Partners"),
+    (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
+    (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
+    (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),
@@ -27,27 +34,49 @@ def _login_page() -> None:
     """Shown to anyone not logged in, whatever the URL: the form is drawn by the router above."""
 
 
+def _not_for_your_role() -> None:
+    """Stands in for a page outside the user's role."""
+    st.error("Your role does not give access to this page.")
+
+
+def _supplier_token() -> str | None:
+    """The token of a supplier link, moved from the address bar into the session so it leaves the URL."""
+    token = st.query_params.get("token")
+    if token:
+        st.session_state["supplier_token"] = token
+        st.query_params.clear()
+    return st.session_state.get("supplier_token")
+
+
 def main() -> None:
     st.set_page_config(page_title="CTPAT Workbench", page_icon=":material/verified_user:", layout="wide")
     state.engine()
-    auth.remember_entry_path()
-    actor = auth.login()
-    if actor is None:
-        st.navigation([st.Page(_login_page, title="Log in", url_path="login", default=True)],
+    if _supplier_token():
+        # A supplier session gets its questionnaire and nothing else: no staff pages, no menu, no login form.
+        st.set_page_config(page_title="Questionnaire", page_icon=":material/assignment:", layout="centered")
+        st.navigation([st.Page(pages.supplier.render, title="Questionnaire", url_path="questionnaire", default=True)],
                       position="hidden").run()
         return
+    auth.remember_entry_path()
+    actor = auth.login()
+    # Every page URL stays registered whoever is (not) logged in, under a stand-in where needed: otherwise
+    # Streamlit answers a deep link with a "Page not found" dialog over the form and forgets the URL.
+    if actor is None:
+        st.navigation([st.Page(_login_page, title="Log in", url_path=url_path, default=not i)
+                       for i, (_, _, url_path, *_) in enumerate(PAGES)], position="hidden").run()
+        return
 
-    if st.session_state.get("must_change_password"):
-        registered = [st.Page(pages.account.render, title="Change password", url_path="account", default=True)]
-        sections = {"Settings": registered}
-    else:
-        sections: dict[str, list[st.Page]] = {}
-        registered = []
-        for render, title, url_path, icon, roles, section in PAGES:
-            if actor.role in roles:
-                page = st.Page(render, title=title, url_path=url_path, icon=icon, default=not registered)
-                registered.append(page)
-                sections.setdefault(section, []).append(page)
+    must_change = st.session_state.get("must_change_password")
+    stand_in = pages.account.render if must_change else _not_for_your_role
+    sections: dict[str, list[st.Page]] = {}
+    registered = []
+    for render, title, url_path, icon, roles, section in PAGES:
+        allowed = actor.role in roles and not must_change
+        page = st.Page(render if allowed else stand_in, title=title, url_path=url_path, icon=icon,
+                       default=not registered)
+        registered.append(page)
+        if allowed:
+            sections.setdefault(section, []).append(page)
 
     current = st.navigation(registered, position="hidden")
     with st.sidebar:

@@ -1,0 +1,336 @@
+"""Cycles: open a collection cycle, follow the response funnel, hand out the partners' personal links."""
+
+import os
+from datetime import date, timedelta
+from urllib.parse import urlparse
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
+from services import cycles, links, overview, partners
+from services.permissions import Actor, PermissionDenied, ValidationError
+from ui import auth, state
+
+STATE_COLORS = {
+    "not sent": "#cbd5e1", "sent": "#93c5fd", "opened": "#60a5fa", "in progress": "#2563eb",
+    "submitted": "#7c3aed", "accepted": "#16a34a", "returned": "#f59e0b", "exempt": "#64748b", "overdue": "#dc2626",
+}
+# States whose partner still needs a link to answer (a link replaces the previous one).
+NEEDS_LINK = ("not sent", "sent", "opened", "in progress", "returned", "overdue")
+DRILL_COLUMNS = ["partner_code", "legal_name", "country", "entity_type", "criticality", "language", "status",
+                 "sent_at", "opened_at", "submitted_at", "reviewed_at"]
+TOP_COUNTRIES = 20
+
+
+@st.cache_data(show_spinner=False)
+def _cycles(url: str, today: date) -> pd.DataFrame:
+    with state.session() as s:
+        return cycles.list_cycles(session=s, today=today)
+
+
+@st.cache_data(show_spinner=False)
+def _funnel(url: str, cycle_id: int, today: date) -> pd.DataFrame:
+    with state.session() as s:
+        return cycles.funnel(session=s, cycle_id=cycle_id, today=today)
+
+
+@st.cache_data(show_spinner=False)
+def _partner_countries(url: str) -> dict[str, str]:
+    with state.session() as s:
+        frame = overview.partners_by_country(session=s)
+    return dict(zip(frame["iso2"], frame["country"], strict=True)) if not frame.empty else {}
+
+
+def _base_url() -> str:
+    """Where partners reach the app: CTPAT_BASE_URL behind a proxy, else the address staff are using now."""
+    configured = os.environ.get("CTPAT_BASE_URL", "").strip()
+    if configured:
+        return configured
+    parsed = urlparse(st.context.url or "")
+    return f"{parsed.scheme}://{parsed.netloc}" if parsed.scheme and parsed.netloc else "http://localhost:8501"
+
+
+def funnel_chart(frame: pd.DataFrame, *, by: str | None = None, top: int | None = None, legend: bool = True
+                 ) -> alt.Chart:
+    """Assignments per state as bars, stacked by state per `by` (country or entity_type) when given."""
+    states = list(cycles.FUNNEL_STATES)
+    group = [by, "status"] if by else ["status"]
+    counts = frame.groupby(group).size().rename("partners").reset_index()
+    counts["order"] = counts["status"].map({s: i for i, s in enumerate(states)})
+    color = alt.Color("status:N").scale(domain=states, range=[STATE_COLORS[s] for s in states]).title("state")
+    if not legend:
+        color = color.legend(None)
+    if by is None:
+        encoding = {"y": alt.Y("status:N").sort(states).title(None), "x": alt.X("partners:Q").title("partners")}
+        tooltip = [alt.Tooltip("status:N", title="state"), alt.Tooltip("partners:Q")]
+    else:
+        totals = counts.groupby(by)["partners"].sum().sort_values(ascending=False)
+        if top:
+            counts = counts[counts[by].isin(totals.index[:top])]
+        encoding = {
+            "y": alt.Y(f"{by}:N").sort(list(totals.index)).title(None).axis(labelLimit=220),
+            "x": alt.X("sum(partners):Q").title("partners"),
+            "order": alt.Order("order:Q"),
+        }
+        tooltip = [alt.Tooltip(f"{by}:N", title=by.replace("_", " ")), alt.Tooltip("status:N", title="state"),
+                   alt.Tooltip("partners:Q")]
+    return (alt.Chart(counts).mark_bar().encode(color=color, tooltip=tooltip, **encoding)
+            .properties(height=alt.Step(20)))
+
+
+def _write(action, success: str) -> bool:
+    """Run one write in its own transaction; show the outcome; True when it worked."""
+    try:
+        with state.session() as s:
+            action(s)
+    except (ValidationError, PermissionDenied) as exc:
+        st.error(str(exc))
+        return False
+    state.invalidate()
+    st.session_state["cycles_flash"] = success
+    return True
+
+
+def _open_form(actor: Actor) -> None:
+    countries = _partner_countries(state.database_url())
+    with st.form("open_cycle", enter_to_submit=False):
+        left, middle, right = st.columns([2, 1, 1])
+        name = left.text_input("Name", placeholder=f"{date.today().year + 1} annual review", max_chars=120,
+                               key="open_name")
+        due = middle.date_input("Due date", value=date.today() + timedelta(days=60), min_value=date.today(),
+                                key="open_due")
+        language = right.selectbox("Default language", list(LANGUAGES), format_func=LANGUAGES.get, key="open_language",
+                                   help="Used for partners whose own language is not English, Spanish or Chinese.")
+        st.caption("Partners: every active partner, or only those matching the filters below (empty = all).")
+        a, b, c = st.columns(3)
+        entity_types = a.multiselect("Entity types", ENTITY_TYPES, key="open_types")
+        chosen_countries = b.multiselect("Countries", list(countries), format_func=lambda c: countries.get(c, c),
+                                         key="open_countries")
+        criticalities = c.multiselect("Criticality", CRITICALITIES, key="open_criticalities")
+        exempt = st.checkbox("Exempt partners with a valid, verified CTPAT or MRA certification", value=True,
+                             help="CBP accepts that certification as evidence; you can override it per partner.",
+                             key="open_exempt")
+        submitted = st.form_submit_button("Open cycle", type="primary", icon=":material/play_arrow:", key="open_submit")
+    if not submitted:
+        return
+    opened = {}
+
+    def action(s):
+        cycle = cycles.open_cycle(session=s, actor=actor, name=name, due_date=due, language=language,
+                                  entity_types=entity_types or None, countries=chosen_countries or None,
+                                  criticalities=criticalities or None, exempt_certified=exempt)
+        opened["id"] = cycle.id
+
+    if _write(action, f"Cycle {name.strip()} opened."):
+        st.session_state["cycles_choice"] = opened["id"]
+        st.rerun()
+
+
+def _charts(frame: pd.DataFrame) -> None:
+    counts = frame["status"].value_counts()
+    responded = int(counts.get("submitted", 0) + counts.get("accepted", 0))
+    asked = len(frame) - int(counts.get("exempt", 0))
+    cols = st.columns(5)
+    cols[0].metric("Partners", f"{len(frame):,}")
+    cols[1].metric("Submitted or accepted", f"{responded:,}", f"{responded / asked:.0%} of those asked" if asked
+                   else None, delta_color="off", delta_arrow="off")
+    cols[2].metric("Returned", f"{int(counts.get('returned', 0)):,}")
+    cols[3].metric("Overdue", f"{int(counts.get('overdue', 0)):,}")
+    cols[4].metric("Exempt", f"{int(counts.get('exempt', 0)):,}")
+    st.altair_chart(funnel_chart(frame), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**By country** (top {TOP_COUNTRIES})" if frame["country"].nunique() > TOP_COUNTRIES
+                    else "**By country**")
+        st.altair_chart(funnel_chart(frame.fillna({"country": "?"}), by="country", top=TOP_COUNTRIES,
+                                     legend=False), width="stretch")
+    with right:
+        st.markdown("**By entity type**")
+        st.altair_chart(funnel_chart(frame, by="entity_type", legend=False), width="stretch")
+
+
+def drill_down(frame: pd.DataFrame, *, states=(), countries=(), entity_types=(), text: str = "") -> pd.DataFrame:
+    """The assignments matching the chosen states, countries, entity types and text (empty choice = all)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, chosen in (("status", states), ("country", countries), ("entity_type", entity_types)):
+        if chosen:
+            mask &= frame[column].isin(list(chosen))
+    if text.strip():
+        needle = text.strip().lower()
+        mask &= (frame["partner_code"].str.lower().str.contains(needle, regex=False)
+                 | frame["legal_name"].str.lower().str.contains(needle, regex=False))
+    return frame[mask]
+
+
+def _filters(frame: pd.DataFrame) -> pd.DataFrame:
+    a, b, c, d = st.columns(4)
+    present = set(frame["status"])
+    chosen_states = a.multiselect("State", [s for s in cycles.FUNNEL_STATES if s in present], key="cycles_states")
+    chosen_countries = b.multiselect("Country", sorted(frame["country"].dropna().unique()), key="cycles_countries")
+    chosen_types = c.multiselect("Entity type", sorted(frame["entity_type"].unique()), key="cycles_types")
+    text = d.text_input("Code or name contains", key="cycles_text")
+    shown = drill_down(frame, states=chosen_states, countries=chosen_countries, entity_types=chosen_types, text=text)
+    dates = {c: st.column_config.DatetimeColumn(c.removesuffix("_at"), format="YYYY-MM-DD")
+             for c in ("sent_at", "opened_at", "submitted_at", "reviewed_at")}
+    st.dataframe(shown[DRILL_COLUMNS], hide_index=True, width="stretch", height=320,
+                 column_config={"partner_code": "code", "legal_name": "partner", "entity_type": "entity type",
+                                **dates})
+    st.caption(f"{len(shown):,} of {len(frame):,} partners shown.")
+    return shown
+
+
+def links_csv(shown: pd.DataFrame, tokens: dict[int, str], emails: pd.DataFrame, base_url: str) -> bytes:
+    """The new links as CSV for a mail merge: partner_code, partner, email, language, url (UTF-8 with BOM)."""
+    rows = shown[shown["assignment_id"].isin(list(tokens))].merge(emails, on="partner_code", how="left")
+    out = pd.DataFrame({
+        "partner_code": rows["partner_code"], "partner": rows["legal_name"], "email": rows["contact_email"],
+        "language": rows["language"],
+        "url": [links.link_url(base_url=base_url, token=tokens[a]) for a in rows["assignment_id"]],
+    })
+    return out.to_csv(index=False).encode("utf-8-sig")
+
+
+def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
+    st.markdown("**Links for the partners shown**")
+    replace = st.checkbox("Also replace links already sent (their old links stop working)", key="cycles_replace")
+    states = NEEDS_LINK if replace else ("not sent",)
+    targets = shown[shown["status"].isin(states)]
+    left, right = st.columns(2)
+    if left.button(f"Issue links for {len(targets):,} partners", icon=":material/link:", disabled=targets.empty,
+                   key="cycles_issue_all"):
+        base_url = _base_url()
+        issued: dict[int, str] = {}
+
+        def action(s):
+            issued.update(links.issue_links(session=s, actor=actor, assignment_ids=targets["assignment_id"].tolist()))
+
+        if _write(action, f"{len(targets):,} links issued. Download them now: they are not stored anywhere."):
+            with state.session() as s:
+                emails = partners.export_partners(session=s)[["partner_code", "contact_email"]]
+            st.session_state["cycles_links_csv"] = (f"links {cycle_name}.csv",
+                                                    links_csv(shown, issued, emails, base_url))
+            st.rerun()
+    not_sent = int((shown["status"] == "not sent").sum())
+    if right.button(f"Mark {not_sent:,} as sent", icon=":material/outgoing_mail:",
+                    key="cycles_mark_all", disabled=not not_sent,
+                    help="After sending the invitations yourself, e.g. with the Excel questionnaires."):
+        ids = shown["assignment_id"].tolist()
+        if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=ids), "Marked as sent."):
+            st.rerun()
+    ready = st.session_state.pop("cycles_links_csv", None)
+    if ready:
+        st.download_button("Download the links (CSV)", ready[1], file_name=ready[0], mime="text/csv",
+                           icon=":material/download:", on_click="ignore", type="primary")
+
+
+def _one_assignment(actor: Actor, shown: pd.DataFrame) -> None:
+    st.markdown("**One partner**")
+    if shown.empty:
+        st.caption("No partner shown.")
+        return
+    labels = {int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}" for r in shown.itertuples()}
+    assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
+    row = shown[shown["assignment_id"] == assignment_id].iloc[0]
+    a, b, c = st.columns(3)
+    if a.button("Issue link", icon=":material/link:", key="cycles_issue", disabled=row.status == "exempt",
+                help="A new link replaces the partner's previous one."):
+        base_url = _base_url()
+        issued = {}
+
+        def action(s):
+            issued["url"] = links.link_url(base_url=base_url, token=links.issue_link(
+                session=s, actor=actor, assignment_id=assignment_id))
+
+        if _write(action, f"New link for {row.partner_code}."):
+            st.session_state["cycles_link"] = (row.partner_code, issued["url"])
+            st.rerun()
+    if b.button("Revoke link", icon=":material/link_off:", key="cycles_revoke"):
+        if _write(lambda s: links.revoke_link(session=s, actor=actor, assignment_id=assignment_id),
+                  f"The link of {row.partner_code} no longer works."):
+            st.rerun()
+    if c.button("Mark sent", icon=":material/outgoing_mail:", key="cycles_mark", disabled=row.status != "not sent"):
+        if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=[assignment_id]),
+                  f"{row.partner_code} marked as sent."):
+            st.rerun()
+    with st.form("cycles_exempt", enter_to_submit=False, border=False):
+        if row.status == "exempt":
+            reason = ""
+            label = "Remove the exemption"
+        else:
+            reason = st.text_input("Reason for the exemption", max_chars=300,
+                                   placeholder="e.g. AEO certificate checked on the EU database")
+            label = "Exempt this partner"
+        if st.form_submit_button(label, icon=":material/verified:"):
+            exempt = row.status != "exempt"
+            if _write(lambda s: cycles.set_exempt(session=s, actor=actor, assignment_id=assignment_id,
+                                                  exempt=exempt, reason=reason),
+                      f"{row.partner_code}: exemption {'set' if exempt else 'removed'}."):
+                st.rerun()
+
+
+def _close(actor: Actor, cycle: pd.Series) -> None:
+    with st.expander("Close this cycle", icon=":material/lock:"):
+        st.caption("Closing stops every link of the cycle; answers and reviews stay.")
+        sure = st.checkbox(f"Yes, close {cycle['name']}", key="cycles_close_sure")
+        if st.button("Close cycle", disabled=not sure, key="cycles_close"):
+            if _write(lambda s: cycles.close_cycle(session=s, actor=actor, cycle_id=int(cycle["id"])),
+                      f"Cycle {cycle['name']} closed."):
+                st.rerun()
+
+
+def render() -> None:
+    actor = auth.require_role()
+    if actor is None:
+        return
+    st.title("Cycles")
+    flash = st.session_state.pop("cycles_flash", None)
+    if flash:
+        st.success(flash)
+    link = st.session_state.pop("cycles_link", None)
+    if link:
+        st.info(f"Personal link of **{link[0]}**, shown only now (only its hash is stored):",
+                icon=":material/link:")
+        st.code(link[1], language=None)
+
+    today = date.today()
+    all_cycles = _cycles(state.database_url(), today)
+    if actor.can_write:
+        with st.expander("Open a cycle", expanded=all_cycles.empty, icon=":material/add_circle:"):
+            _open_form(actor)
+    if all_cycles.empty:
+        st.info("No cycle yet." + (" Open one above." if actor.can_write else ""))
+        return
+    st.dataframe(all_cycles[["name", "due_date", "status", "partners", *cycles.FUNNEL_STATES]], hide_index=True,
+                 width="stretch", column_config={"due_date": "due"})
+
+    ids = all_cycles["id"].astype(int).tolist()
+    if st.session_state.get("cycles_choice") not in ids:
+        st.session_state["cycles_choice"] = ids[0]
+    names = dict(zip(ids, all_cycles["name"], strict=True))
+    cycle_id = st.selectbox("Cycle", ids, format_func=names.get, key="cycles_choice")
+    cycle = all_cycles[all_cycles["id"] == cycle_id].iloc[0]
+    st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {cycle['created_by']}")
+    frame = _funnel(state.database_url(), cycle_id, today)
+    if frame.empty:
+        st.info("This cycle has no partners.")
+        return
+    _charts(frame)
+
+    _partners_panel(actor, frame, cycle)
+
+
+@st.fragment
+def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None:
+    """Drill-down and actions; a fragment, so filtering does not redraw the charts (writes rerun the whole page)."""
+    st.subheader("Partners")
+    shown = _filters(frame)
+    if not actor.can_write or cycle["status"] != "open":
+        return
+    left, right = st.columns(2)
+    with left:
+        _bulk_links(actor, shown, str(cycle["name"]))
+    with right:
+        _one_assignment(actor, shown)
+    _close(actor, cycle)

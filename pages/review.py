@@ -1,0 +1,253 @@
+"""Review: read a partner's submission, its evidence and answer history; accept it or return it with comments."""
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from services import cycles, evidence, questionnaire
+from services.permissions import Actor, PermissionDenied, ValidationError
+from ui import auth, state
+
+VALUES = ("yes", "partial", "no", "na")
+# The review queue: what waits for the team first, then what the partner still has, then what is done.
+QUEUE_ORDER = ("submitted", "returned", "in progress", "opened", "overdue", "sent", "not sent", "accepted")
+VIEWS = {
+    "all": "All questions",
+    "changed": "Changed since last cycle",
+    "attention": "Partial or no",
+    "open": "Not answered",
+}
+ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "previous_value", "evidence_count",
+                  "source", "answered_by", "answered_on"]
+
+
+@st.cache_data(show_spinner=False)
+def _cycles(url: str, today: date) -> pd.DataFrame:
+    with state.session() as s:
+        return cycles.list_cycles(session=s, today=today)
+
+
+@st.cache_data(show_spinner=False)
+def _funnel(url: str, cycle_id: int, today: date) -> pd.DataFrame:
+    with state.session() as s:
+        return cycles.funnel(session=s, cycle_id=cycle_id, today=today)
+
+
+@st.cache_data(show_spinner=False)
+def _submission(url: str, assignment_id: int) -> dict:
+    with state.session() as s:
+        return {
+            "info": questionnaire.assignment_info(session=s, assignment_id=assignment_id),
+            "questions": questionnaire.questionnaire(session=s, assignment_id=assignment_id, language="en"),
+            "evidence": evidence.list_evidence(session=s, assignment_id=assignment_id),
+            "history": questionnaire.answer_history(session=s, assignment_id=assignment_id),
+        }
+
+
+def review_queue(frame: pd.DataFrame, *, everyone: bool) -> pd.DataFrame:
+    """Assignments to review: submitted ones, oldest submission first; with `everyone`, the rest after them."""
+    rank = {s: i for i, s in enumerate(QUEUE_ORDER)}
+    queue = frame[frame["status"] != "exempt"] if everyone else frame[frame["status"] == "submitted"]
+    queue = queue.assign(_rank=queue["status"].map(rank).fillna(len(rank)))
+    return queue.sort_values(["_rank", "submitted_at", "partner_code"], na_position="last").drop(columns="_rank")
+
+
+def answer_view(frame: pd.DataFrame, view: str) -> pd.DataFrame:
+    """The questions of one view: all, changed since last cycle, partial or no, not answered."""
+    if view == "changed":
+        return frame[(frame["previous_value"] != "") & (frame["value"] != frame["previous_value"])]
+    if view == "attention":
+        return frame[frame["value"].isin(["partial", "no"])]
+    if view == "open":
+        return frame[frame["value"] == ""]
+    return frame
+
+
+def _write(action, success: str) -> bool:
+    try:
+        with state.session() as s:
+            action(s)
+    except (ValidationError, PermissionDenied) as exc:
+        st.error(str(exc))
+        return False
+    state.invalidate()
+    st.session_state["review_flash"] = success
+    return True
+
+
+def _pick(today: date) -> int | None:
+    """The cycle and assignment pickers; returns the chosen assignment id."""
+    all_cycles = _cycles(state.database_url(), today)
+    if all_cycles.empty:
+        st.info("No cycle yet. Open one on the Cycles page.")
+        return None
+    names = dict(zip(all_cycles["id"].astype(int), all_cycles["name"], strict=True))
+    left, right = st.columns([1, 2])
+    cycle_id = left.selectbox("Cycle", list(names), format_func=names.get, key="review_cycle")
+    everyone = left.toggle("Show every partner of the cycle", key="review_everyone")
+    queue = review_queue(_funnel(state.database_url(), cycle_id, today), everyone=everyone)
+    if queue.empty:
+        right.info("No submission waits for review in this cycle." if not everyone
+                   else "This cycle has no partner to review.")
+        return None
+    labels = {
+        int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}"
+        + (f" {r.submitted_at:%Y-%m-%d}" if r.status == "submitted" and pd.notna(r.submitted_at) else "")
+        for r in queue.itertuples()
+    }
+    waiting = int((queue["status"] == "submitted").sum())
+    return right.selectbox(f"Partner ({waiting:,} submitted, waiting for review)", list(labels),
+                           format_func=labels.get, key="review_assignment")
+
+
+def _header(info: dict, questions: pd.DataFrame) -> None:
+    st.subheader(f"{info['partner_code']} · {info['legal_name']}")
+    st.caption(f"{info['entity_type']} · {info['cycle_name']} (due {info['due_date']}) · questionnaire in "
+               f"{info['language']}")
+    answered = int((questions["value"] != "").sum())
+    changed = len(answer_view(questions, "changed"))
+    cols = st.columns(5)
+    cols[0].metric("Status", info["status"])
+    cols[1].metric("Answered", f"{answered} of {len(questions)}")
+    if (questions["previous_value"] == "").all():
+        cols[2].metric("Changed since last cycle", "–", help="No accepted answers from an earlier cycle.")
+    else:
+        cols[2].metric("Changed since last cycle", changed)
+    cols[3].metric("Partial or no", len(answer_view(questions, "attention")))
+    cols[4].metric("Evidence files", int(questions["evidence_count"].sum()))
+    if info["status"] == "submitted" and info["submitted_at"] is not None:
+        st.caption(f"Submitted {info['submitted_at']:%Y-%m-%d %H:%M} UTC")
+    if info["reviewed_by"]:
+        st.caption(f"Last reviewed by {info['reviewed_by']} on {info['reviewed_at']:%Y-%m-%d}")
+
+
+def _answers(questions: pd.DataFrame) -> None:
+    view = st.segmented_control("Show", list(VIEWS), format_func=VIEWS.get, default="all", key="review_view",
+                                required=True)
+    shown = answer_view(questions, view or "all")
+    columns = ANSWER_COLUMNS + (["review_comment"] if (questions["review_comment"] != "").any() else [])
+    st.dataframe(shown[columns], hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 520),
+                 column_config={
+                     "criterion_id": st.column_config.TextColumn("criterion", width="small"),
+                     "question": st.column_config.TextColumn(width="large"),
+                     "comment": st.column_config.TextColumn(width="medium"),
+                     "previous_value": "last cycle",
+                     "evidence_count": st.column_config.NumberColumn("evidence", width="small"),
+                     "review_comment": "open review comment",
+                 })
+
+
+def _evidence(actor: Actor, files: pd.DataFrame) -> None:
+    st.markdown("**Evidence files**")
+    if files.empty:
+        st.caption("No evidence file attached.")
+        return
+    st.dataframe(files[["criterion_id", "filename", "content_type", "size_bytes", "uploaded_by", "uploaded_at"]],
+                 hide_index=True, width="stretch")
+    labels = {int(r.id): f"{r.criterion_id} · {r.filename}" for r in files.itertuples()}
+    chosen = st.selectbox("File", list(labels), format_func=labels.get, key="review_evidence")
+    row = files[files["id"] == chosen].iloc[0]
+
+    def content() -> bytes:
+        # Read when the button is clicked, not on every rerun: evidence files can be several MB.
+        with state.session() as s:
+            return evidence.read_evidence(session=s, actor=actor, evidence_id=chosen)[1]
+
+    st.download_button("Download", content, file_name=row["filename"], mime=row["content_type"],
+                       icon=":material/download:", on_click="ignore", key="review_download")
+
+
+def _history(questions: pd.DataFrame, history: pd.DataFrame) -> None:
+    st.markdown("**Answer history**")
+    labels = {cid: f"{cid} · {question}" for cid, question in zip(questions["criterion_id"], questions["question"],
+                                                                   strict=True)}
+    criterion = st.selectbox("Question", list(labels), format_func=labels.get, key="review_history_question")
+    rows = history[history["criterion_id"] == criterion]
+    if rows.empty:
+        st.caption("Not answered yet.")
+        return
+    st.dataframe(rows[["value", "comment", "source", "answered_by", "answered_on", "recorded_at", "is_current"]],
+                 hide_index=True, width="stretch", column_config={"source": "path"})
+
+
+def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
+    st.markdown("**Decision**")
+    assignment_id = info["assignment_id"]
+    if info["status"] != "submitted":
+        st.caption(f"Only a submitted questionnaire can be accepted or returned; this one is {info['status']}.")
+        return
+    if st.button("Accept", type="primary", icon=":material/task_alt:", key="review_accept"):
+        if _write(lambda s: questionnaire.accept(session=s, actor=actor, assignment_id=assignment_id),
+                  f"Accepted the questionnaire of {info['partner_code']}."):
+            st.rerun()
+    with st.form("review_return", enter_to_submit=False):
+        st.caption("Or return it: write what to fix next to each question concerned (at least one). The partner's "
+                   "link opens the questionnaire again with your comments.")
+        editor = questions[["criterion_id", "question", "value", "comment"]].assign(return_comment="")
+        edited = st.data_editor(
+            editor, hide_index=True, width="stretch", key="review_return_editor",
+            disabled=["criterion_id", "question", "value", "comment"],
+            column_config={"criterion_id": "criterion",
+                           "return_comment": st.column_config.TextColumn("what to fix", max_chars=2000)},
+        )
+        note = st.text_area("Note (kept in the audit log)", max_chars=1000, key="review_note")
+        returned = st.form_submit_button("Return to partner", icon=":material/undo:", key="review_return_submit")
+    if returned:
+        comments = {cid: text for cid, text in zip(edited["criterion_id"], edited["return_comment"], strict=True)
+                    if isinstance(text, str) and text.strip()}
+        if _write(lambda s: questionnaire.return_for_fixes(session=s, actor=actor, assignment_id=assignment_id,
+                                                           comments=comments, note=note),
+                  f"Returned to {info['partner_code']} with {len(comments)} comment(s)."):
+            st.rerun()
+
+
+def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
+    if not info["editable"]:
+        return
+    with st.expander("Enter an answer on the partner's behalf", icon=":material/edit_note:"):
+        st.caption("For answers received by mail or phone; recorded with your name and the path \"staff\".")
+        with st.form("review_staff_entry", enter_to_submit=False, border=False):
+            labels = dict(zip(questions["criterion_id"], questions["question"], strict=True))
+            criterion = st.selectbox("Question", list(labels), format_func=lambda c: f"{c} · {labels[c]}",
+                                     key="review_entry_question")
+            value = st.radio("Answer", VALUES, horizontal=True, index=None, key="review_entry_value")
+            comment = st.text_area("Comment", max_chars=4000, key="review_entry_comment")
+            answered_on = st.date_input("Answered on", value=date.today(), max_value=date.today(),
+                                        key="review_entry_date")
+            saved = st.form_submit_button("Save answer", icon=":material/save:", key="review_entry_save")
+    if saved:
+        if value is None:
+            st.error("Choose an answer.")
+            return
+        answer = {"criterion_id": criterion, "value": value, "comment": comment, "answered_on": answered_on}
+        if _write(lambda s: questionnaire.save_answers(session=s, assignment_id=info["assignment_id"],
+                                                       answers=[answer], source="staff",
+                                                       answered_by=actor.username, actor=actor),
+                  f"Answer to {criterion} saved for {info['partner_code']}."):
+            st.rerun()
+
+
+def render() -> None:
+    actor = auth.require_role()
+    if actor is None:
+        return
+    st.title("Review")
+    flash = st.session_state.pop("review_flash", None)
+    if flash:
+        st.success(flash)
+    assignment_id = _pick(date.today())
+    if assignment_id is None:
+        return
+    data = _submission(state.database_url(), assignment_id)
+    info, questions = data["info"], data["questions"]
+    _header(info, questions)
+    _answers(questions)
+    left, right = st.columns(2)
+    with left:
+        _evidence(actor, data["evidence"])
+    with right:
+        _history(questions, data["history"])
+    if actor.can_write:
+        _decide(actor, info, questions)
+        _staff_entry(actor, info, questions)

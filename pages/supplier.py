@@ -1,0 +1,287 @@
+"""Supplier questionnaire: what a partner sees through its personal link, without a staff login.
+
+The router shows this page alone when the session holds a supplier token. The token is resolved again on every
+run, so a revoked or expired link stops working at once, and the page shows nothing but this one assignment.
+"""
+
+import re
+from datetime import date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from models.common import LANGUAGES
+from services import cycles, evidence, links, questionnaire
+from services.permissions import ValidationError
+from ui import i18n, state
+from ui.i18n import t
+
+VALUES = ("yes", "partial", "no", "na")
+# The uploader's filter only guides the file picker; the evidence service judges the content.
+EVIDENCE_ENDINGS = sorted({end.lstrip(".") for _, ends in evidence.EVIDENCE_TYPES.values() for end in ends})
+EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
+# The submit check's wording (services.questionnaire.submission_problems), translated for the partner.
+_COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def _plain(text: object) -> str:
+    """User-written text made safe inside markdown (no formatting, links or badges)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+
+
+def _day(value: date | datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _questions(url: str, assignment_id: int, language: str) -> pd.DataFrame:
+    # Cached per assignment and language: reruns do not query the question texts again; writes clear it.
+    with state.session() as s:
+        return questionnaire.questionnaire(session=s, assignment_id=assignment_id, language=language)
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _evidence_names(url: str, assignment_id: int) -> dict[str, list[str]]:
+    with state.session() as s:
+        files = evidence.list_evidence(session=s, assignment_id=assignment_id)
+    if files.empty:
+        return {}
+    return files.groupby("criterion_id")["filename"].agg(list).to_dict()
+
+
+def _resolve(token: str | None) -> dict | None:
+    """The assignment behind the token (partner, cycle, status), or None when the link is not valid."""
+    if not token:
+        return None
+    with state.session() as s:
+        assignment = links.resolve_token(session=s, token=token)
+        if assignment is None:
+            return None
+        info = questionnaire.assignment_info(session=s, assignment_id=assignment.id)
+    info["language"] = i18n.language_of(info["language"])
+    info["who"] = cycles.partner_actor(info["partner_code"]).username
+    return info
+
+
+def _mark_opened(assignment_id: int) -> None:
+    if st.session_state.get("supplier_opened") == assignment_id:
+        return
+    with state.session() as s:
+        changed = questionnaire.mark_opened(session=s, assignment_id=assignment_id)
+    st.session_state["supplier_opened"] = assignment_id
+    if changed:
+        state.invalidate()
+
+
+def _flash(kind: str, message: str) -> None:
+    st.session_state.setdefault("supplier_flash", []).append((kind, message))
+
+
+def _show_flash() -> None:
+    for kind, message in st.session_state.pop("supplier_flash", []):
+        getattr(st, kind)(message)
+
+
+def _answer_label(value: object, language: str) -> str:
+    return t("not_answered", language) if _blank(value) else t(str(value), language)
+
+
+def _question_heading(row, language: str) -> None:
+    badge = f":orange-badge[{t('must', language)}]" if row.requirement == "must" else \
+        f":gray-badge[{t('should', language)}]"
+    st.markdown(f"**{row.criterion_id}** {badge}  \n{_plain(row.question)}")
+
+
+def _question_editor(row, language: str, files: list[str], upload_round: int) -> tuple:
+    """Widgets of one question inside the form; returns (value, comment, uploaded files)."""
+    _question_heading(row, language)
+    if not _blank(row.review_comment):
+        st.warning(t("team_comment", language, comment=_plain(row.review_comment)), icon=":material/rate_review:")
+    if not _blank(row.previous_value):
+        previous = t("last_year", language, value=t(str(row.previous_value), language))
+        if not _blank(row.previous_comment):
+            previous += f" · {_plain(row.previous_comment)}"
+        st.caption(previous)
+    # A new cycle starts from last cycle's accepted answer: pre-filled, for the partner to confirm or change.
+    current = row.value if not _blank(row.value) else row.previous_value
+    comment = row.comment if not _blank(row.value) else row.previous_comment
+    value = st.radio(
+        t("answer", language), VALUES, index=VALUES.index(current) if current in VALUES else None,
+        format_func=lambda v: t(v, language), horizontal=True, key=f"q_{row.criterion_id}",
+        label_visibility="collapsed",
+    )
+    text = st.text_area(t("comment", language), value="" if _blank(comment) else str(comment),
+                        help=t("comment_help", language), key=f"c_{row.criterion_id}", height=68, max_chars=4000)
+    if files:
+        st.caption(t("attached", language, files=", ".join(_plain(f) for f in files)))
+    uploads = st.file_uploader(t("evidence", language), type=EVIDENCE_ENDINGS, accept_multiple_files=True,
+                               help=t("evidence_help", language), max_upload_size=EVIDENCE_MB,
+                               key=f"e_{row.criterion_id}_{upload_round}")
+    st.divider()
+    return value, text, uploads or []
+
+
+def _read_only(frame: pd.DataFrame, language: str, files: dict[str, list[str]]) -> None:
+    st.subheader(t("read_only", language))
+    for (number, name), group in frame.groupby(["category_number", "category"], sort=False):
+        with st.expander(f"{number}. {i18n.category(number, name, language)}"):
+            for row in group.itertuples():
+                _question_heading(row, language)
+                line = f"{t('answer', language)}: **{_answer_label(row.value, language)}**"
+                if not _blank(row.comment):
+                    line += f"  \n{t('comment', language)}: {_plain(row.comment)}"
+                attached = files.get(row.criterion_id)
+                if attached:
+                    line += "  \n" + t("attached", language, files=", ".join(_plain(f) for f in attached))
+                st.markdown(line)
+                st.divider()
+
+
+def _save(info: dict, token: str, entries: dict[str, tuple], language: str) -> int | None:
+    """Store the section's answers, then its evidence files; the number of answers written, None when nothing was."""
+    answers = [{"criterion_id": cid, "value": value, "comment": (comment or "").strip()}
+               for cid, (value, comment, _) in entries.items() if value is not None]
+    try:
+        with state.session() as s:
+            if links.resolve_token(session=s, token=token) is None:
+                return None
+            count = questionnaire.save_answers(session=s, assignment_id=info["assignment_id"], answers=answers,
+                                               source="link", answered_by=info["who"])
+    except ValidationError as exc:
+        _flash("error", str(exc))
+        return None
+    # Each file on its own: one rejected file must not undo the answers or the other files.
+    for cid, (_, _, uploads) in entries.items():
+        for upload in uploads:
+            try:
+                with state.session() as s:
+                    evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=cid,
+                                          filename=upload.name, data=upload.getvalue(),
+                                          uploaded_by=info["who"])
+                _flash("success", t("uploaded", language, file=_plain(upload.name)))
+            except ValidationError as exc:
+                _flash("error", t("upload_rejected", language, file=_plain(upload.name), criterion=cid,
+                                  reason=str(exc)))
+    return count
+
+
+def _submit(info: dict, language: str) -> list[str]:
+    """Submit; the problems that stopped it, in the partner's language (empty when submitted)."""
+    with state.session() as s:
+        problems = questionnaire.submit(session=s, assignment_id=info["assignment_id"], submitted_by=info["who"])
+        missing = questionnaire.missing_answers(session=s, assignment_id=info["assignment_id"]) if problems else []
+    lines = [t("unanswered", language, ids=", ".join(missing))] if missing else []
+    for problem in problems:
+        if problem.split(":", 1)[0] in missing:
+            continue
+        comment = _COMMENT_PROBLEM.match(problem)
+        lines.append(t("comment_required", language, criterion=comment[1], value=t(comment[2], language))
+                     if comment and comment[2] in VALUES else problem)
+    return lines
+
+
+def _sections(frame: pd.DataFrame, language: str) -> dict[int, str]:
+    """Category number -> its label with progress, in questionnaire order."""
+    labels = {}
+    for (number, name), group in frame.groupby(["category_number", "category"], sort=False):
+        done = int((group["value"] != "").sum())
+        label = t("section_label", language, number=number, name=i18n.category(number, name, language), done=done,
+                  total=len(group))
+        comments = int((group["review_comment"] != "").sum())
+        labels[int(number)] = label + (f" · {t('to_fix', language, count=comments)}" if comments else "")
+    return labels
+
+
+def _first_section(frame: pd.DataFrame) -> int:
+    """Where to start: the first section with a team comment, else with an open question, else the first."""
+    for column, empty in (("review_comment", False), ("value", True)):
+        hits = frame[(frame[column] == "") == empty]
+        if not hits.empty:
+            return int(hits["category_number"].iloc[0])
+    return int(frame["category_number"].iloc[0])
+
+
+def _editor(info: dict, token: str, frame: pd.DataFrame, language: str, files: dict[str, list[str]]) -> None:
+    """One section at a time, in a form: typing does not rerun the page, and each run draws only ~15 questions."""
+    labels = _sections(frame, language)
+    numbers = list(labels)
+    if "supplier_next_section" in st.session_state:
+        st.session_state["supplier_section"] = st.session_state.pop("supplier_next_section")
+    if st.session_state.get("supplier_section") not in numbers:
+        st.session_state["supplier_section"] = _first_section(frame)
+    number = st.selectbox(t("section", language), numbers, format_func=labels.get, key="supplier_section",
+                          help=t("section_help", language))
+    position = numbers.index(number)
+    upload_round = st.session_state.setdefault("supplier_upload_round", 0)
+    entries: dict[str, tuple] = {}
+    with st.form(f"section_{number}", enter_to_submit=False):
+        st.subheader(labels[number].split(" · ")[0])
+        for row in frame[frame["category_number"] == number].itertuples():
+            entries[row.criterion_id] = _question_editor(row, language, files.get(row.criterion_id, []),
+                                                         upload_round)
+        left, right = st.columns(2)
+        saved = left.form_submit_button(t("save", language), key="save", icon=":material/save:", width="stretch")
+        last = position == len(numbers) - 1
+        advance = right.form_submit_button(t("save_next", language), key="save_next", disabled=last,
+                                           icon=":material/arrow_forward:", width="stretch")
+        submitted = st.form_submit_button(t("submit", language), key="submit", type="primary",
+                                          icon=":material/send:", width="stretch", help=t("submit_help", language))
+    if not (saved or advance or submitted):
+        return
+    # A link revoked meanwhile saves nothing; the rerun then shows the plain message.
+    count = _save(info, token, entries, language)
+    if count is not None:
+        problems = _submit(info, language) if submitted else []
+        if problems:
+            _flash("error", t("problems", language) + "\n" + "\n".join(f"- {_plain(p)}" for p in problems))
+        if not submitted or problems:
+            _flash("success", t("saved", language, count=count))
+        if advance:
+            st.session_state["supplier_next_section"] = numbers[position + 1]
+    st.session_state["supplier_upload_round"] = upload_round + 1
+    state.invalidate()
+    st.rerun()
+
+
+def render() -> None:
+    token = st.session_state.get("supplier_token")
+    info = _resolve(token)
+    if info is None:
+        st.info(i18n.INVALID_LINK)
+        return
+    _mark_opened(info["assignment_id"])
+    choices = list(i18n.LANGUAGES)
+    language = st.session_state.get("supplier_language", info["language"])
+
+    head, pick = st.columns([4, 1], vertical_alignment="bottom")
+    head.title(t("title", language))
+    pick.selectbox(t("language", language), choices, index=choices.index(language), key="supplier_language",
+                   format_func=LANGUAGES.get)
+    st.markdown(t("for_partner", language, partner=_plain(info["legal_name"])) + "  \n"
+                + t("cycle_due", language, cycle=_plain(info["cycle_name"]), due=_day(info["due_date"])))
+
+    frame = _questions(state.database_url(), info["assignment_id"], language)
+    files = _evidence_names(state.database_url(), info["assignment_id"])
+    status = info["status"]
+    if not info["editable"]:  # submitted or accepted: a closed cycle or an exemption has no valid link
+        _show_flash()
+        st.success(t("accepted", language) if status == "accepted"
+                   else t("submitted", language, when=_day(info["submitted_at"])))
+        _read_only(frame, language, files)
+        return
+
+    if status == "returned":
+        to_fix = int((frame["review_comment"] != "").sum())
+        st.warning(t("returned", language, count=to_fix), icon=":material/rate_review:")
+    else:
+        st.caption(t("intro", language))
+    answered = int((frame["value"] != "").sum())
+    st.progress(answered / len(frame) if len(frame) else 0.0,
+                text=t("progress", language, answered=answered, total=len(frame)))
+    _editor(info, token, frame, language, files)
+    _show_flash()

@@ -1,0 +1,102 @@
+"""The supplier link in a real browser: the token leaves the address bar, the partner answers, uploads and submits;
+a bad token shows one plain message; staff pages stay out of reach."""
+
+import re
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from models import Answer, Assignment, Evidence
+from services import cycles, db, links, partners, questionnaire
+from tests.conftest import ADMIN, ANALYST
+from tests.e2e.support import expect_only_login_form, open_app, page_paths, wait_for_app_run
+
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+STAFF_TITLES = [title for _path, title in page_paths()]
+
+
+@pytest.fixture
+def supplier_link(app_server, page: Page):
+    """A Chinese factory of its own with a one-partner cycle and a fresh link; yields (token, assignment id, engine)."""
+    open_app(page, app_server.url)  # the server initialises its database (and demo data) on its first run
+    engine = db.make_engine(f"sqlite:///{app_server.data_dir / 'e2e.db'}")
+    tag = uuid.uuid4().hex[:6].upper()
+    with db.session_scope(engine) as s:
+        partner = partners.create_partner(session=s, actor=ADMIN, values={
+            "partner_code": f"E2E-{tag}", "legal_name": f"Ningbo Harbour Lamps {tag} Co., Ltd.",
+            "entity_type": "Foreign Manufacturer", "country_iso2": "CN", "language": "zh"})
+        cycle = cycles.open_cycle(session=s, actor=ANALYST, name=f"E2E link {tag}",
+                                  due_date=date.today() + timedelta(days=30), partner_ids=[partner.id])
+        assignment_id = s.exec(select(Assignment.id).where(Assignment.cycle_id == cycle.id)).one()
+        token = links.issue_link(session=s, actor=ANALYST, assignment_id=assignment_id)
+        questions = questionnaire.questionnaire(session=s, assignment_id=assignment_id)
+    first_section = questions[questions["category_number"] == questions["category_number"].iloc[0]]
+    yield token, assignment_id, engine, f"Ningbo Harbour Lamps {tag}", len(first_section)
+    engine.dispose()
+
+
+def test_supplier_answers_uploads_and_submits(page: Page, app_server, supplier_link):
+    token, assignment_id, engine, name, count = supplier_link
+    open_app(page, f"{app_server.url}/?token={token}")
+    expect(page.get_by_role("heading", name="供应链安全问卷")).to_be_visible()
+    assert "token" not in page.url
+    expect(page.get_by_text(name)).to_be_visible()
+    for testid in ("stSidebar", "stSidebarNav", "stPageLink"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+    expect(page.get_by_label("Username", exact=True)).to_have_count(0)
+
+    form = page.get_by_test_id("stForm")
+    radios = form.get_by_test_id("stRadio")
+    expect(radios).to_have_count(count)  # the first section only
+    for i in range(count):
+        radios.nth(i).get_by_text("是", exact=True).click()
+    form.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+        files=[{"name": "seal-log.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    expect(form.get_by_test_id("stFileChip").first).to_be_visible()
+    form.get_by_role("button", name="保存草稿").click()
+    wait_for_app_run(page)
+    expect(page.get_by_text(f"草稿已保存：更改了 {count} 个回答。")).to_be_visible()
+    expect(page.get_by_text("已附文件：seal-log.pdf")).to_be_visible()
+    assert "token" not in page.url
+
+    with db.session_scope(engine) as s:
+        stored = s.exec(select(Answer).where(Answer.assignment_id == assignment_id, Answer.is_current)).all()
+        assert len(stored) == count and {a.source for a in stored} == {"link"}
+        assert s.exec(select(Evidence.filename).where(Evidence.assignment_id == assignment_id)).all() == [
+            "seal-log.pdf"]
+        # The other sections answered the quick way, so the browser can submit the whole questionnaire.
+        rest = [c for c in questionnaire.applicable_criteria(session=s, assignment_id=assignment_id)
+                if c not in {a.criterion_id for a in stored}]
+        questionnaire.save_answers(session=s, assignment_id=assignment_id, source="link", answered_by="e2e",
+                                   answers=[{"criterion_id": c, "value": "yes", "comment": ""} for c in rest])
+
+    page.get_by_role("button", name="提交问卷").click()
+    wait_for_app_run(page)
+    expect(page.get_by_text(re.compile("谢谢：问卷已于"))).to_be_visible()
+    expect(page.get_by_test_id("stRadio")).to_have_count(0)
+    expect(page.get_by_test_id("stButton")).to_have_count(0)
+    with db.session_scope(engine) as s:
+        assert s.get(Assignment, assignment_id).status == "submitted"
+
+
+@pytest.mark.parametrize("token", ["forged-token", "x" * 43])
+def test_invalid_token_shows_only_a_plain_message(page: Page, app_server, token):
+    open_app(page, f"{app_server.url}/?token={token}")
+    expect(page.get_by_text("This link is not valid. Ask your contact for a new link.")).to_be_visible()
+    assert "token" not in page.url
+    expect(page.get_by_role("heading")).to_have_count(0)
+    for testid in ("stSidebar", "stPageLink", "stForm", "stDataFrame", "stButton", "stException"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+
+
+def test_staff_pages_stay_out_of_reach_of_a_supplier_session(page: Page, app_server, supplier_link):
+    token = supplier_link[0]
+    open_app(page, f"{app_server.url}/?token={token}")
+    expect(page.get_by_role("heading", name="供应链安全问卷")).to_be_visible()
+    for path in ("partners", "cycles", "admin"):
+        open_app(page, f"{app_server.url}/{path}")
+        expect_only_login_form(page, STAFF_TITLES)
+        expect(page.get_by_text("供应链安全问卷")).to_have_count(0)

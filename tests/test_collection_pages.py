@@ -1,0 +1,630 @@
+"""The collection pages through AppTest: cycles, review, imports, and the supplier questionnaire behind its link."""
+
+import io
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlmodel import select
+
+from models import Answer, Assignment, Certification, CriterionText, Cycle, Partner
+from services import cycles, evidence, links, partners, questionnaire
+from tests.conftest import ADMIN, ANALYST
+from ui.i18n import INVALID_LINK
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PARTNERS = [
+    {"partner_code": "CN-0001", "legal_name": "Shenzhen Lumen Electronics Co., Ltd.",
+     "entity_type": "Foreign Manufacturer", "country_iso2": "CN", "language": "zh", "contact_email": "chen@lumen.cn"},
+    {"partner_code": "MX-0001", "legal_name": "Transportes Ramírez SA de CV", "entity_type": "Highway Carrier",
+     "country_iso2": "MX", "language": "es", "contact_email": "ramirez@tr.mx"},
+    {"partner_code": "VN-0001", "legal_name": "Saigon Forwarding JSC", "entity_type": "Third Party Logistics Provider",
+     "country_iso2": "VN", "contact_email": "ops@saigonfwd.vn"},
+    {"partner_code": "DE-0001", "legal_name": "Hamburg Ocean Lines GmbH", "entity_type": "Sea Carrier",
+     "country_iso2": "DE", "criticality": "high"},
+]
+ROLES = ("admin", "analyst", "viewer")
+
+
+@pytest.fixture
+def partner_ids(session, staff) -> dict[str, int]:
+    """Four active partners; the German sea carrier holds a verified CTPAT certificate."""
+    ids = {}
+    for values in PARTNERS:
+        ids[values["partner_code"]] = partners.create_partner(session=session, actor=ADMIN, values=values).id
+    session.add(Certification(partner_id=ids["DE-0001"], program="CTPAT", certificate_number="C-77",
+                              valid_until=date.today() + timedelta(days=300), verified_on=date.today(),
+                              verified_by="admin"))
+    session.commit()
+    return ids
+
+
+@pytest.fixture
+def cycle(session, partner_ids) -> Cycle:
+    opened = cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
+                               due_date=date.today() + timedelta(days=30))
+    session.commit()
+    return opened
+
+
+def fresh(session) -> None:
+    """See what the page wrote through its own session: a new transaction and no stale objects."""
+    session.rollback()
+    session.expire_all()
+
+
+def assignment_of(session, cycle_id: int, partner_id: int) -> Assignment:
+    fresh(session)
+    return session.exec(select(Assignment).where(Assignment.cycle_id == cycle_id,
+                                                 Assignment.partner_id == partner_id)).one()
+
+
+def texts(at) -> str:
+    """Everything a user can read on the page (markdown, titles, alerts, captions, code)."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                                  "error", "success", "code") for e in getattr(at, kind)]
+    parts += [e.label for e in at.expander]
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # as read, without markdown escapes
+
+
+def buttons(at) -> list[str]:
+    return [b.label for b in at.button]
+
+
+# --- Cycles ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_cycles_page_renders_for_every_role(page_app, cycle, role):
+    at = page_app("cycles", role=role).run()
+    assert not at.exception
+    assert "Cycles" in texts(at)
+    assert at.selectbox(key="cycles_choice").value == cycle.id
+    table = at.dataframe[1].value
+    assert set(table["partner_code"]) == {"CN-0001", "MX-0001", "VN-0001", "DE-0001"}
+    assert table.set_index("partner_code").loc["DE-0001", "status"] == "exempt"
+
+
+def test_viewer_sees_no_write_controls_on_cycles(page_app, cycle):
+    at = page_app("cycles", role="viewer").run()
+    assert buttons(at) == []
+    assert "Open a cycle" not in texts(at)
+    assert len(at.text_input) == 1  # the drill-down search only
+
+
+def test_open_a_cycle_through_the_form(page_app, session, partner_ids):
+    at = page_app("cycles", role="analyst").run()
+    assert "No cycle yet" in texts(at)
+    at.text_input(key="open_name").set_value("2027 carriers")
+    at.multiselect(key="open_types").set_value(["Highway Carrier", "Sea Carrier"])
+    at.button(key="open_submit").click().run()
+    assert not at.exception
+    assert "Cycle 2027 carriers opened." in texts(at)
+    fresh(session)
+    opened = session.exec(select(Cycle).where(Cycle.name == "2027 carriers")).one()
+    rows = session.exec(select(Assignment).where(Assignment.cycle_id == opened.id)).all()
+    by_partner = {r.partner_id: r for r in rows}
+    assert set(by_partner) == {partner_ids["MX-0001"], partner_ids["DE-0001"]}
+    assert by_partner[partner_ids["DE-0001"]].status == "exempt"
+    assert by_partner[partner_ids["MX-0001"]].language == "es"
+
+
+def test_open_cycle_problem_is_shown(page_app, cycle):
+    at = page_app("cycles", role="admin").run()
+    at.text_input(key="open_name").set_value(cycle.name)
+    at.button(key="open_submit").click().run()
+    assert "already exists" in "\n".join(e.value for e in at.error)
+
+
+def test_issue_link_shows_a_working_url_once(page_app, session, cycle, partner_ids):
+    at = page_app("cycles", role="analyst").run()
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    at.selectbox(key="cycles_assignment").set_value(assignment.id)
+    at.button(key="cycles_issue").click().run()
+    assert not at.exception
+    url = at.code[0].value
+    assert url.startswith("http://localhost:8501/?token=")
+    token = url.split("token=", 1)[1]
+    assert len(token) >= 43
+    fresh(session)
+    assert links.resolve_token(session=session, token=token).id == assignment.id
+    assert assignment_of(session, cycle.id, partner_ids["CN-0001"]).status == "sent"
+    at.run()
+    assert len(at.code) == 0  # shown once: only its hash is kept
+
+
+def test_bulk_links_csv_and_revoke(page_app, session, cycle, partner_ids):
+    at = page_app("cycles", role="admin").run()
+    assert "Issue links for 3 partners" in buttons(at)
+    at.button(key="cycles_issue_all").click().run()
+    assert not at.exception
+    csv = at.get("download_button")[0]
+    assert "3 links issued" in texts(at)
+    assert csv is not None
+    fresh(session)
+    states = {a.partner_id: a.status for a in session.exec(select(Assignment)).all()}
+    assert states[partner_ids["DE-0001"]] == "exempt"
+    assert sorted(s for p, s in states.items() if p != partner_ids["DE-0001"]) == ["sent", "sent", "sent"]
+
+    assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
+    at.selectbox(key="cycles_assignment").set_value(assignment.id)
+    at.button(key="cycles_revoke").click().run()
+    assert assignment_of(session, cycle.id, partner_ids["VN-0001"]).token_revoked
+
+
+def test_links_csv_holds_working_links(session, cycle, partner_ids):
+    from pages.cycles import links_csv
+
+    frame = cycles.funnel(session=session, cycle_id=cycle.id)
+    asked = frame[frame["status"] != "exempt"]
+    tokens = links.issue_links(session=session, actor=ANALYST, assignment_ids=asked["assignment_id"].tolist())
+    emails = partners.export_partners(session=session)[["partner_code", "contact_email"]]
+    data = links_csv(frame, tokens, emails, "https://ctpat.example.com/")
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", keep_default_na=False)
+    assert list(table.columns) == ["partner_code", "partner", "email", "language", "url"]
+    rows = table.set_index("partner_code")
+    assert sorted(rows.index) == ["CN-0001", "MX-0001", "VN-0001"]
+    assert tuple(rows.loc["CN-0001", ["email", "language"]]) == ("chen@lumen.cn", "zh")
+    for code, url in rows["url"].items():
+        assert url.startswith("https://ctpat.example.com/?token=")
+        resolved = links.resolve_token(session=session, token=url.split("token=", 1)[1])
+        assert resolved.partner_id == partner_ids[code]
+
+
+def test_exempt_override_and_close(page_app, session, cycle, partner_ids):
+    at = page_app("cycles", role="admin").run()
+    exempt = assignment_of(session, cycle.id, partner_ids["DE-0001"])
+    at.selectbox(key="cycles_assignment").set_value(exempt.id).run()
+    at.button[[b.label for b in at.button].index("Remove the exemption")].click().run()
+    assert assignment_of(session, cycle.id, partner_ids["DE-0001"]).status == "not sent"
+    at.checkbox(key="cycles_close_sure").check().run()
+    at.button(key="cycles_close").click().run()
+    fresh(session)
+    assert session.get(Cycle, cycle.id).status == "closed"
+    assert "Close cycle" not in buttons(at)
+
+
+def test_drill_down_filters_the_partners(page_app, cycle):
+    at = page_app("cycles", role="viewer").run()
+    at.multiselect(key="cycles_states").set_value(["exempt"]).run()
+    assert list(at.dataframe[1].value["partner_code"]) == ["DE-0001"]
+    at.multiselect(key="cycles_states").set_value([]).run()
+    at.multiselect(key="cycles_countries").set_value(["Mexico"]).run()
+    assert list(at.dataframe[1].value["partner_code"]) == ["MX-0001"]
+
+
+def test_funnel_chart_stacks_states_in_funnel_order(session, cycle):
+    from pages.cycles import funnel_chart
+
+    frame = cycles.funnel(session=session, cycle_id=cycle.id)
+    spec = funnel_chart(frame, by="country").to_dict()
+    assert spec["encoding"]["color"]["scale"]["domain"] == list(cycles.FUNNEL_STATES)
+    values = spec["datasets"][spec["data"]["name"]]
+    assert {(v["country"], v["status"], v["partners"]) for v in values} >= {("Germany", "exempt", 1)}
+
+
+# --- Supplier questionnaire -----------------------------------------------------------------------------------
+
+
+def issue_token(session, assignment: Assignment) -> str:
+    token = links.issue_link(session=session, actor=ANALYST, assignment_id=assignment.id)
+    session.commit()
+    return token
+
+
+def questions_of(session, assignment: Assignment) -> list[str]:
+    return questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)
+
+
+@pytest.fixture
+def supplier_app(page_app):
+    """The supplier page for a token, with no staff login at all."""
+
+    def make(token: str):
+        at = page_app("supplier", role="")
+        at.session_state["supplier_token"] = token
+        return at
+
+    return make
+
+
+@pytest.fixture
+def chen(session, cycle, partner_ids) -> tuple[Assignment, str]:
+    """The Chinese factory's assignment and a fresh link token."""
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    return assignment, issue_token(session, assignment)
+
+
+def save_by_link(session, assignment: Assignment, ids: list[str], value: str = "yes", comment: str = "") -> None:
+    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="partner",
+                               answers=[{"criterion_id": c, "value": value, "comment": comment} for c in ids])
+    session.commit()
+
+
+def sections_of(session, assignment: Assignment) -> dict[int, list[str]]:
+    frame = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
+    return {int(n): list(g["criterion_id"]) for n, g in frame.groupby("category_number", sort=False)}
+
+
+def test_supplier_sees_its_questionnaire_in_chinese(supplier_app, session, chen):
+    assignment, token = chen
+    at = supplier_app(token).run()
+    assert not at.exception
+    page = texts(at)
+    assert "供应链安全问卷" in page
+    assert "Shenzhen Lumen Electronics" in page and "2027 annual review" in page
+    first = questions_of(session, assignment)[0]
+    question = session.get(CriterionText, (first, "zh")).question
+    assert question in page
+    assert "必须" in page  # must criteria are marked
+    assert at.radio(key=f"q_{first}").options == ["是", "部分", "否", "不适用"]
+    assert at.selectbox(key="supplier_section").value == 1
+    assert "1. 安全愿景与责任 · 0/" in at.selectbox(key="supplier_section").options[0]
+    for other in ("Transportes Ramírez", "Saigon Forwarding", "Hamburg Ocean"):
+        assert other not in page
+    assert assignment_of(session, assignment.cycle_id, assignment.partner_id).status == "opened"
+
+
+def test_supplier_saves_a_draft_and_continues(supplier_app, session, chen):
+    assignment, token = chen
+    first_section = sections_of(session, assignment)[1]
+    at = supplier_app(token).run()
+    at.radio(key=f"q_{first_section[0]}").set_value("yes")
+    at.radio(key=f"q_{first_section[1]}").set_value("partial")
+    at.text_area(key=f"c_{first_section[1]}").set_value("Seal log started in March")
+    at.button(key="save").click().run()
+    assert not at.exception
+    assert "草稿已保存：更改了 2 个回答。" in texts(at)
+    fresh(session)
+    rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(r.criterion_id, r.value, r.comment, r.source) for r in rows} == {
+        (first_section[0], "yes", "", "link"), (first_section[1], "partial", "Seal log started in March", "link")}
+    assert assignment_of(session, assignment.cycle_id, assignment.partner_id).status == "in progress"
+    assert at.selectbox(key="supplier_section").options[0].endswith(f" · 2/{len(first_section)}")
+
+    at.radio(key=f"q_{first_section[2]}").set_value("na")
+    at.button(key="save_next").click().run()
+    assert at.selectbox(key="supplier_section").value == 2
+    fresh(session)
+    assert len(session.exec(select(Answer).where(Answer.assignment_id == assignment.id)).all()) == 3
+
+
+def test_supplier_submit_needs_comments_then_becomes_read_only(supplier_app, session, chen):
+    assignment, token = chen
+    sections = sections_of(session, assignment)
+    last = list(sections)[-1]
+    save_by_link(session, assignment, [c for n, ids in sections.items() if n != last for c in ids])
+    at = supplier_app(token).run()
+    assert at.selectbox(key="supplier_section").value == last  # opens where questions are still open
+    at.button(key="submit").click().run()
+    assert f"尚未回答：{', '.join(sections[last])}" in "\n".join(e.value for e in at.error).replace("\\", "")
+    for cid in sections[last]:
+        at.radio(key=f"q_{cid}").set_value("yes")
+    missing = sections[last][-1]
+    at.radio(key=f"q_{missing}").set_value("no")
+    at.button(key="submit").click().run()
+    assert not at.exception
+    assert f"{missing}：回答“否”时必须填写说明" in "\n".join(e.value for e in at.error).replace("\\", "")
+    assert assignment_of(session, assignment.cycle_id, assignment.partner_id).status == "in progress"
+
+    at.text_area(key=f"c_{missing}").set_value("Guard post is being built")
+    at.button(key="submit").click().run()
+    assert not at.exception
+    assert assignment_of(session, assignment.cycle_id, assignment.partner_id).status == "submitted"
+    assert len(at.radio) == 0 and len(at.text_area) == 0 and len(at.button) == 0
+    assert "问卷已于" in texts(at)
+    assert "Guard post is being built" in texts(at)
+
+
+def test_supplier_evidence_upload_and_rejection(supplier_app, session, chen):
+    assignment, token = chen
+    first = questions_of(session, assignment)[0]
+    at = supplier_app(token).run()
+    at.radio(key=f"q_{first}").set_value("yes")
+    at.file_uploader(key=f"e_{first}_0").set_value([
+        ("seal-log.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n", "application/pdf"),
+        ("invoice.pdf", b"MZ\x90\x00 not a pdf", "application/pdf"),
+    ])
+    at.button(key="save").click().run()
+    assert not at.exception
+    errors = "\n".join(e.value for e in at.error)
+    assert "invoice" in errors and "program or script" in errors
+    files = evidence.list_evidence(session=session, assignment_id=assignment.id)
+    assert list(files["filename"]) == ["seal-log.pdf"]
+    assert "seal-log" in texts(at)
+    assert len(at.file_uploader(key=f"e_{first}_1").value or []) == 0  # the uploader was emptied
+
+
+def test_invalid_token_shows_only_the_plain_message(supplier_app, session, chen):
+    assignment, token = chen
+    for bad in ("not-a-token", token[:-2] + "xx"):
+        at = supplier_app(bad).run()
+        assert not at.exception
+        assert [e.value for e in at.info] == [INVALID_LINK]
+        assert texts(at) == INVALID_LINK
+        assert len(at.radio) == len(at.button) == len(at.text_area) == len(at.selectbox) == 0
+    links.revoke_link(session=session, actor=ANALYST, assignment_id=assignment.id)
+    session.commit()
+    at = supplier_app(token).run()
+    assert texts(at) == INVALID_LINK
+
+
+def test_returned_questionnaire_shows_the_team_comments(supplier_app, session, chen):
+    assignment, token = chen
+    sections = sections_of(session, assignment)
+    save_by_link(session, assignment, questions_of(session, assignment))
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    commented = sections[3][0]
+    questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
+                                   comments={commented: "Photo of the 7-point inspection checklist, please"})
+    session.commit()
+    at = supplier_app(token).run()
+    assert not at.exception
+    page = texts(at)
+    assert "审核团队退回了问卷" in page
+    assert "Photo of the 7-point inspection checklist, please" in page
+    section = at.selectbox(key="supplier_section")
+    assert section.value == 3  # the section with the comment opens first
+    assert [o for o in section.options if "1 处需修改" in o] == [section.options[2]]
+    assert at.radio(key=f"q_{commented}").value == "yes"
+
+
+def test_last_cycle_answers_are_prefilled(supplier_app, session, partner_ids, staff):
+    first = cycles.open_cycle(session=session, actor=ANALYST, name="2026 annual review",
+                              due_date=date.today() + timedelta(days=5), partner_ids=[partner_ids["MX-0001"]])
+    session.commit()
+    old = assignment_of(session, first.id, partner_ids["MX-0001"])
+    ids = questions_of(session, old)
+    questionnaire.save_answers(session=session, assignment_id=old.id, source="link", answered_by="ramirez",
+                               answers=[{"criterion_id": c, "value": "no", "comment": "pending"} for c in ids])
+    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="ramirez") == []
+    questionnaire.accept(session=session, actor=ANALYST, assignment_id=old.id)
+    second = cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
+                               due_date=date.today() + timedelta(days=40), partner_ids=[partner_ids["MX-0001"]])
+    session.commit()
+    token = issue_token(session, assignment_of(session, second.id, partner_ids["MX-0001"]))
+    at = supplier_app(token).run()
+    assert "Cuestionario de seguridad" in texts(at)
+    assert at.radio(key=f"q_{ids[0]}").value == "no"
+    assert at.text_area(key=f"c_{ids[0]}").value == "pending"
+    assert "Año pasado: No" in texts(at)
+
+
+# --- Review -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def submitted(session, cycle, partner_ids) -> Assignment:
+    """The Mexican carrier's questionnaire, answered through its link (one "no" with a comment) and submitted."""
+    assignment = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    ids = questions_of(session, assignment)
+    save_by_link(session, assignment, ids)
+    save_by_link(session, assignment, ids[:1], value="no", comment="Seals are bought from a local shop")
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez") == []
+    session.commit()
+    return assignment
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_review_page_renders_for_every_role(page_app, submitted, role):
+    at = page_app("review", role=role).run()
+    assert not at.exception
+    assert at.selectbox(key="review_assignment").value == submitted.id
+    answers = at.dataframe[0].value
+    assert len(answers) == len(answers["criterion_id"].unique()) > 20
+    assert "Seals are bought from a local shop" in set(answers["comment"])
+    writes = {"Accept", "Return to partner", "Save answer"}
+    assert (writes & set(buttons(at))) == (set() if role == "viewer" else {"Accept", "Return to partner"})
+    if role == "viewer":
+        assert len(at.text_area) == 0
+
+
+def test_review_accept(page_app, session, submitted):
+    at = page_app("review", role="analyst").run()
+    at.button(key="review_accept").click().run()
+    assert not at.exception
+    assert "Accepted the questionnaire of MX-0001." in texts(at)
+    fresh(session)
+    accepted = session.get(Assignment, submitted.id)
+    assert (accepted.status, accepted.reviewed_by) == ("accepted", "luis")
+
+
+def test_review_return_needs_a_comment_then_returns(page_app, session, submitted):
+    at = page_app("review", role="admin").run()
+    at.button(key="review_return_submit").click().run()
+    assert "at least one question" in "\n".join(e.value for e in at.error)
+    fresh(session)
+    assert session.get(Assignment, submitted.id).status == "submitted"
+
+    at.session_state["review_return_editor"] = {
+        "edited_rows": {1: {"return_comment": "Photo of the seal log, please"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="review_return_submit").click().run()
+    assert not at.exception
+    fresh(session)
+    assert session.get(Assignment, submitted.id).status == "returned"
+    second = questions_of(session, submitted)[1]
+    frame = questionnaire.questionnaire(session=session, assignment_id=submitted.id)
+    assert frame.set_index("criterion_id").at[second, "review_comment"] == "Photo of the seal log, please"
+
+
+def test_review_history_and_evidence_download(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
+    first = questions_of(session, assignment)[0]
+    save_by_link(session, assignment, [first], value="partial", comment="Audit planned")
+    save_by_link(session, assignment, [first], value="yes")
+    evidence.add_evidence(session=session, assignment_id=assignment.id, criterion_id=first, filename="audit.txt",
+                          data=b"Audit report 2027\n", uploaded_by="ops")
+    session.commit()
+    at = page_app("review", role="viewer").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    assert not at.exception
+    at.selectbox(key="review_history_question").set_value(first).run()
+    history = at.dataframe[-1].value
+    assert list(history["value"]) == ["yes", "partial"]
+    assert list(history["source"]) == ["link", "link"]
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download"
+
+
+def test_staff_enters_an_answer_for_the_partner(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    first = questions_of(session, assignment)[0]
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    at.selectbox(key="review_entry_question").set_value(first)
+    at.radio(key="review_entry_value").set_value("no")
+    at.text_area(key="review_entry_comment").set_value("Told us by phone: no seal policy yet")
+    at.button(key="review_entry_save").click().run()
+    assert not at.exception
+    fresh(session)
+    answer = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).one()
+    assert (answer.criterion_id, answer.value, answer.source, answer.answered_by) == (first, "no", "staff", "luis")
+
+
+def test_viewer_cannot_enter_answers(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    at = page_app("review", role="viewer").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    assert buttons(at) == []
+    assert len(at.radio) == len(at.text_area) == 0
+
+
+# --- Imports ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_imports_page_renders_for_every_role(page_app, cycle, role):
+    at = page_app("imports", role=role).run()
+    assert not at.exception
+    assert "Imports" in texts(at)
+    if role == "viewer":
+        assert len(at.file_uploader) == 0 and buttons(at) == [] and len(at.tabs) == 0
+        assert "No import yet." in texts(at)
+    else:
+        assert [t.label for t in at.tabs] == ["Partners file", "Questionnaire responses", "History"]
+        assert len(at.file_uploader) == 2
+
+
+def test_partner_file_preview_then_import(page_app, session, staff):
+    data = ("Vendor Code;Supplier Name;Type;Country;Email\n"
+            "BR-0001;Santos Cargo Ltda;Consolidator;Brazil;ops@santoscargo.br\n").encode("cp1252")
+    at = page_app("imports", role="analyst").run()
+    at.file_uploader(key="imports_partners_files_0").set_value(("erp export.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert "No problems found." in texts(at)
+    rows = at.dataframe[0].value
+    assert list(zip(rows["partner_code"], rows["action"], strict=True)) == [("BR-0001", "new")]
+    assert session.exec(select(Partner).where(Partner.partner_code == "BR-0001")).first() is None  # preview only
+    at.button(key="imports_partners_apply").click().run()
+    assert not at.exception
+    assert "Imported 1 file(s): 1 new, 0 updated, 0 unchanged partners." in texts(at)
+    fresh(session)
+    partner = session.exec(select(Partner).where(Partner.partner_code == "BR-0001")).one()
+    assert (partner.legal_name, partner.country_iso2, partner.contact_email) == ("Santos Cargo Ltda", "BR",
+                                                                                  "ops@santoscargo.br")
+    history = at.dataframe[-1].value
+    assert list(history["filename"]) == ["erp export.csv"] and list(history["created"]) == [1]
+    assert len(at.file_uploader(key="imports_partners_files_1").value or []) == 0  # emptied for the next file
+
+
+def test_partner_file_with_errors_cannot_be_imported(page_app, session, staff):
+    data = b"partner_code,legal_name,entity_type,country_iso2\nXX-1,Nowhere Ltd,Consolidator,ZZ\n"
+    at = page_app("imports", role="admin").run()
+    at.file_uploader(key="imports_partners_files_0").set_value(("bad.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert "1 errors: nothing can be imported" in "\n".join(e.value for e in at.error)
+    problems = at.dataframe[1].value
+    assert list(problems["row"]) == [2] and "ZZ" in set(problems["value"])
+    assert at.button(key="imports_partners_apply").disabled
+    assert at.get("download_button")[0].proto.label == "Download the problems (CSV)"
+
+
+def test_response_file_preview_import_and_repeat(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    ids = questions_of(session, assignment)[:3]
+    data = ("partner_code,criterion_id,answer,comment\n"
+            + "".join(f"CN-0001,{cid},Y,\n" for cid in ids[:2]) + f"CN-0001,{ids[2]},partially,Only in plant 1\n")
+    at = page_app("imports", role="analyst").run()
+    assert at.selectbox(key="imports_cycle").value == cycle.id
+    at.file_uploader(key="imports_responses_files_0").set_value([("answers.csv", data.encode(), "text/csv")]).run()
+    assert not at.exception
+    assert [m.value for m in at.metric][:3] == ["3", "0", "0"]
+    at.button(key="imports_responses_apply").click().run()
+    assert not at.exception
+    assert "3 new, 0 changed, 0 unchanged answers" in texts(at)
+    fresh(session)
+    stored = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(a.criterion_id, a.value, a.source) for a in stored} == {
+        (ids[0], "yes", "file"), (ids[1], "yes", "file"), (ids[2], "partial", "file")}
+
+    at.file_uploader(key="imports_responses_files_1").set_value([("answers.csv", data.encode(), "text/csv")]).run()
+    assert "Nothing to import: every answer in the files is already stored." in texts(at)
+    assert at.button(key="imports_responses_apply").disabled
+
+
+# --- Router: a supplier session sees nothing else ---------------------------------------------------------------
+
+
+@pytest.fixture
+def router_app(engine, database_url, staff, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CTPAT_DEMO", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def make() -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.secrets["database_url"] = database_url
+        at.secrets["cookie_key"] = "test-cookie-key-" + "x" * 32
+        return at
+
+    yield make
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+STAFF_TITLES = ("Dashboard", "Partners", "Criteria", "Admin", "My account", "Cycles", "Review", "Imports")
+
+
+def test_router_with_a_token_shows_only_the_questionnaire(router_app, chen):
+    _, token = chen
+    at = router_app()
+    at.query_params["token"] = token
+    at.run()
+    assert not at.exception
+    assert at.session_state["supplier_token"] == token
+    assert "token" not in at.query_params
+    assert "供应链安全问卷" in texts(at)
+    assert len(at.sidebar.children) == 0  # no menu at all
+    assert len(at.get("page_link")) == 0
+    assert not any(title == t.value for t in at.title for title in STAFF_TITLES)
+    assert len(at.text_input) == 0  # no login form
+    at.run()
+    assert "供应链安全问卷" in texts(at)  # the token stays in the session after it left the address bar
+
+
+def test_router_with_an_invalid_token_shows_only_the_message(router_app, staff):
+    at = router_app()
+    at.query_params["token"] = "forged"
+    at.run()
+    assert not at.exception
+    assert texts(at) == INVALID_LINK
+    assert len(at.text_input) == 0 and len(at.get("page_link")) == 0
+
+
+def test_staff_logged_in_with_a_token_still_gets_only_the_questionnaire(router_app, chen):
+    _, token = chen
+    at = router_app()
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "admin"
+    at.query_params["token"] = token
+    at.run()
+    assert "供应链安全问卷" in texts(at)
+    assert len(at.get("page_link")) == 0 and len(at.sidebar.children) == 0
