@@ -1,6 +1,6 @@
 """Cycles: open a collection cycle, follow the response funnel, hand out the partners' personal links."""
 
-import os
+from collections.abc import Callable
 from datetime import date, timedelta
 from urllib.parse import urlparse
 
@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
-from services import cycles, links, overview, partners
+from services import config, criteria, cycles, links, overview, workbook
 from services.permissions import Actor, PermissionDenied, ValidationError
 from ui import auth, state
 
@@ -22,6 +22,11 @@ NEEDS_LINK = ("not sent", "sent", "opened", "in progress", "returned", "overdue"
 DRILL_COLUMNS = ["partner_code", "legal_name", "country", "entity_type", "criticality", "language", "status",
                  "sent_at", "opened_at", "submitted_at", "reviewed_at"]
 TOP_COUNTRIES = 20
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# One workbook for the partners shown stays quick to build (2,000 partners: a few seconds) and to open in Excel;
+# beyond that, manage.py export-questionnaires writes one file per partner.
+MAX_WORKBOOK_PARTNERS = 2_000
+SHEET_ROWS = 1_048_575  # Excel's rows below the header
 
 
 @st.cache_data(show_spinner=False)
@@ -37,6 +42,14 @@ def _funnel(url: str, cycle_id: int, today: date) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
+def _question_counts(url: str) -> dict[str, int]:
+    """Entity type -> number of questions in its questionnaire (the rows it takes on the Answers sheet)."""
+    with state.session() as s:
+        rows = criteria.applicability(session=s)
+    return rows[rows["applies"] == "yes"].groupby("entity_type")["criterion_id"].nunique().to_dict()
+
+
+@st.cache_data(show_spinner=False)
 def _partner_countries(url: str) -> dict[str, str]:
     with state.session() as s:
         frame = overview.partners_by_country(session=s)
@@ -45,7 +58,7 @@ def _partner_countries(url: str) -> dict[str, str]:
 
 def _base_url() -> str:
     """Where partners reach the app: CTPAT_BASE_URL behind a proxy, else the address staff are using now."""
-    configured = os.environ.get("CTPAT_BASE_URL", "").strip()
+    configured = config.base_url()
     if configured:
         return configured
     parsed = urlparse(st.context.url or "")
@@ -181,19 +194,58 @@ def _filters(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def links_csv(shown: pd.DataFrame, tokens: dict[int, str], emails: pd.DataFrame, base_url: str) -> bytes:
-    """The new links as CSV for a mail merge: partner_code, partner, email, language, url (UTF-8 with BOM)."""
-    rows = shown[shown["assignment_id"].isin(list(tokens))].merge(emails, on="partner_code", how="left")
+def links_csv(shown: pd.DataFrame, tokens: dict[int, str], base_url: str) -> bytes:
+    """The new links as CSV for a mail merge: partner_code, partner, contact, email, language, url (UTF-8 BOM)."""
+    rows = shown[shown["assignment_id"].isin(list(tokens))]
     out = pd.DataFrame({
-        "partner_code": rows["partner_code"], "partner": rows["legal_name"], "email": rows["contact_email"],
-        "language": rows["language"],
+        "partner_code": rows["partner_code"], "partner": rows["legal_name"], "contact": rows["contact_name"],
+        "email": rows["contact_email"], "language": rows["language"],
         "url": [links.link_url(base_url=base_url, token=tokens[a]) for a in rows["assignment_id"]],
     })
     return out.to_csv(index=False).encode("utf-8-sig")
 
 
+def questionnaire_file(assignment_ids: list[int]) -> Callable[[], bytes]:
+    """What a download button calls on click: the .xlsx of these assignments, each in its partner's language.
+
+    Built only then (not on every rerun), outside the script run, so it opens its own session.
+    """
+    def build() -> bytes:
+        with state.session() as s:
+            return workbook.questionnaire_workbook(session=s, assignment_ids=assignment_ids)
+
+    return build
+
+
+def workbook_limit(shown: pd.DataFrame, question_counts: dict[str, int]) -> str | None:
+    """Why the questionnaires shown do not go into one workbook (too many partners or rows), else None."""
+    asked = shown[shown["status"] != "exempt"]
+    rows = int(asked["entity_type"].map(question_counts).fillna(0).sum())
+    if len(asked) > MAX_WORKBOOK_PARTNERS:
+        return f"{len(asked):,} partners are more than one workbook holds ({MAX_WORKBOOK_PARTNERS:,})."
+    if rows > SHEET_ROWS:
+        return f"{rows:,} questions are more than one Excel sheet holds ({SHEET_ROWS:,} rows)."
+    return None
+
+
+def _shown_workbook(shown: pd.DataFrame, cycle_name: str) -> None:
+    """The questionnaires of the partners shown, as one workbook (every role: it changes nothing)."""
+    asked = shown[shown["status"] != "exempt"]
+    problem = workbook_limit(shown, _question_counts(state.database_url()))
+    if problem:
+        st.info(f"{problem} Narrow the filters, or write one file per partner with "
+                f"`manage.py export-questionnaires --cycle \"{cycle_name}\" --out DIR`.", icon=":material/table_view:")
+        return
+    build = questionnaire_file(asked["assignment_id"].astype(int).tolist())
+    label = f"Download {len(asked):,} questionnaire{'' if len(asked) == 1 else 's'} (.xlsx)"
+    st.download_button(
+        label, build, file_name=f"questionnaires {cycle_name}.xlsx", mime=XLSX, icon=":material/table_view:",
+        on_click="ignore", disabled=asked.empty, key="cycles_xlsx_shown",
+        help="One workbook, one row per partner and question, answers pre-filled (exempt partners left out). "
+             "Filled in, it goes back in on the Imports page.")
+
+
 def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
-    st.markdown("**Links for the partners shown**")
     replace = st.checkbox("Also replace links already sent (their old links stop working)", key="cycles_replace")
     states = NEEDS_LINK if replace else ("not sent",)
     targets = shown[shown["status"].isin(states)]
@@ -207,10 +259,7 @@ def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
             issued.update(links.issue_links(session=s, actor=actor, assignment_ids=targets["assignment_id"].tolist()))
 
         if _write(action, f"{len(targets):,} links issued. Download them now: they are not stored anywhere."):
-            with state.session() as s:
-                emails = partners.export_partners(session=s)[["partner_code", "contact_email"]]
-            st.session_state["cycles_links_csv"] = (f"links {cycle_name}.csv",
-                                                    links_csv(shown, issued, emails, base_url))
+            st.session_state["cycles_links_csv"] = (f"links {cycle_name}.csv", links_csv(shown, issued, base_url))
             st.rerun()
     not_sent = int((shown["status"] == "not sent").sum())
     if right.button(f"Mark {not_sent:,} as sent", icon=":material/outgoing_mail:",
@@ -222,17 +271,27 @@ def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
     ready = st.session_state.pop("cycles_links_csv", None)
     if ready:
         st.download_button("Download the links (CSV)", ready[1], file_name=ready[0], mime="text/csv",
-                           icon=":material/download:", on_click="ignore", type="primary")
+                           icon=":material/download:", on_click="ignore", type="primary", key="cycles_links_download")
 
 
-def _one_assignment(actor: Actor, shown: pd.DataFrame) -> None:
-    st.markdown("**One partner**")
+def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
+    """The partner picker and its questionnaire download; the chosen assignment's row."""
     if shown.empty:
         st.caption("No partner shown.")
-        return
+        return None
     labels = {int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}" for r in shown.itertuples()}
     assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
     row = shown[shown["assignment_id"] == assignment_id].iloc[0]
+    st.download_button(
+        "Download questionnaire (.xlsx)", questionnaire_file([int(assignment_id)]),
+        file_name=f"{row.partner_code} {cycle_name}.xlsx", mime=XLSX, icon=":material/table_view:",
+        on_click="ignore", disabled=row.status == "exempt", key="cycles_xlsx_one",
+        help="In the partner's language, answers pre-filled; for a partner who answers in Excel.")
+    return row
+
+
+def _one_assignment(actor: Actor, row: pd.Series) -> None:
+    assignment_id = int(row.assignment_id)
     a, b, c = st.columns(3)
     if a.button("Issue link", icon=":material/link:", key="cycles_issue", disabled=row.status == "exempt",
                 help="A new link replaces the partner's previous one."):
@@ -326,11 +385,18 @@ def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None
     """Drill-down and actions; a fragment, so filtering does not redraw the charts (writes rerun the whole page)."""
     st.subheader("Partners")
     shown = _filters(frame)
-    if not actor.can_write or cycle["status"] != "open":
-        return
+    cycle_name = str(cycle["name"])
+    writable = actor.can_write and cycle["status"] == "open"
     left, right = st.columns(2)
     with left:
-        _bulk_links(actor, shown, str(cycle["name"]))
+        st.markdown("**The partners shown**")
+        _shown_workbook(shown, cycle_name)
+        if writable:
+            _bulk_links(actor, shown, cycle_name)
     with right:
-        _one_assignment(actor, shown)
-    _close(actor, cycle)
+        st.markdown("**One partner**")
+        row = _choose(shown, cycle_name)
+        if writable and row is not None:
+            _one_assignment(actor, row)
+    if writable:
+        _close(actor, cycle)

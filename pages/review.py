@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from services import cycles, evidence, questionnaire
+from services import cycles, evidence, questionnaire, workbook
 from services.permissions import Actor, PermissionDenied, ValidationError
 from ui import auth, state
 
@@ -18,6 +18,7 @@ VIEWS = {
     "attention": "Partial or no",
     "open": "Not answered",
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "previous_value", "evidence_count",
                   "source", "answered_by", "answered_on"]
 
@@ -120,6 +121,18 @@ def _header(info: dict, questions: pd.DataFrame) -> None:
         st.caption(f"Submitted {info['submitted_at']:%Y-%m-%d %H:%M} UTC")
     if info["reviewed_by"]:
         st.caption(f"Last reviewed by {info['reviewed_by']} on {info['reviewed_at']:%Y-%m-%d}")
+    assignment_id = info["assignment_id"]
+
+    def content() -> bytes:
+        # Built when the button is clicked, not on every rerun.
+        with state.session() as s:
+            return workbook.questionnaire_workbook(session=s, assignment_ids=[assignment_id])
+
+    st.download_button("Download questionnaire (.xlsx)", content,
+                       file_name=f"{info['partner_code']} {info['cycle_name']}.xlsx", mime=XLSX,
+                       icon=":material/table_view:", on_click="ignore", key="review_xlsx",
+                       help="The partner's questionnaire as an Excel workbook in its language, current answers filled "
+                            "in; e.g. to send to a partner who answers offline.")
 
 
 def _answers(questions: pd.DataFrame) -> None:

@@ -5,13 +5,14 @@ run, so a revoked or expired link stops working at once, and the page shows noth
 """
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
 
 from models.common import LANGUAGES
-from services import cycles, evidence, links, questionnaire
+from services import cycles, evidence, links, questionnaire, workbook
 from services.permissions import ValidationError
 from ui import i18n, state
 from ui.i18n import t
@@ -23,6 +24,7 @@ EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
 # The submit check's wording (services.questionnaire.submission_problems), translated for the partner.
 _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _plain(text: object) -> str:
@@ -66,6 +68,30 @@ def _resolve(token: str | None) -> dict | None:
     info["language"] = i18n.language_of(info["language"])
     info["who"] = cycles.partner_actor(info["partner_code"]).username
     return info
+
+
+def offline_file(token: str, language: str) -> Callable[[], bytes]:
+    """What the download button calls on click: the questionnaire behind the token as .xlsx in `language`.
+
+    The token is resolved again then, so the file is always the link's own assignment, and a link revoked or
+    expired since the page was drawn gets nothing.
+    """
+    def build() -> bytes:
+        with state.session() as s:
+            assignment = links.resolve_token(session=s, token=token)
+            if assignment is None:
+                raise ValidationError(i18n.INVALID_LINK)
+            return workbook.questionnaire_workbook(session=s, assignment_ids=[assignment.id], language=language)
+
+    return build
+
+
+def _offline(info: dict, token: str, language: str) -> None:
+    text, button = st.columns([3, 2], vertical_alignment="center")
+    text.caption(t("offline_help", language))
+    button.download_button(t("offline", language), offline_file(token, language),
+                           file_name=f"{info['partner_code']} {info['cycle_name']}.xlsx", mime=XLSX,
+                           icon=":material/download:", on_click="ignore", width="stretch", key="supplier_xlsx")
 
 
 def _mark_opened(assignment_id: int) -> None:
@@ -283,5 +309,6 @@ def render() -> None:
     answered = int((frame["value"] != "").sum())
     st.progress(answered / len(frame) if len(frame) else 0.0,
                 text=t("progress", language, answered=answered, total=len(frame)))
+    _offline(info, token, language)
     _editor(info, token, frame, language, files)
     _show_flash()

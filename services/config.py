@@ -38,6 +38,11 @@ def cookie_expiry_days() -> float:
     return float(os.environ.get("CTPAT_COOKIE_EXPIRY_DAYS", "1"))
 
 
+def base_url() -> str | None:
+    """The public address partners use to reach the app (CTPAT_BASE_URL, e.g. behind a proxy); None when unset."""
+    return os.environ.get("CTPAT_BASE_URL", "").strip() or None
+
+
 def evidence_dir() -> Path:
     path = data_dir() / "evidence"
     path.mkdir(parents=True, exist_ok=True)

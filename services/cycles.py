@@ -24,7 +24,8 @@ FUNNEL_STATES: tuple[str, ...] = (
 )
 FUNNEL_COLUMNS = [
     "assignment_id", "partner_id", "partner_code", "legal_name", "entity_type", "country_iso2", "country",
-    "criticality", "language", "status", "sent_at", "opened_at", "submitted_at", "reviewed_at",
+    "criticality", "contact_name", "contact_email", "language", "status", "sent_at", "opened_at", "submitted_at",
+    "reviewed_at",
 ]
 
 
@@ -295,15 +296,16 @@ def list_cycles(*, session: Session, today: date | None = None) -> pd.DataFrame:
 
 
 def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.DataFrame:
-    """One row per assignment of the cycle with its partner and effective status (overdue derived)."""
+    """One row per assignment of the cycle with its partner (incl. contact) and effective status (overdue derived)."""
     today = today or date.today()
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise ValidationError(f"No cycle with id {cycle_id}")
     stmt = (
         select(Assignment.id, Assignment.partner_id, Partner.partner_code, Partner.legal_name, Partner.entity_type,
-               Partner.country_iso2, Country.name, Partner.criticality, Assignment.language, Assignment.status,
-               Assignment.sent_at, Assignment.opened_at, Assignment.submitted_at, Assignment.reviewed_at)
+               Partner.country_iso2, Country.name, Partner.criticality, Partner.contact_name, Partner.contact_email,
+               Assignment.language, Assignment.status, Assignment.sent_at, Assignment.opened_at,
+               Assignment.submitted_at, Assignment.reviewed_at)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
         .join(Country, col(Country.iso2) == Partner.country_iso2, isouter=True)
         .where(Assignment.cycle_id == cycle_id)

@@ -7,17 +7,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from models import Answer, Assignment, Certification, CriterionText, Cycle, Partner
-from services import cycles, evidence, links, partners, questionnaire
+from services import config, cycles, evidence, links, partners, questionnaire
+from services.permissions import ValidationError
+from services.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET
 from tests.conftest import ADMIN, ANALYST
+from ui import i18n
 from ui.i18n import INVALID_LINK
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PARTNERS = [
     {"partner_code": "CN-0001", "legal_name": "Shenzhen Lumen Electronics Co., Ltd.",
-     "entity_type": "Foreign Manufacturer", "country_iso2": "CN", "language": "zh", "contact_email": "chen@lumen.cn"},
+     "entity_type": "Foreign Manufacturer", "country_iso2": "CN", "language": "zh", "contact_name": "Chen Wei",
+     "contact_email": "chen@lumen.cn"},
     {"partner_code": "MX-0001", "legal_name": "Transportes Ramírez SA de CV", "entity_type": "Highway Carrier",
      "country_iso2": "MX", "language": "es", "contact_email": "ramirez@tr.mx"},
     {"partner_code": "VN-0001", "legal_name": "Saigon Forwarding JSC", "entity_type": "Third Party Logistics Provider",
@@ -73,6 +78,40 @@ def buttons(at) -> list[str]:
     return [b.label for b in at.button]
 
 
+@pytest.fixture
+def downloads(monkeypatch, database_url) -> dict:
+    """File name -> the callable behind each download button that builds its file on click.
+
+    AppTest cannot click a download button, so this spy keeps what the page handed to Streamlit's media file
+    manager, and the test calls it as Streamlit does on a click: outside the script run, where the database URL
+    comes from the environment as it does from the secrets file in a real server.
+    """
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    registered: dict = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        registered[file_name] = data_callable
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    monkeypatch.setenv("CTPAT_DATABASE_URL", database_url)
+    return registered
+
+
+def workbook_rows(data: bytes) -> pd.DataFrame:
+    """The Answers sheet of a downloaded questionnaire."""
+    sheet = load_workbook(io.BytesIO(data))[ANSWERS_SHEET]
+    rows = list(sheet.iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def instructions(data: bytes) -> str:
+    sheet = load_workbook(io.BytesIO(data))[INSTRUCTIONS_SHEET]
+    return "\n".join(" ".join(str(v) for v in row if v) for row in sheet.iter_rows(values_only=True))
+
+
 # --- Cycles ---------------------------------------------------------------------------------------------------
 
 
@@ -118,7 +157,25 @@ def test_open_cycle_problem_is_shown(page_app, cycle):
     assert "already exists" in "\n".join(e.value for e in at.error)
 
 
-def test_issue_link_shows_a_working_url_once(page_app, session, cycle, partner_ids):
+def test_base_url_setting(monkeypatch):
+    monkeypatch.delenv("CTPAT_BASE_URL", raising=False)
+    assert config.base_url() is None
+    monkeypatch.setenv("CTPAT_BASE_URL", "   ")
+    assert config.base_url() is None
+    monkeypatch.setenv("CTPAT_BASE_URL", " https://ctpat.example.com/app \n")
+    assert config.base_url() == "https://ctpat.example.com/app"
+
+
+def test_issue_link_uses_the_configured_base_url(page_app, session, cycle, partner_ids, monkeypatch):
+    monkeypatch.setenv("CTPAT_BASE_URL", "https://ctpat.example.com/")
+    at = page_app("cycles", role="analyst").run()
+    at.selectbox(key="cycles_assignment").set_value(assignment_of(session, cycle.id, partner_ids["MX-0001"]).id)
+    at.button(key="cycles_issue").click().run()
+    assert at.code[0].value.startswith("https://ctpat.example.com/?token=")
+
+
+def test_issue_link_shows_a_working_url_once(page_app, session, cycle, partner_ids, monkeypatch):
+    monkeypatch.delenv("CTPAT_BASE_URL", raising=False)
     at = page_app("cycles", role="analyst").run()
     assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
     at.selectbox(key="cycles_assignment").set_value(assignment.id)
@@ -140,9 +197,8 @@ def test_bulk_links_csv_and_revoke(page_app, session, cycle, partner_ids):
     assert "Issue links for 3 partners" in buttons(at)
     at.button(key="cycles_issue_all").click().run()
     assert not at.exception
-    csv = at.get("download_button")[0]
     assert "3 links issued" in texts(at)
-    assert csv is not None
+    assert at.download_button(key="cycles_links_download").label == "Download the links (CSV)"
     fresh(session)
     states = {a.partner_id: a.status for a in session.exec(select(Assignment)).all()}
     assert states[partner_ids["DE-0001"]] == "exempt"
@@ -160,13 +216,13 @@ def test_links_csv_holds_working_links(session, cycle, partner_ids):
     frame = cycles.funnel(session=session, cycle_id=cycle.id)
     asked = frame[frame["status"] != "exempt"]
     tokens = links.issue_links(session=session, actor=ANALYST, assignment_ids=asked["assignment_id"].tolist())
-    emails = partners.export_partners(session=session)[["partner_code", "contact_email"]]
-    data = links_csv(frame, tokens, emails, "https://ctpat.example.com/")
+    data = links_csv(frame, tokens, "https://ctpat.example.com/")
     table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", keep_default_na=False)
-    assert list(table.columns) == ["partner_code", "partner", "email", "language", "url"]
+    assert list(table.columns) == ["partner_code", "partner", "contact", "email", "language", "url"]
     rows = table.set_index("partner_code")
     assert sorted(rows.index) == ["CN-0001", "MX-0001", "VN-0001"]
-    assert tuple(rows.loc["CN-0001", ["email", "language"]]) == ("chen@lumen.cn", "zh")
+    assert tuple(rows.loc["CN-0001", ["contact", "email", "language"]]) == ("Chen Wei", "chen@lumen.cn", "zh")
+    assert tuple(rows.loc["VN-0001", ["contact", "email"]]) == ("", "ops@saigonfwd.vn")
     for code, url in rows["url"].items():
         assert url.startswith("https://ctpat.example.com/?token=")
         resolved = links.resolve_token(session=session, token=url.split("token=", 1)[1])
@@ -193,6 +249,63 @@ def test_drill_down_filters_the_partners(page_app, cycle):
     at.multiselect(key="cycles_states").set_value([]).run()
     at.multiselect(key="cycles_countries").set_value(["Mexico"]).run()
     assert list(at.dataframe[1].value["partner_code"]) == ["MX-0001"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_cycles_excel_downloads_hold_the_partners_shown(page_app, session, cycle, partner_ids, downloads, role):
+    at = page_app("cycles", role=role).run()
+    shown = at.download_button(key="cycles_xlsx_shown")
+    assert shown.label == "Download 3 questionnaires (.xlsx)"  # the exempt sea carrier is left out
+    assert not shown.disabled
+    rows = workbook_rows(downloads["questionnaires 2027 annual review.xlsx"]())
+    assert set(rows["partner_code"]) == {"CN-0001", "MX-0001", "VN-0001"}
+
+    at.multiselect(key="cycles_countries").set_value(["Mexico"]).run()
+    assert at.download_button(key="cycles_xlsx_shown").label == "Download 1 questionnaire (.xlsx)"
+    rows = workbook_rows(downloads["questionnaires 2027 annual review.xlsx"]())
+    mexican = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    assert set(rows["partner_code"]) == {"MX-0001"}
+    assert rows["criterion_id"].tolist() == questions_of(session, mexican)
+
+    at.multiselect(key="cycles_countries").set_value([]).run()
+    chinese = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    at.selectbox(key="cycles_assignment").set_value(chinese.id).run()
+    assert not at.download_button(key="cycles_xlsx_one").disabled
+    data = downloads["CN-0001 2027 annual review.xlsx"]()
+    rows = workbook_rows(data)
+    assert set(rows["partner_code"]) == {"CN-0001"}
+    first = questions_of(session, chinese)[0]
+    assert rows.set_index("criterion_id").at[first, "question"] == session.get(CriterionText, (first, "zh")).question
+    assert "Shenzhen Lumen Electronics" in instructions(data)
+
+    at.selectbox(key="cycles_assignment").set_value(assignment_of(session, cycle.id, partner_ids["DE-0001"]).id).run()
+    assert at.download_button(key="cycles_xlsx_one").disabled  # an exempt partner has no questionnaire
+    assert not at.exception
+
+
+def test_workbook_limit_names_partners_or_rows():
+    from pages.cycles import MAX_WORKBOOK_PARTNERS, SHEET_ROWS, workbook_limit
+
+    def frame(count: int, status: str = "sent") -> pd.DataFrame:
+        return pd.DataFrame({"entity_type": ["Sea Carrier"] * count, "status": [status] * count})
+
+    assert workbook_limit(frame(MAX_WORKBOOK_PARTNERS), {"Sea Carrier": 100}) is None
+    assert workbook_limit(pd.concat([frame(MAX_WORKBOOK_PARTNERS), frame(50, "exempt")]), {"Sea Carrier": 100}) is None
+    too_many = workbook_limit(frame(MAX_WORKBOOK_PARTNERS + 1), {"Sea Carrier": 100})
+    assert too_many == f"{MAX_WORKBOOK_PARTNERS + 1:,} partners are more than one workbook holds (2,000)."
+    per_partner = SHEET_ROWS // 1_000 + 1
+    too_long = workbook_limit(frame(1_000), {"Sea Carrier": per_partner})
+    assert too_long == f"{per_partner * 1_000:,} questions are more than one Excel sheet holds (1,048,575 rows)."
+
+
+def test_cycles_page_says_when_the_shown_partners_are_too_many_for_one_workbook(page_app, cycle, monkeypatch):
+    import pages.cycles
+
+    monkeypatch.setattr(pages.cycles, "MAX_WORKBOOK_PARTNERS", 2)
+    at = page_app("cycles", role="viewer").run()
+    assert len(at.get("download_button")) == 1  # the one partner's, not the partners shown
+    assert "3 partners are more than one workbook holds (2)." in texts(at)
+    assert 'manage.py export-questionnaires --cycle "2027 annual review" --out DIR' in texts(at)
 
 
 def test_funnel_chart_stacks_states_in_funnel_order(session, cycle):
@@ -337,6 +450,56 @@ def test_supplier_evidence_upload_and_rejection(supplier_app, session, chen):
     assert len(at.file_uploader(key=f"e_{first}_1").value or []) == 0  # the uploader was emptied
 
 
+def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app, session, chen, partner_ids,
+                                                                   downloads):
+    assignment, token = chen
+    first = questions_of(session, assignment)[0]
+    save_by_link(session, assignment, [first], value="partial", comment="Seal log since March")
+    for other in ("MX-0001", "VN-0001"):  # other partners of the cycle, with answers and links of their own
+        theirs = assignment_of(session, assignment.cycle_id, partner_ids[other])
+        issue_token(session, theirs)
+        save_by_link(session, theirs, questions_of(session, theirs)[:3])
+    at = supplier_app(token).run()
+    assert not at.exception
+    assert at.download_button(key="supplier_xlsx").label == "下载后离线填写"
+    assert i18n.t("offline_help", "zh") in texts(at)
+    data = downloads["CN-0001 2027 annual review.xlsx"]()
+    rows = workbook_rows(data)
+    assert set(rows["partner_code"]) == {"CN-0001"} and len(rows) == len(questions_of(session, assignment))
+    row = rows.set_index("criterion_id").loc[first]
+    assert (row["answer"], row["comment"]) == ("部分", "Seal log since March")
+    assert row["question"] == session.get(CriterionText, (first, "zh")).question
+    text = instructions(data)
+    assert "填写说明" in text and "向您发送此文件的人" in text  # how to fill it in; send it back to your contact
+    for other in ("Transportes Ramírez", "Saigon Forwarding", "MX-0001", "VN-0001"):
+        assert other not in text
+
+    at.selectbox(key="supplier_language").set_value("es").run()
+    assert at.download_button(key="supplier_xlsx").label == "Descargar para responder sin conexión"
+    rows = workbook_rows(downloads["CN-0001 2027 annual review.xlsx"]())
+    assert rows.set_index("criterion_id").at[first, "answer"] == "parcial"
+
+    links.revoke_link(session=session, actor=ANALYST, assignment_id=assignment.id)
+    session.commit()
+    with pytest.raises(ValidationError, match="not valid"):  # a link revoked after the page was drawn gets no file
+        downloads["CN-0001 2027 annual review.xlsx"]()
+
+
+def test_submitted_questionnaire_offers_no_offline_download(supplier_app, session, chen):
+    assignment, token = chen
+    save_by_link(session, assignment, questions_of(session, assignment))
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    session.commit()
+    at = supplier_app(token).run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 0
+
+
+def test_every_supplier_text_is_in_every_language():
+    for key, texts_by_language in i18n._TEXTS.items():
+        assert set(texts_by_language) == set(i18n.LANGUAGES), key
+
+
 def test_invalid_token_shows_only_the_plain_message(supplier_app, session, chen):
     assignment, token = chen
     for bad in ("not-a-token", token[:-2] + "xx"):
@@ -449,7 +612,7 @@ def test_review_return_needs_a_comment_then_returns(page_app, session, submitted
     assert frame.set_index("criterion_id").at[second, "review_comment"] == "Photo of the seal log, please"
 
 
-def test_review_history_and_evidence_download(page_app, session, cycle, partner_ids):
+def test_review_history_and_evidence_download(page_app, session, cycle, partner_ids, downloads):
     assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
     first = questions_of(session, assignment)[0]
     save_by_link(session, assignment, [first], value="partial", comment="Audit planned")
@@ -465,8 +628,21 @@ def test_review_history_and_evidence_download(page_app, session, cycle, partner_
     history = at.dataframe[-1].value
     assert list(history["value"]) == ["yes", "partial"]
     assert list(history["source"]) == ["link", "link"]
-    download = at.get("download_button")[0]
-    assert download.proto.label == "Download"
+    assert at.download_button(key="review_download").label == "Download"
+    assert downloads["audit.txt"]() == b"Audit report 2027\n"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_review_downloads_the_shown_partners_questionnaire(page_app, session, submitted, downloads, role):
+    at = page_app("review", role=role).run()
+    assert at.download_button(key="review_xlsx").label == "Download questionnaire (.xlsx)"
+    rows = workbook_rows(downloads["MX-0001 2027 annual review.xlsx"]())
+    assert set(rows["partner_code"]) == {"MX-0001"}
+    answers = rows.set_index("criterion_id")
+    first, second = questions_of(session, submitted)[:2]
+    assert answers.at[first, "answer"] == "no"  # in the partner's language: the Spanish drop-down word is "no" too
+    assert answers.at[first, "comment"] == "Seals are bought from a local shop"
+    assert answers.at[second, "answer"] == "sí"
 
 
 def test_staff_enters_an_answer_for_the_partner(page_app, session, cycle, partner_ids):

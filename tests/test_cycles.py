@@ -183,6 +183,7 @@ def test_effective_status_derives_overdue():
 
 def test_funnel_and_cycle_counts(session, staff):
     partners = [add_partner(session, f"F{i}", country_iso2="VN" if i % 2 else "MX") for i in range(4)]
+    partners[0].contact_name, partners[0].contact_email = "Ana Ruiz", "ana@f0.example"
     certify(session, partners[3])
     cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=date(2027, 1, 31))
     a0, a1, a2, a3 = (assignment_of(session, cycle, p) for p in partners)
@@ -195,6 +196,8 @@ def test_funnel_and_cycle_counts(session, staff):
     assert dict(zip(before_due["partner_code"], before_due["status"], strict=True)) == {
         "F0": "sent", "F1": "opened", "F2": "not sent", "F3": "exempt"}
     assert set(before_due["country"]) == {"Mexico", "Vietnam"}
+    contacts = before_due.set_index("partner_code")[["contact_name", "contact_email"]]
+    assert tuple(contacts.loc["F0"]) == ("Ana Ruiz", "ana@f0.example") and tuple(contacts.loc["F1"]) == ("", "")
     assert before_due.loc[before_due["partner_code"] == "F1", "opened_at"].notna().all()
 
     after_due = cycles.funnel(session=session, cycle_id=cycle.id, today=date(2027, 2, 1))

@@ -134,6 +134,18 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "审核团队退回了问卷，并对 {count} 个问题提出了意见。请修改这些回答后重新提交。",
     },
     "read_only": {"en": "Your answers", "es": "Sus respuestas", "zh": "您的回答"},
+    "offline": {"en": "Download to answer offline", "es": "Descargar para responder sin conexión",
+                "zh": "下载后离线填写"},
+    "offline_help": {
+        "en": "Prefer Excel? Download your questionnaire (.xlsx), answer it on the sheet “Answers” and send it back "
+              "to your contact by the due date, as the first sheet explains. The answers you saved here are already "
+              "filled in.",
+        "es": "¿Prefiere Excel? Descargue su cuestionario (.xlsx), respóndalo en la hoja “Answers” y devuélvalo a su "
+              "contacto antes de la fecha límite, como explica la primera hoja. Las respuestas que guardó aquí ya "
+              "están completadas.",
+        "zh": "更习惯用 Excel？请下载您的问卷（.xlsx），在“Answers”工作表中作答，并按第一个工作表的说明在截止日期前"
+              "发回给您的联系人。您在此处已保存的回答已预先填好。",
+    },
 }
 
 # The twelve MSC categories, by category number.
