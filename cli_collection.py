@@ -1,0 +1,161 @@
+"""Command-line imports of partners and questionnaire answers: ``manage.py import-partners`` / ``import-responses``.
+
+Both print the preview (counts per partner or per row, then every problem with file, row, column, value and
+message). Exit code 2 and nothing written when any file has an error; 0 otherwise (also for --dry-run, which
+writes nothing). ``register(subparsers)`` adds the commands to manage.py's parser; each handler is
+``cmd_x(args) -> int``.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from models.common import Role
+from services import config, cycles, db, startup
+from services.answer_import import apply_responses, preview_responses
+from services.partner_import import apply_partners, preview_partners
+from services.permissions import Actor, PermissionDenied, ValidationError
+from services.tabular import problems_csv
+
+CLI_ACTOR = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add import-partners and import-responses to a parser's subcommands (handler in ``args.handler``)."""
+    partners = subparsers.add_parser(
+        "import-partners", help="Import or update partners from a CSV/XLSX file (preview, then all or nothing).",
+        description="Import or update partners from a CSV/XLSX file. Rows with an existing partner code update "
+                    "that partner; possible duplicates are listed and skipped.", allow_abbrev=False)
+    partners.add_argument("file", type=Path, metavar="FILE")
+    partners.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
+    partners.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
+    partners.set_defaults(handler=cmd_import_partners)
+
+    responses = subparsers.add_parser(
+        "import-responses", help="Import questionnaire answers from CSV/XLSX files (long or wide form).",
+        description="Import questionnaire answers from CSV/XLSX files into a cycle (default: the newest open "
+                    "one). All files are one transaction: any error in any file and nothing is written.",
+        allow_abbrev=False)
+    responses.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    responses.add_argument("--cycle", metavar="NAME", help="cycle name (default: the newest open cycle)")
+    responses.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
+    responses.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
+    responses.set_defaults(handler=cmd_import_responses)
+
+
+def cmd_import_partners(args: argparse.Namespace) -> int:
+    """Preview a partner file, then import it unless it has errors or --dry-run is given."""
+
+    def run(engine: Engine) -> int:
+        files = _read_files([args.file])
+        with db.session_scope(engine) as session:
+            preview = preview_partners(session=session, files=files)
+            _print_partner_preview(preview)
+            _write_problems(args.problems_csv, preview.problems)
+            if preview.has_errors:
+                return _refuse(preview.error_count)
+            if args.dry_run:
+                print("Dry run: nothing was written.")
+                return 0
+            apply_partners(session=session, actor=CLI_ACTOR, preview=preview)
+        counts = preview.counts
+        print(f"Imported: {counts['new']} new, {counts['update']} updated partners.")
+        return 0
+
+    return _with_database(run)
+
+
+def cmd_import_responses(args: argparse.Namespace) -> int:
+    """Preview answer files against a cycle, then import them unless any has errors or --dry-run is given."""
+
+    def run(engine: Engine) -> int:
+        files = _read_files(args.files)
+        with db.session_scope(engine) as session:
+            cycle = (cycles.get_cycle_by_name(session=session, name=args.cycle) if args.cycle
+                     else cycles.latest_open_cycle(session=session))
+            if cycle is None:
+                raise ValidationError(f"No cycle named '{args.cycle}'." if args.cycle else "There is no open cycle.")
+            preview = preview_responses(session=session, files=files, cycle_id=cycle.id)
+            _print_response_preview(preview)
+            _write_problems(args.problems_csv, preview.problems)
+            if preview.has_errors:
+                return _refuse(preview.error_count)
+            if args.dry_run:
+                print("Dry run: nothing was written.")
+                return 0
+            apply_responses(session=session, actor=CLI_ACTOR, preview=preview)
+        totals = preview.totals
+        print(f"Imported into '{preview.cycle_name}': {totals['new']} new and {totals['changed']} changed answers.")
+        return 0
+
+    return _with_database(run)
+
+
+def _with_database(run: Callable[[Engine], int]) -> int:
+    engine = db.make_engine(config.database_url())
+    try:
+        startup.initialise(engine=engine, with_demo=False)
+        return run(engine)
+    except (ValidationError, PermissionDenied) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        print(f"error: database {engine.url.render_as_string(hide_password=True)}: {error.orig}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _read_files(paths: list[Path]) -> list[tuple[str, bytes]]:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ValidationError(f"No such file: {', '.join(missing)}")
+    return [(p.name, p.read_bytes()) for p in paths]
+
+
+def _refuse(errors: int) -> int:
+    print(f"error: {errors:,} error(s); nothing was imported. Fix the file(s) and run the command again.",
+          file=sys.stderr)
+    return 2
+
+
+def _write_problems(path: Path | None, problems: pd.DataFrame) -> None:
+    if path is not None:
+        path.write_bytes(problems_csv(problems))
+        print(f"Problems written to {path}.")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_string(index=False) if not frame.empty else "(none)"
+
+
+def _print_problems(problems: pd.DataFrame) -> None:
+    errors = int((problems["severity"] == "error").sum())
+    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
+    for p in problems.itertuples():
+        row = "" if pd.isna(p.row) else f"row {p.row}"
+        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
+        value = f" [{p.value}]" if p.value else ""
+        print(f"  {p.severity}: {where}{value}: {p.message}")
+
+
+def _print_response_preview(preview) -> None:
+    print(f"Cycle: {preview.cycle_name}")
+    print(_table(preview.files_frame))
+    print("\nAnswers per partner:")
+    print(_table(preview.summary))
+    _print_problems(preview.problems)
+
+
+def _print_partner_preview(preview) -> None:
+    counts = preview.counts
+    print(f"Partners: {counts['new']} new, {counts['update']} updated, {counts['unchanged']} unchanged, "
+          f"{counts['duplicate']} possible duplicates (skipped), {counts['error']} rows with errors")
+    shown = preview.rows[preview.rows["action"] != "unchanged"]
+    print(_table(shown))
+    _print_problems(preview.problems)
