@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_authenticator.utilities import LoginError
 
 from models.common import Role
@@ -15,6 +17,7 @@ from services.permissions import Actor
 from ui import state
 
 COOKIE_NAME = "ctpat_auth"
+LOGOUT_KEY = "log_out"  # not "logout": the library keeps its own flag under st.session_state["logout"]
 ALL_ROLES = tuple(Role)
 
 
@@ -47,7 +50,10 @@ def login() -> Actor | None:
     with state.session() as s:
         creds = users.credentials(session=s)
     authenticator = _authenticator(creds)
-    st.session_state["_authenticator"] = authenticator
+    if st.session_state.get(LOGOUT_KEY) and st.session_state.get("authentication_status"):
+        # "Log out" was clicked: log out before anything is drawn, so this very run shows the login form (and the
+        # cookie is deleted by a component that stays on that page long enough to do it).
+        authenticator.logout(location="unrendered")
     try:
         authenticator.login(location="main", max_login_attempts=users.MAX_FAILED_LOGINS, callback=_on_login,
                             fields={"Form name": "CTPAT Workbench: log in"})
@@ -86,9 +92,8 @@ def current_user() -> Actor | None:
 
 
 def logout_button() -> None:
-    authenticator = st.session_state.get("_authenticator")
-    if authenticator is not None:
-        authenticator.logout("Log out", location="sidebar", key="logout")
+    """The "Log out" button; login() acts on the click at the start of the next run."""
+    st.button("Log out", key=LOGOUT_KEY, icon=":material/logout:")
 
 
 def require_role(*roles: str) -> Actor | None:
@@ -100,3 +105,19 @@ def require_role(*roles: str) -> Actor | None:
         st.error("Your role does not give access to this page.")
         return None
     return actor
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Send a cold-start deep link through the router instead of a bare page file.
+
+    With a pages/ folder next to app.py, Streamlit starts in its legacy "pages directory" mode, and until some
+    session runs st.navigation, opening /<name> runs pages/<name>.py on its own: a blank page, on every reload,
+    until someone opens the root URL. Every page module imports this module, so its first import during such a
+    run ends that mode and reruns, now through app.py (login form, then the page that was asked for).
+    """
+    if PagesManager.uses_pages_directory and get_script_run_ctx(suppress_warning=True) is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()

@@ -1,0 +1,142 @@
+"""Browser-test helpers: the app in a real `streamlit run` subprocess, and Streamlit's own wait recipe."""
+
+import ast
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "e2e admin password 1"
+USER_PASSWORD = "e2e user password 1"
+STARTUP_TIMEOUT = 90  # seconds; a cold server on a busy 2-core CI machine
+VIEWPORT = {"width": 1440, "height": 1000}
+RUN_TIMEOUT = 60_000  # ms for one script run; the first run of a server migrates and imports everything
+
+
+def page_paths() -> list[tuple[str, str]]:
+    """(url_path, title) of every entry in app.PAGES, read from the source so the router does not run."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
+            return [(ast.literal_eval(entry.elts[2]), ast.literal_eval(entry.elts[1])) for entry in node.value.elts]
+    raise AssertionError("app.py has no PAGES list of (render, title, url_path, ...) tuples")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """`python -m streamlit run app.py` on a free port with its own data folder; output goes to a log file."""
+
+    def __init__(self, data_dir: Path, *, admin_password: str | None = ADMIN_PASSWORD, demo: bool = False):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.log_path = data_dir / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CTPAT_")}
+        env.update(CTPAT_DATA_DIR=str(data_dir), CTPAT_DATABASE_URL=f"sqlite:///{data_dir / 'e2e.db'}",
+                   CTPAT_DEMO="1" if demo else "0", PYTHONUNBUFFERED="1")
+        if admin_password is not None:
+            env["CTPAT_ADMIN_PASSWORD"] = admin_password
+        self.started = time.monotonic()
+        self.ready_after: float | None = None
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+                 "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until_up(self) -> "AppServer":
+        """Block until the health endpoint answers; fail with the server log if the process dies or hangs."""
+        deadline = self.started + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"streamlit exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                    if response.status == 200:
+                        self.ready_after = time.monotonic() - self.started
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"streamlit did not answer within {STARTUP_TIMEOUT} s:\n{self.log()}")
+
+    def generated_admin_password(self, timeout: float = 30) -> str:
+        """The one-time admin password the server prints on its first start (after the first page load)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"one-time password:\s+(\S+)", self.log())
+            if match:
+                return match.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"no generated admin password in the server output:\n{self.log()}")
+
+    def stop(self) -> None:
+        stop_all([self])
+
+
+def stop_all(servers: list[AppServer]) -> None:
+    """Stop the servers together; a test server has nothing to save, so one that lingers is killed."""
+    for server in servers:
+        server.proc.terminate()
+    for server in servers:
+        try:
+            server.proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
+def wait_for_app_run(page: Page, timeout: int = RUN_TIMEOUT) -> None:
+    """Streamlit's e2e recipe (e2e_playwright/conftest.py): connected, and no script run in progress."""
+    page.wait_for_timeout(155)  # Streamlit's own debounce for widget changes
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=timeout)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout)
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_for_app_run(page)
+
+
+def login_form(page: Page) -> Locator:
+    return page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Login", exact=True))
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    form = login_form(page)
+    form.get_by_label("Username", exact=True).fill(username)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Login", exact=True).click()
+    wait_for_app_run(page)
+
+
+def expect_only_login_form(page: Page, titles: list[str]) -> None:
+    """The login form and nothing of any page: no page heading, data, charts, or menu."""
+    expect(login_form(page).get_by_label("Username", exact=True)).to_be_visible()
+    expect(login_form(page).get_by_label("Password", exact=True)).to_be_visible()
+    for title in titles:
+        expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
+    for testid in ("stSidebar", "stSidebarNav", "stPageLink", "stDataFrame", "stMetric", "stVegaLiteChart",
+                   "stException"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)

@@ -1,0 +1,45 @@
+"""First start (user journey 1): the console shows a one-time admin password that must be changed at first login."""
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.support import AppServer, log_in, login_form, open_app, wait_for_app_run
+
+NEW_PASSWORD = "a new admin password"
+
+
+@pytest.fixture(scope="module")
+def first_start_server(tmp_path_factory) -> Iterator[AppServer]:
+    server = AppServer(tmp_path_factory.mktemp("first-start"), admin_password=None).wait_until_up()
+    yield server
+    server.stop()
+
+
+def test_first_login_forces_a_password_change(page: Page, first_start_server):
+    open_app(page, first_start_server.url)
+    expect(login_form(page)).to_be_visible()
+    password = first_start_server.generated_admin_password()
+
+    log_in(page, "admin", password)
+    expect(page.get_by_role("heading", name="My account", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stAlert").filter(has_text="Set a new password")).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("link", name="Dashboard")).to_have_count(0)
+
+    # No way around it: a deep link in another tab lands on the password change too.
+    tab = page.context.new_page()
+    open_app(tab, f"{first_start_server.url}/partners")
+    expect(tab.get_by_role("heading", name="My account", exact=True)).to_be_visible()
+    expect(tab.get_by_test_id("stAlert").filter(has_text="Set a new password")).to_be_visible()
+    expect(tab.get_by_role("heading", name="Partners", exact=True)).to_have_count(0)
+    tab.close()
+
+    page.get_by_label("Current password", exact=True).fill(password)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat new password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_test_id("stFormSubmitButton").get_by_role("button", name="Change password").click()
+    wait_for_app_run(page)
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    expect(sidebar.get_by_role("link", name="Partners")).to_be_visible()
