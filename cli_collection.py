@@ -3,30 +3,27 @@
 Both print the preview (counts per partner or per row, then every problem with file, row, column, value and
 message). Exit code 2 and nothing written when any file has an error; 0 otherwise (also for --dry-run, which
 writes nothing). ``register(subparsers)`` adds the commands to manage.py's parser; each handler is
-``cmd_x(args) -> int``.
+``cmd_x(args, ctx) -> int`` like manage.py's own commands (ctx.engine is the initialised database).
 """
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from models.common import Role
-from services import config, cycles, db, startup
+from services import cycles, db
 from services.answer_import import apply_responses, preview_responses
 from services.partner_import import apply_partners, preview_partners
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.permissions import Actor, ValidationError
 from services.tabular import problems_csv
 
 CLI_ACTOR = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add import-partners and import-responses to a parser's subcommands (handler in ``args.handler``)."""
+    """Add import-partners and import-responses to a parser's subcommands (handler in ``args.run``)."""
     partners = subparsers.add_parser(
         "import-partners", help="Import or update partners from a CSV/XLSX file (preview, then all or nothing).",
         description="Import or update partners from a CSV/XLSX file. Rows with an existing partner code update "
@@ -34,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     partners.add_argument("file", type=Path, metavar="FILE")
     partners.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
     partners.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
-    partners.set_defaults(handler=cmd_import_partners)
+    partners.set_defaults(run=cmd_import_partners)
 
     responses = subparsers.add_parser(
         "import-responses", help="Import questionnaire answers from CSV/XLSX files (long or wide form).",
@@ -45,70 +42,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     responses.add_argument("--cycle", metavar="NAME", help="cycle name (default: the newest open cycle)")
     responses.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
     responses.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
-    responses.set_defaults(handler=cmd_import_responses)
+    responses.set_defaults(run=cmd_import_responses)
 
 
-def cmd_import_partners(args: argparse.Namespace) -> int:
+def cmd_import_partners(args: argparse.Namespace, ctx) -> int:
     """Preview a partner file, then import it unless it has errors or --dry-run is given."""
-
-    def run(engine: Engine) -> int:
-        files = _read_files([args.file])
-        with db.session_scope(engine) as session:
-            preview = preview_partners(session=session, files=files)
-            _print_partner_preview(preview)
-            _write_problems(args.problems_csv, preview.problems)
-            if preview.has_errors:
-                return _refuse(preview.error_count)
-            if args.dry_run:
-                print("Dry run: nothing was written.")
-                return 0
-            apply_partners(session=session, actor=CLI_ACTOR, preview=preview)
-        counts = preview.counts
-        print(f"Imported: {counts['new']} new, {counts['update']} updated partners.")
-        return 0
-
-    return _with_database(run)
+    files = _read_files([args.file])
+    with db.session_scope(ctx.engine) as session:
+        preview = preview_partners(session=session, files=files)
+        _print_partner_preview(preview)
+        _write_problems(args.problems_csv, preview.problems)
+        if preview.has_errors:
+            return _refuse(preview.error_count)
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 0
+        apply_partners(session=session, actor=CLI_ACTOR, preview=preview)
+    counts = preview.counts
+    print(f"Imported: {counts['new']} new, {counts['update']} updated partners.")
+    return 0
 
 
-def cmd_import_responses(args: argparse.Namespace) -> int:
+def cmd_import_responses(args: argparse.Namespace, ctx) -> int:
     """Preview answer files against a cycle, then import them unless any has errors or --dry-run is given."""
-
-    def run(engine: Engine) -> int:
-        files = _read_files(args.files)
-        with db.session_scope(engine) as session:
-            cycle = (cycles.get_cycle_by_name(session=session, name=args.cycle) if args.cycle
-                     else cycles.latest_open_cycle(session=session))
-            if cycle is None:
-                raise ValidationError(f"No cycle named '{args.cycle}'." if args.cycle else "There is no open cycle.")
-            preview = preview_responses(session=session, files=files, cycle_id=cycle.id)
-            _print_response_preview(preview)
-            _write_problems(args.problems_csv, preview.problems)
-            if preview.has_errors:
-                return _refuse(preview.error_count)
-            if args.dry_run:
-                print("Dry run: nothing was written.")
-                return 0
-            apply_responses(session=session, actor=CLI_ACTOR, preview=preview)
-        totals = preview.totals
-        print(f"Imported into '{preview.cycle_name}': {totals['new']} new and {totals['changed']} changed answers.")
-        return 0
-
-    return _with_database(run)
-
-
-def _with_database(run: Callable[[Engine], int]) -> int:
-    engine = db.make_engine(config.database_url())
-    try:
-        startup.initialise(engine=engine, with_demo=False)
-        return run(engine)
-    except (ValidationError, PermissionDenied) as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
-    except OperationalError as error:
-        print(f"error: database {engine.url.render_as_string(hide_password=True)}: {error.orig}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
+    files = _read_files(args.files)
+    with db.session_scope(ctx.engine) as session:
+        cycle = (cycles.get_cycle_by_name(session=session, name=args.cycle) if args.cycle
+                 else cycles.latest_open_cycle(session=session))
+        if cycle is None:
+            raise ValidationError(f"No cycle named '{args.cycle}'." if args.cycle else "There is no open cycle.")
+        preview = preview_responses(session=session, files=files, cycle_id=cycle.id)
+        _print_response_preview(preview)
+        _write_problems(args.problems_csv, preview.problems)
+        if preview.has_errors:
+            return _refuse(preview.error_count)
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 0
+        apply_responses(session=session, actor=CLI_ACTOR, preview=preview)
+    totals = preview.totals
+    print(f"Imported into '{preview.cycle_name}': {totals['new']} new and {totals['changed']} changed answers.")
+    return 0
 
 
 def _read_files(paths: list[Path]) -> list[tuple[str, bytes]]:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import func, select
 
+import cli_collection
 import cli_cycles
 from models import Partner
 from models.common import Role
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(*names, **options)
         sub.set_defaults(run=cmd.run)
     cli_cycles.register(commands)
+    cli_collection.register(commands)
     return parser
 
 

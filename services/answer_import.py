@@ -25,8 +25,8 @@ Rules (each broken rule is a problem naming file, row, column and value; any err
   unchanged answers for them are fine.
 - Dates (answered_on): ISO (2027-01-31) or an Excel serial number (46418; date cells of a workbook arrive as
   such); not in the future.
-- Any cell starting with "=" is refused: formulas are never calculated, and stored text that starts with "="
-  would become a live formula in the next Excel export.
+- Formulas are refused, never calculated: formula cells of a workbook, and cells of a CSV file that start with
+  "=" (Excel runs those as formulas when it opens the file). Workbook text that merely starts with "=" is text.
 An answer is unchanged when its value and comment equal the stored ones (and its date, when the file gives one);
 importing the same file twice therefore changes nothing the second time.
 Writing: only new and changed answers are stored (through services.answers.store_answers, source "file"); a

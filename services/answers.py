@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models import Answer
@@ -36,18 +36,31 @@ def store_answers(*, session: Session, rows: pd.DataFrame, superseded_ids: Seque
     """Insert new current answer versions and retire the versions they replace; returns rows written.
 
     `rows` holds ANSWER_COLUMNS; `superseded_ids` are the ids of the current versions being replaced (the caller
-    has compared values, so unchanged answers are never rewritten). Runs inside the caller's transaction.
+    has compared values, so unchanged answers are never rewritten). Runs inside the caller's transaction. Values
+    go through each column's bind processor once per distinct value, then one driver-level executemany: the ORM
+    bulk insert spends about five times the insert itself on per-row parameter handling.
     """
     for chunk in _chunks(list(superseded_ids)):
         session.exec(update(Answer).where(col(Answer.id).in_(chunk)).values(is_current=False))
     if rows.empty:
         return 0
-    now = utcnow()
-    frame = rows[ANSWER_COLUMNS].astype(object).where(rows[ANSWER_COLUMNS].notna(), None)
-    records = frame.to_dict("records")
-    for record in records:
-        record["recorded_at"] = now
-        record["is_current"] = True
-    for chunk in _chunks(records, 20_000):
-        session.exec(insert(Answer), params=list(chunk))
-    return len(records)
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Answer.__table__
+    columns = [*ANSWER_COLUMNS, "recorded_at", "is_current"]
+
+    def bound(name: str, values: list) -> list:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            return values
+        done: dict = {}
+        return [None if v is None else done[v] if v in done else done.setdefault(v, process(v)) for v in values]
+
+    data = [bound(c, rows[c].astype(object).where(rows[c].notna(), None).tolist()) for c in ANSWER_COLUMNS]
+    data += [bound("recorded_at", [utcnow()]) * len(rows), bound("is_current", [True]) * len(rows)]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    params = list(zip(*data, strict=True))
+    for chunk in _chunks(params, 50_000):
+        connection.exec_driver_sql(sql, list(chunk))
+    return len(params)

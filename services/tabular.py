@@ -84,6 +84,7 @@ class Table:
     encoding: str = ""
     delimiter: str = ""
     problems: list[Problem] = field(default_factory=list)
+    formulas: set[tuple[int, int]] = field(default_factory=set)  # (row, position) of workbook formula cells
 
     @property
     def kind(self) -> str:
@@ -291,7 +292,7 @@ def _read_workbook(name: str, data: bytes, preferred: str, header_keys: Collecti
         if sheet_name is None:
             raise UnreadableFile(Problem(name, None, "", "", "The workbook has no sheet to read."))
         shared = _shared_strings(archive, shared_path)
-        rows = _sheet_rows(archive, sheets[sheet_name], shared)
+        rows, formulas = _sheet_rows(archive, sheets[sheet_name], shared)
     except _TooWide as wide:
         raise UnreadableFile(Problem(name, wide.row, "", "", (
             f"Sheet '{sheet_name}' has {wide.columns:,} columns; at most {MAX_COLUMNS:,} are read. Is this the right "
@@ -305,7 +306,7 @@ def _read_workbook(name: str, data: bytes, preferred: str, header_keys: Collecti
     records = [[cells.get(i, "") for i in range(width)] for cells in rows.values()]
     raw = pd.DataFrame(records, index=pd.Index(list(rows), dtype="int64"), dtype="str")
     raw.columns = range(width)
-    table = _from_rows(name, raw, header_keys)
+    table = _from_rows(name, raw, header_keys, formulas)
     table.sheet = sheet_name
     return table
 
@@ -396,14 +397,17 @@ def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     return strings
 
 
-def _sheet_rows(archive: zipfile.ZipFile, path: str, shared: list[str]) -> dict[int, dict[int, str]]:
-    """Row number -> {column position: text as a user sees it} for the cells that hold something.
+def _sheet_rows(archive: zipfile.ZipFile, path: str,
+                shared: list[str]) -> tuple[dict[int, dict[int, str]], set[tuple[int, int]]]:
+    """Row number -> {column position: text as a user sees it} for the cells that hold something, and the
+    (row, column) of every formula cell.
 
-    A cell with a formula becomes "=" and the formula (its cached result is ignored), so the formula check
-    reports it; nothing is ever calculated. The handlers run once per XML element (over a million times for a
+    A formula cell reads as "=" and its formula (its cached result is ignored; nothing is ever calculated). Text
+    that merely starts with "=" is text. The handlers run once per XML element (over a million times for a
     50,000-row export), hence the plain local variables and the caches.
     """
     rows: dict[int, dict[int, str]] = {}
+    formulas: set[tuple[int, int]] = set()
     cells: dict[int, str] = {}
     parts: list[str] = []
     tags: dict[str, str] = {}
@@ -446,6 +450,8 @@ def _sheet_rows(archive: zipfile.ZipFile, path: str, shared: list[str]) -> dict[
             text = _cell_value(kind, value, formula, parts, shared)
             if text:
                 cells[col] = text
+            if formula is not None:
+                formulas.add((row, col))
         elif tag == "f":
             formula, inside = "".join(parts), None
         elif tag == "t":
@@ -463,7 +469,7 @@ def _sheet_rows(archive: zipfile.ZipFile, path: str, shared: list[str]) -> dict[
             parts.append(data)
 
     _parse(archive, path, start, end, text)
-    return rows
+    return rows, formulas
 
 
 def _cell_value(kind: str, value: str | None, formula: str | None, inline: list[str], shared: list[str]) -> str:
@@ -508,8 +514,9 @@ def _number_text(value: float) -> str:
     return f"{value:.15g}"
 
 
-def _from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str]) -> Table:
-    """Find the header row, drop blank rows and trailing empty columns, keep spreadsheet row numbers."""
+def _from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str],
+               formulas: set[tuple[int, int]] = frozenset()) -> Table:
+    """Find the header row, drop blank rows and empty unnamed columns, keep spreadsheet row numbers."""
     blank = raw.apply(lambda c: c.str.strip().eq("")).all(axis=1)
     filled = raw.index[~blank]
     if len(filled) == 0:
@@ -527,24 +534,35 @@ def _from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str]) -> Ta
     cells = cells[[raw.columns[i] for i in keep]]
     cells.columns = range(len(keep))
     headers = [headers[i] for i in keep]
+    position = {raw.columns[i]: p for p, i in enumerate(keep)}
     return Table(filename=name, sha256="", headers=headers, keys=[header_key(h) for h in headers], cells=cells,
-                 header_row=int(header_row))
+                 header_row=int(header_row),
+                 formulas={(r, position[c]) for r, c in formulas if r >= header_row and c in position})
 
 
 def _check_cells(table: Table) -> None:
-    """Report cells longer than Excel allows and formulas (never evaluated) as errors."""
+    """Report cells longer than Excel allows and formulas (never calculated) as errors.
+
+    In a workbook a formula is a formula cell; in a CSV file it is any cell starting with "=", because that is
+    what Excel makes of it when the file is opened.
+    """
     for position in table.cells.columns:
         column = table.cells[position]
         too_long = column.str.len() > MAX_CELL_CHARS
         for row, value in column[too_long].items():
             table.problems.append(Problem(table.filename, int(row), table.label(position), value[:60] + "…", (
                 f"The cell holds {len(value):,} characters; at most {MAX_CELL_CHARS:,} are accepted.")))
-        formula = column.str.startswith("=")
-        for row, value in column[formula].items():
-            table.problems.append(Problem(table.filename, int(row), table.label(position), value[:200], (
-                "Formulas are not accepted (they are never calculated here): type the value itself, without the "
-                "leading '='.")))
-    for position, header in enumerate(table.headers):
-        if header.startswith("="):
-            table.problems.append(Problem(table.filename, table.header_row, table.label(position), header[:200],
+    if table.kind == "csv":
+        formulas = {(int(r), p) for p in table.cells.columns for r in table.cells.index[
+            table.cells[p].str.startswith("=").to_numpy()]}
+        formulas |= {(table.header_row, p) for p, h in enumerate(table.headers) if h.startswith("=")}
+    else:
+        formulas = table.formulas
+    for row, position in sorted(formulas):
+        if row == table.header_row:
+            table.problems.append(Problem(table.filename, row, table.label(position), table.headers[position][:200],
                                           "A header cannot be a formula."))
+            continue
+        table.problems.append(Problem(table.filename, row, table.label(position), table.cells.at[row, position][:200], (
+            "Formulas are not accepted (they are never calculated here): type the value itself, without the "
+            "leading '='.")))

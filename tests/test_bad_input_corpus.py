@@ -3,7 +3,6 @@
 Small files live in tests/corpus/; binary, huge and generated ones are built below so the repository stays small.
 """
 
-import argparse
 import io
 import random
 import zipfile
@@ -15,7 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
-import cli_collection
+import manage
 from services.answer_import import apply_responses, preview_responses
 from services.partner_import import apply_partners, preview_partners
 from services.permissions import ValidationError
@@ -200,11 +199,8 @@ def test_cli_refuses_the_whole_corpus_and_writes_nothing(world, engine, database
         paths.append(str(path))
     good = tmp_path / "good.csv"
     good.write_bytes((HEADER + "SUP001,1.1,yes,\n").encode())
-    parser = argparse.ArgumentParser()
-    cli_collection.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["import-responses", str(good), *paths])
     before = dump(engine)
-    assert args.handler(args) == 2
+    assert manage.main(["import-responses", str(good), *paths]) == 2
     output = capsys.readouterr()
     assert "macros.xlsm: The workbook contains macros" in output.out
     assert "nothing was imported" in output.err

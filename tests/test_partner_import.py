@@ -1,13 +1,12 @@
 """Partner registry import: ERP column names, updates by partner code, duplicates, all or nothing, CLI."""
 
-import argparse
 import io
 
 import pytest
 from openpyxl import Workbook
 from sqlmodel import Session, func, select
 
-import cli_collection
+import manage
 from models import AuditEvent, ImportRecord, Partner
 from services import partners as partner_service
 from services.partner_import import apply_partners, preview_partners
@@ -162,8 +161,6 @@ def test_xlsx_partners_sheet_and_permissions(session, staff):
 
 def test_cli_import_partners(session, staff, database_url, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CTPAT_DATABASE_URL", database_url)
-    parser = argparse.ArgumentParser()
-    cli_collection.register(parser.add_subparsers(dest="command"))
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes([["P1", "Name", "Importer", "Atlantis"]],
                               header=["partner_code", "legal_name", "entity_type", "country"]))
@@ -172,8 +169,7 @@ def test_cli_import_partners(session, staff, database_url, monkeypatch, tmp_path
                                header=["partner_code", "legal_name", "entity_type", "country"]))
 
     def run(*argv: str) -> int:
-        args = parser.parse_args(list(argv))
-        return args.handler(args)
+        return manage.main(list(argv))
 
     assert run("import-partners", str(bad)) == 2
     assert "bad.csv, row 2, column country [Atlantis]: 'Atlantis' is not a country" in capsys.readouterr().out

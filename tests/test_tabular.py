@@ -97,6 +97,20 @@ def test_xlsx_reads_answers_sheet_values_not_formulas():
     assert "Formulas are not accepted" in formula.message and formula.value.startswith("=HYPERLINK")
 
 
+def test_xlsx_text_starting_with_equals_is_text_but_csv_cell_is_a_formula():
+    book = Workbook()
+    book.active.append(["partner_code", "comment"])
+    book.active.append(["P1", "=SUM(A1) is what we wrote"])
+    book.active["B2"].data_type = "s"  # stored as text, as the app's export writes comments
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = read_table(filename="t.xlsx", data=buffer.getvalue())
+    assert table.problems == [] and table.cells.loc[2, 1] == "=SUM(A1) is what we wrote"
+    table = read_table(filename="t.csv", data=b"partner_code,comment\nP1,=SUM(A1) is what we wrote\n")
+    [problem] = table.problems
+    assert (problem.row, problem.column) == (2, "comment") and "Formulas are not accepted" in problem.message
+
+
 def test_xlsx_first_sheet_other_than_instructions_when_no_answers_sheet():
     data = xlsx_bytes({"Instructions": [["x"]], "Export": [["partner_code"], ["P1"]]})
     assert read_table(filename="h.xlsx", data=data).sheet == "Export"
