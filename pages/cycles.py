@@ -11,7 +11,7 @@ import streamlit as st
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
 from services import config, criteria, cycles, links, overview, workbook
 from services.permissions import Actor, PermissionDenied, ValidationError
-from ui import auth, state
+from ui import auth, cached, state
 
 STATE_COLORS = {
     "not sent": "#cbd5e1", "sent": "#93c5fd", "opened": "#60a5fa", "in progress": "#2563eb",
@@ -27,18 +27,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # beyond that, manage.py export-questionnaires writes one file per partner.
 MAX_WORKBOOK_PARTNERS = 2_000
 SHEET_ROWS = 1_048_575  # Excel's rows below the header
-
-
-@st.cache_data(show_spinner=False)
-def _cycles(url: str, today: date) -> pd.DataFrame:
-    with state.session() as s:
-        return cycles.list_cycles(session=s, today=today)
-
-
-@st.cache_data(show_spinner=False)
-def _funnel(url: str, cycle_id: int, today: date) -> pd.DataFrame:
-    with state.session() as s:
-        return cycles.funnel(session=s, cycle_id=cycle_id, today=today)
 
 
 @st.cache_data(show_spinner=False)
@@ -354,7 +342,7 @@ def render() -> None:
         st.code(link[1], language=None)
 
     today = date.today()
-    all_cycles = _cycles(state.database_url(), today)
+    all_cycles = cached.cycle_list(today)
     if actor.can_write:
         with st.expander("Open a cycle", expanded=all_cycles.empty, icon=":material/add_circle:"):
             _open_form(actor)
@@ -371,7 +359,7 @@ def render() -> None:
     cycle_id = st.selectbox("Cycle", ids, format_func=names.get, key="cycles_choice")
     cycle = all_cycles[all_cycles["id"] == cycle_id].iloc[0]
     st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {cycle['created_by']}")
-    frame = _funnel(state.database_url(), cycle_id, today)
+    frame = cached.cycle_funnel(cycle_id, today)
     if frame.empty:
         st.info("This cycle has no partners.")
         return

@@ -5,9 +5,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from services import cycles, evidence, questionnaire, workbook
+from services import evidence, questionnaire, workbook
 from services.permissions import Actor, PermissionDenied, ValidationError
-from ui import auth, state
+from ui import auth, cached, state
 
 VALUES = ("yes", "partial", "no", "na")
 # The review queue: what waits for the team first, then what the partner still has, then what is done.
@@ -21,18 +21,6 @@ VIEWS = {
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "previous_value", "evidence_count",
                   "source", "answered_by", "answered_on"]
-
-
-@st.cache_data(show_spinner=False)
-def _cycles(url: str, today: date) -> pd.DataFrame:
-    with state.session() as s:
-        return cycles.list_cycles(session=s, today=today)
-
-
-@st.cache_data(show_spinner=False)
-def _funnel(url: str, cycle_id: int, today: date) -> pd.DataFrame:
-    with state.session() as s:
-        return cycles.funnel(session=s, cycle_id=cycle_id, today=today)
 
 
 @st.cache_data(show_spinner=False)
@@ -79,7 +67,7 @@ def _write(action, success: str) -> bool:
 
 def _pick(today: date) -> int | None:
     """The cycle and assignment pickers; returns the chosen assignment id."""
-    all_cycles = _cycles(state.database_url(), today)
+    all_cycles = cached.cycle_list(today)
     if all_cycles.empty:
         st.info("No cycle yet. Open one on the Cycles page.")
         return None
@@ -87,7 +75,7 @@ def _pick(today: date) -> int | None:
     left, right = st.columns([1, 2])
     cycle_id = left.selectbox("Cycle", list(names), format_func=names.get, key="review_cycle")
     everyone = left.toggle("Show every partner of the cycle", key="review_everyone")
-    queue = review_queue(_funnel(state.database_url(), cycle_id, today), everyone=everyone)
+    queue = review_queue(cached.cycle_funnel(cycle_id, today), everyone=everyone)
     if queue.empty:
         right.info("No submission waits for review in this cycle." if not everyone
                    else "This cycle has no partner to review.")
