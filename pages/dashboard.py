@@ -65,7 +65,8 @@ def render() -> None:
     cols[1].metric("Countries", head["countries"])
     cols[2].metric("High or critical", f"{head['high_or_critical']:,}")
     share = head["certified"] / head["active"] if head["active"] else 0
-    cols[3].metric("Verified CTPAT/AEO", f"{head['certified']:,}", f"{share:.0%} of active", delta_color="off")
+    cols[3].metric("Verified CTPAT/AEO", f"{head['certified']:,}", f"{share:.0%} of active", delta_color="off",
+                   delta_arrow="off")
     cols[4].metric("Inactive", f"{head['inactive']:,}")
 
     _profile_panel(data["profile"], data["dates"])
@@ -83,4 +84,5 @@ def render() -> None:
         st.vega_lite_chart(spec=data["type_spec"], width="stretch")
     with right:
         st.markdown("**Top countries**")
-        st.dataframe(by_country[["country", "region", "partners"]].head(15), hide_index=True, width="stretch")
+        st.dataframe(by_country[["country", "region", "partners"]].head(15), hide_index=True, width="stretch",
+                     height="content")

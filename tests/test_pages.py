@@ -74,20 +74,20 @@ def _texts(elements) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("page", list(TITLES))
-def test_every_page_renders_for_every_role(page_app, book, page, role):
-    at = page_app(page, role=role).run()
+@pytest.mark.parametrize("page_name", list(TITLES))
+def test_every_page_renders_for_every_role(page_app, book, page_name, role):
+    at = page_app(page_name, role=role).run()
     assert not at.exception
-    if page == "admin" and role != "admin":
+    if page_name == "admin" and role != "admin":
         assert [e.value for e in at.error] == ["Your role does not give access to this page."]
         assert not at.title and not at.dataframe and not at.button and not at.tabs
     else:
-        assert [t.value for t in at.title] == [TITLES[page]]
+        assert [t.value for t in at.title] == [TITLES[page_name]]
 
 
-@pytest.mark.parametrize("page", list(TITLES))
-def test_a_page_shows_nothing_without_login(page_app, page):
-    at = page_app(page, role=None).run()
+@pytest.mark.parametrize("page_name", list(TITLES))
+def test_a_page_shows_nothing_without_login(page_app, page_name):
+    at = page_app(page_name, role=None).run()
     assert not at.exception
     assert not at.main.children and not at.sidebar.children
 

@@ -35,7 +35,7 @@ def world_choropleth(frame: pd.DataFrame, *, value: str, title: str, scheme: str
 def bar(frame: pd.DataFrame, *, category: str, value: str, color: str | None = None, title: str = "") -> alt.Chart:
     """Horizontal bars sorted by value."""
     encoding = {
-        "y": alt.Y(f"{category}:N").sort("-x").title(None),
+        "y": alt.Y(f"{category}:N").sort("-x").title(None).axis(labelLimit=320),
         "x": alt.X(f"sum({value}):Q").title(title or value),
         "tooltip": [alt.Tooltip(f"{category}:N"), alt.Tooltip(f"sum({value}):Q", title=title or value)],
     }
