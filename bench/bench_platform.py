@@ -21,11 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlmodel import select  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from models import Assignment, Cycle  # noqa: E402
 from models.common import Role  # noqa: E402
-from services import db, demo, reference, users  # noqa: E402
+from services import db, demo, links, reference, users  # noqa: E402
 from services.permissions import Actor  # noqa: E402
+
+PAGES = ("dashboard", "partners", "criteria", "admin", "cycles", "review", "imports")
 
 
 def _timed(fn):
@@ -64,13 +68,29 @@ def baseline_insert(rows: int) -> float:
     return seconds
 
 
-def page_reruns(url: str, page: str | None, reruns: int) -> dict:
+def supplier_token(url: str) -> str:
+    """A personal link to the largest questionnaire in progress in the open cycle."""
+    engine = db.make_engine(url)
+    with db.session_scope(engine) as s:
+        assignment_id = s.exec(
+            select(Assignment.id).join(Cycle).where(Cycle.status == "open", Assignment.status == "in progress")
+            .order_by(Assignment.id)
+        ).first()
+        token = links.issue_link(session=s, actor=Actor("bench", Role.admin), assignment_id=assignment_id)
+    engine.dispose()
+    return token
+
+
+def page_reruns(url: str, page: str | None, reruns: int, token: str | None = None) -> dict:
     script = f"import pages.{page} as page\npage.render()\n" if page else "import streamlit as st\nst.title('x')\n"
     at = AppTest.from_string(script, default_timeout=120)
     at.secrets["database_url"] = url
     at.secrets["cookie_key"] = "bench-" + "x" * 40
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "bench"
+    if token:
+        at.session_state["supplier_token"] = token
+    else:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = "bench"
     first, _ = _timed(at.run)
     assert not at.exception, at.exception
     times = []
@@ -143,8 +163,9 @@ def main() -> None:
         results["rows_written"] = written["partners"] + written["assignments"] + written["answers"]
         results["baseline_insert_seconds"] = baseline_insert(results["rows_written"])
         results["baseline_page"] = page_reruns(url, None, args.reruns)
-        for page in ("dashboard", "partners", "criteria"):
+        for page in PAGES:
             results[page] = page_reruns(url, page, args.reruns)
+        results["supplier"] = page_reruns(url, "supplier", args.reruns, token=supplier_token(url))
         results["server"] = server_start(url, tmp)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -156,7 +177,7 @@ def main() -> None:
           f"{results['seed']['seconds'] / results['baseline_insert_seconds']:.1f}x plain executemany of "
           f"{results['rows_written']:,} answer-shaped rows ({results['baseline_insert_seconds']:.2f} s) |")
     print(f"| trivial page rerun (baseline) | {base:.3f} | 1.0 |")
-    for page in ("dashboard", "partners", "criteria"):
+    for page in (*PAGES, "supplier"):
         r = results[page]
         print(f"| {page} first run | {r['first_run']:.3f} | |")
         print(f"| {page} rerun, median of {args.reruns} (max) | {r['rerun_median']:.3f} ({r['rerun_max']:.3f}) | "
