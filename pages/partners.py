@@ -349,6 +349,33 @@ def _edit_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> 
         _after_write(f"Saved partner {code}.", focus=p["id"])
 
 
+def _merge_tab(url: str, actor: Actor, data: dict) -> None:
+    p = data["partner"]
+    st.caption("Merge a duplicate of this partner into it. The duplicate's certifications, child partners, "
+               "questionnaires, answers and history move here; the duplicate is deactivated, never deleted.")
+    with state.session() as s:
+        duplicates = partners.find_duplicates(session=s, values=p, exclude_id=p["id"])
+    if duplicates:
+        st.info("Possible duplicates: " + "; ".join(f"{d.partner_code} ({reason})" for d, reason in duplicates))
+    options = {k: v for k, v in _parent_options(url).items() if k != p["id"]}
+    with st.form(f"partner_merge_{p['id']}"):
+        duplicate_id = st.selectbox("Duplicate to merge into this partner", list(options), format_func=options.get,
+                                    index=None, placeholder="Choose the duplicate")
+        confirmed = st.checkbox("I checked that both records are the same company")
+        submitted = st.form_submit_button("Merge", icon=":material/merge:")
+    if submitted:
+        if duplicate_id is None or not confirmed:
+            st.error("Choose the duplicate and confirm that both records are the same company.")
+            return
+        try:
+            with state.session() as s:
+                partners.merge_partners(session=s, actor=actor, keep_id=p["id"], duplicate_id=duplicate_id)
+        except ValidationError as exc:
+            _show_errors(exc)
+            return
+        _after_write(f"Merged {options[duplicate_id]} into {p['partner_code']}.", focus=p["id"])
+
+
 def _set_status(actor: Actor, partner_id: int, status: str) -> None:
     try:
         with state.session() as s:
@@ -385,7 +412,7 @@ def _detail_panel(url: str, actor: Actor, partner_id: int, countries: dict[str, 
         elif buttons[0].button("Reactivate", icon=":material/undo:", key="partner_reactivate"):
             _set_status(actor, partner_id, "active")
     buttons[1].button("Close", icon=":material/close:", key="partner_close", on_click=_close_detail)
-    names = ["Details", "Certifications", "History", *(["Edit"] if actor.can_write else [])]
+    names = ["Details", "Certifications", "History", *(["Edit", "Merge"] if actor.can_write else [])]
     tabs = dict(zip(names, st.tabs(names, key="partner_tab", on_change="rerun"), strict=True))
     if tabs["Details"].open:
         with tabs["Details"]:
@@ -399,6 +426,9 @@ def _detail_panel(url: str, actor: Actor, partner_id: int, countries: dict[str, 
     if "Edit" in tabs and tabs["Edit"].open:
         with tabs["Edit"]:
             _edit_tab(url, actor, data, countries)
+    if "Merge" in tabs and tabs["Merge"].open:
+        with tabs["Merge"]:
+            _merge_tab(url, actor, data)
 
 
 def render() -> None:

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models import Certification, Country, MraProgram, Partner
+from models import Answer, Assignment, Certification, Country, Evidence, MraProgram, Partner, ReviewComment
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES, utcnow
 from services import audit
 from services.identifiers import EMAIL, IDENTIFIER_FORMATS, identifier_error, normalize_identifier, normalize_name
@@ -321,3 +321,58 @@ def certifications(*, session: Session, partner_id: int) -> pd.DataFrame:
 def country_names(*, session: Session) -> dict[str, str]:
     """ISO alpha-2 code -> country name, sorted by name (for pickers)."""
     return dict(session.exec(select(Country.iso2, Country.name).order_by(Country.name)).all())
+
+
+def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id: int) -> Partner:
+    """Merge a duplicate partner into the one kept, losing nothing; the duplicate is deactivated, never deleted.
+
+    The duplicate's certifications, child partners and questionnaires move to the kept partner. Where both have a
+    questionnaire in the same cycle, the duplicate's answers, evidence and review comments move onto the kept one:
+    they become the current answer where the kept questionnaire has none for that criterion, and history otherwise.
+    Trade identifiers the kept partner lacks are taken over. One transaction; audited with both partner codes.
+    """
+    require_write(actor)
+    if keep_id == duplicate_id:
+        raise ValidationError("A partner cannot be merged into itself.")
+    keep, duplicate = session.get(Partner, keep_id), session.get(Partner, duplicate_id)
+    if keep is None or duplicate is None:
+        raise ValidationError("Both partners must exist.")
+    if keep.parent_id == duplicate.id:
+        keep.parent_id = duplicate.parent_id if duplicate.parent_id != keep.id else None
+
+    session.exec(update(Certification).where(Certification.partner_id == duplicate.id).values(partner_id=keep.id))
+    session.exec(update(Partner).where(Partner.parent_id == duplicate.id, Partner.id != keep.id)
+                 .values(parent_id=keep.id))
+    kept_cycles = dict(session.exec(select(Assignment.cycle_id, Assignment.id)
+                                    .where(Assignment.partner_id == keep.id)).all())
+    moved = folded = 0
+    for assignment in session.exec(select(Assignment).where(Assignment.partner_id == duplicate.id)).all():
+        target = kept_cycles.get(assignment.cycle_id)
+        if target is None:
+            assignment.partner_id = keep.id
+            session.add(assignment)
+            moved += 1
+            continue
+        current = set(session.exec(select(Answer.criterion_id).where(Answer.assignment_id == target,
+                                                                     Answer.is_current)))
+        session.exec(update(Answer).where(Answer.assignment_id == assignment.id,
+                                          col(Answer.criterion_id).in_(current)).values(is_current=False))
+        for model in (Answer, Evidence, ReviewComment):
+            session.exec(update(model).where(model.assignment_id == assignment.id).values(assignment_id=target))
+        session.flush()
+        session.delete(assignment)
+        folded += 1
+
+    taken = {f: getattr(duplicate, f) for f in IDENTIFIER_FORMATS
+             if getattr(keep, f) is None and getattr(duplicate, f) is not None}
+    for field, value in taken.items():
+        setattr(keep, field, value)
+    duplicate.status = "inactive"
+    duplicate.notes = f"Merged into {keep.partner_code}. {duplicate.notes}".strip()[:2000]
+    keep.updated_at = duplicate.updated_at = utcnow()
+    session.add_all([keep, duplicate])
+    audit.record(session=session, actor=actor, action="merge", entity="partner", entity_id=keep.partner_code,
+                 summary=f"Merged partner {duplicate.partner_code} into {keep.partner_code}: {moved} questionnaires "
+                         f"moved, {folded} combined, identifiers taken over: {', '.join(taken) or 'none'}",
+                 after={"kept": keep.partner_code, "merged": duplicate.partner_code})
+    return keep

@@ -131,7 +131,7 @@ def test_writers_get_the_add_and_edit_controls(page_app, book):
     assert [e.label for e in at.expander] == ["Add partner"]
     at = _open_partner(at, book["carrier"])
     assert {"Deactivate", "Close"} <= {b.label for b in at.button}
-    assert [t.label for t in at.tabs] == ["Details", "Certifications", "History", "Edit"]
+    assert [t.label for t in at.tabs] == ["Details", "Certifications", "History", "Edit", "Merge"]
 
 
 def test_viewer_and_analyst_cannot_correct_criteria(page_app, book):
@@ -430,3 +430,17 @@ def test_audit_filters_narrow_the_log(page_app, book, session):
     assert sorted(_frame(at, "changes")["id"]) == ["VN-F01", "VN-F02"]
     at.date_input(key="admin_audit_until").set_value(date.today() - timedelta(days=1)).run()
     assert _frame(at, "changes").empty
+
+
+def test_merge_tab_merges_a_duplicate_into_the_partner(page_app, book, session):
+    duplicate = _add(session, partner_code="SEA-99", legal_name="Maersk Line A/S", entity_type="Sea Carrier",
+                     country_iso2="DK", duns="123456789")
+    session.commit()
+    at = _open_partner(page_app("partners", role="analyst").run(), book["carrier"], "Merge")
+    at.selectbox[-1].set_value(duplicate.id)
+    at.checkbox[-1].check()
+    at.button[-1].click().run()
+    assert not at.exception and not at.error
+    session.expire_all()
+    assert session.get(Partner, duplicate.id).status == "inactive"
+    assert session.get(Partner, book["carrier"]).duns == "123456789"
