@@ -27,6 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # beyond that, manage.py export-questionnaires writes one file per partner.
 MAX_WORKBOOK_PARTNERS = 2_000
 SHEET_ROWS = 1_048_575  # Excel's rows below the header
+MAX_PICK = 500  # a selectbox of 10,000 options costs a third of a second on every rerun
 
 
 @st.cache_data(show_spinner=False)
@@ -129,7 +130,19 @@ def _open_form(actor: Actor) -> None:
         st.rerun()
 
 
-def _charts(frame: pd.DataFrame) -> None:
+@st.cache_data(show_spinner=False, max_entries=20)
+def _chart_specs(url: str, cycle_id: int, today: date) -> dict[str, dict]:
+    """Vega-Lite specs of the three funnel charts, built once per data change (Altair's validation is slow)."""
+    frame = cached.cycle_funnel(cycle_id, today)
+    return {
+        "overall": funnel_chart(frame).to_dict(),
+        "country": funnel_chart(frame.fillna({"country": "?"}), by="country", top=TOP_COUNTRIES,
+                                legend=False).to_dict(),
+        "entity_type": funnel_chart(frame, by="entity_type", legend=False).to_dict(),
+    }
+
+
+def _charts(frame: pd.DataFrame, specs: dict[str, dict]) -> None:
     counts = frame["status"].value_counts()
     responded = int(counts.get("submitted", 0) + counts.get("accepted", 0))
     asked = len(frame) - int(counts.get("exempt", 0))
@@ -140,16 +153,15 @@ def _charts(frame: pd.DataFrame) -> None:
     cols[2].metric("Returned", f"{int(counts.get('returned', 0)):,}")
     cols[3].metric("Overdue", f"{int(counts.get('overdue', 0)):,}")
     cols[4].metric("Exempt", f"{int(counts.get('exempt', 0)):,}")
-    st.altair_chart(funnel_chart(frame), width="stretch")
+    st.vega_lite_chart(spec=specs["overall"], width="stretch")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**By country** (top {TOP_COUNTRIES})" if frame["country"].nunique() > TOP_COUNTRIES
                     else "**By country**")
-        st.altair_chart(funnel_chart(frame.fillna({"country": "?"}), by="country", top=TOP_COUNTRIES,
-                                     legend=False), width="stretch")
+        st.vega_lite_chart(spec=specs["country"], width="stretch")
     with right:
         st.markdown("**By entity type**")
-        st.altair_chart(funnel_chart(frame, by="entity_type", legend=False), width="stretch")
+        st.vega_lite_chart(spec=specs["entity_type"], width="stretch")
 
 
 def drill_down(frame: pd.DataFrame, *, states=(), countries=(), entity_types=(), text: str = "") -> pd.DataFrame:
@@ -267,7 +279,12 @@ def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
     if shown.empty:
         st.caption("No partner shown.")
         return None
-    labels = {int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}" for r in shown.itertuples()}
+    if len(shown) > MAX_PICK:
+        st.caption(f"{len(shown):,} partners shown: the picker lists the first {MAX_PICK:,}; narrow the filters or "
+                   "search to reach the others.")
+    options = shown.head(MAX_PICK)
+    labels = dict(zip(options["assignment_id"].astype(int),
+                      options["partner_code"] + " · " + options["legal_name"] + " · " + options["status"], strict=True))
     assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
     row = shown[shown["assignment_id"] == assignment_id].iloc[0]
     st.download_button(
@@ -363,7 +380,7 @@ def render() -> None:
     if frame.empty:
         st.info("This cycle has no partners.")
         return
-    _charts(frame)
+    _charts(frame, _chart_specs(state.database_url(), cycle_id, today))
 
     _partners_panel(actor, frame, cycle)
 
