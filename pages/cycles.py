@@ -10,7 +10,7 @@ import streamlit as st
 
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
 from services import config, criteria, cycles, links, overview, workbook
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.permissions import Actor
 from ui import auth, cached, state
 
 STATE_COLORS = {
@@ -83,16 +83,7 @@ def funnel_chart(frame: pd.DataFrame, *, by: str | None = None, top: int | None 
 
 
 def _write(action, success: str) -> bool:
-    """Run one write in its own transaction; show the outcome; True when it worked."""
-    try:
-        with state.session() as s:
-            action(s)
-    except (ValidationError, PermissionDenied) as exc:
-        st.error(str(exc))
-        return False
-    state.invalidate()
-    st.session_state["cycles_flash"] = success
-    return True
+    return state.write(action, success=success, flash_key="cycles_flash")
 
 
 def _open_form(actor: Actor) -> None:

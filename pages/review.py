@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from services import evidence, questionnaire, workbook
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.permissions import Actor
 from ui import auth, cached, state
 
 VALUES = ("yes", "partial", "no", "na")
@@ -54,15 +54,7 @@ def answer_view(frame: pd.DataFrame, view: str) -> pd.DataFrame:
 
 
 def _write(action, success: str) -> bool:
-    try:
-        with state.session() as s:
-            action(s)
-    except (ValidationError, PermissionDenied) as exc:
-        st.error(str(exc))
-        return False
-    state.invalidate()
-    st.session_state["review_flash"] = success
-    return True
+    return state.write(action, success=success, flash_key="review_flash")
 
 
 def _pick(today: date) -> int | None:

@@ -55,6 +55,7 @@ from services.permissions import Actor, ValidationError, require_write
 from services.tabular import (
     MAX_COLUMNS,
     Problem,
+    ProblemCounts,
     Table,
     UnreadableFile,
     header_key,
@@ -121,7 +122,7 @@ class FileResult:
 
 
 @dataclass
-class ResponsePreview:
+class ResponsePreview(ProblemCounts):
     """Everything an import would do, computed before anything is written.
 
     `summary`: one row per partner (SUMMARY_COLUMNS); `problems`: file, row, column, value, message, severity;
@@ -135,14 +136,6 @@ class ResponsePreview:
     problems: pd.DataFrame
     writes: pd.DataFrame = field(repr=False)
     status_changes: pd.DataFrame = field(repr=False)
-
-    @property
-    def error_count(self) -> int:
-        return int((self.problems["severity"] == "error").sum())
-
-    @property
-    def has_errors(self) -> bool:
-        return self.error_count > 0
 
     @property
     def files_frame(self) -> pd.DataFrame:
@@ -888,9 +881,7 @@ def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview)
     the preview was made (preview again).
     """
     require_write(actor)
-    if preview.has_errors:
-        raise ValidationError(f"The files have {preview.error_count:,} errors; nothing was imported. Fix them and "
-                              "upload again.")
+    preview.refuse_if_errors()
     writes = preview.writes
     superseded = [int(i) for i in writes["current_id"].dropna()]
     _guard_unchanged(session, preview, superseded)

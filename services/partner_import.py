@@ -26,7 +26,16 @@ from services import audit
 from services.identifiers import IDENTIFIER_FORMATS
 from services.partners import EDITABLE_FIELDS, clean_partner_values
 from services.permissions import Actor, ValidationError, require_write
-from services.tabular import Problem, Table, UnreadableFile, header_key, problems_frame, read_table, sha256_hex
+from services.tabular import (
+    Problem,
+    ProblemCounts,
+    Table,
+    UnreadableFile,
+    header_key,
+    problems_frame,
+    read_table,
+    sha256_hex,
+)
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "partner_code": ("partner_code", "code", "vendor code", "vendor id", "vendor no", "vendor number", "vendor",
@@ -79,7 +88,7 @@ _NUMBERS = ("latitude", "longitude", "import_share")
 
 
 @dataclass
-class PartnerPreview:
+class PartnerPreview(ProblemCounts):
     """What a partner import would do: one row per file row (action new, update, unchanged, duplicate, error)."""
 
     files: list[dict[str, Any]]
@@ -88,14 +97,6 @@ class PartnerPreview:
     creates: list[dict[str, Any]] = field(repr=False)
     updates: list[dict[str, Any]] = field(repr=False)  # {"id", "partner_code", "values", "before", "after"}
     parents: dict[str, str] = field(repr=False)  # partner_code -> parent partner_code
-
-    @property
-    def error_count(self) -> int:
-        return int((self.problems["severity"] == "error").sum())
-
-    @property
-    def has_errors(self) -> bool:
-        return self.error_count > 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -339,9 +340,7 @@ def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -
     Raises ValidationError when the preview has errors (nothing is written).
     """
     require_write(actor)
-    if preview.has_errors:
-        raise ValidationError(f"The files have {preview.error_count:,} errors; nothing was imported. Fix them and "
-                              "upload again.")
+    preview.refuse_if_errors()
     now = utcnow()
     creates = [c | {"created_at": now, "updated_at": now} for c in preview.creates]
     codes = {c["partner_code"] for c in creates}

@@ -57,6 +57,26 @@ class Problem:
     severity: str = "error"  # error | warning
 
 
+class ProblemCounts:
+    """Error counting shared by import previews, which hold their problems in `self.problems`."""
+
+    problems: pd.DataFrame
+
+    @property
+    def error_count(self) -> int:
+        return int((self.problems["severity"] == "error").sum())
+
+    @property
+    def has_errors(self) -> bool:
+        return self.error_count > 0
+
+    def refuse_if_errors(self) -> None:
+        """Raise ValidationError when the preview has errors: such an import writes nothing."""
+        if self.has_errors:
+            raise ValidationError(f"The files have {self.error_count:,} errors; nothing was imported. Fix them and "
+                                  "upload again.")
+
+
 class UnreadableFile(ValidationError):
     """The file cannot be read as a table at all; `problem` says where and why."""
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
@@ -20,21 +19,10 @@ from services.partner_import import apply_partners, preview_partners
 from services.permissions import ValidationError
 from tests.conftest import ANALYST
 from tests.test_answer_import import make_collection, store
+from tests.test_tabular import xlsx_bytes
 
 CORPUS = Path(__file__).parent / "corpus"
 HEADER = "partner_code,criterion_id,answer,comment\n"
-
-
-def _workbook(sheets: dict[str, list[list]]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -46,7 +34,7 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 
 def _answers_workbook(rows: list[list]) -> bytes:
-    return _workbook({"Instructions": [["Fill in column answer"]],
+    return xlsx_bytes({"Instructions": [["Fill in column answer"]],
                       "Answers": [["partner_code", "criterion_id", "answer", "comment"], *rows]})
 
 
@@ -63,11 +51,11 @@ GENERATED: dict[str, Callable[[], bytes]] = {
     "long_comment.csv": lambda: (HEADER + "SUP001,1.1,no," + "Seal log kept. " * 300 + "\n").encode(),
     "ten_thousand_columns.csv": lambda: (",".join(f"col{i}" for i in range(10_000)) + "\n"
                                          + ",".join("x" for _ in range(10_000)) + "\n").encode(),
-    "ten_thousand_columns.xlsx": lambda: _workbook({"Answers": [[f"col{i}" for i in range(10_000)]]}),
+    "ten_thousand_columns.xlsx": lambda: xlsx_bytes({"Answers": [[f"col{i}" for i in range(10_000)]]}),
     "formula_hyperlink.xlsx": lambda: _answers_workbook([["SUP001", "1.1", "no",
                                                           '=HYPERLINK("http://evil.example","policy")']]),
-    "empty_sheet.xlsx": lambda: _workbook({"Answers": []}),
-    "instructions_only.xlsx": lambda: _workbook({"Instructions": [["Read me"]]}),
+    "empty_sheet.xlsx": lambda: xlsx_bytes({"Answers": []}),
+    "instructions_only.xlsx": lambda: xlsx_bytes({"Instructions": [["Read me"]]}),
 }
 
 # file -> (importer, distinctive part of the message, row, column); row None = the file as a whole.

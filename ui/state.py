@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services import config, db, startup
+from services.permissions import PermissionDenied, ValidationError
 
 log = logging.getLogger("ctpat")
 
@@ -51,3 +52,20 @@ def session() -> Iterator[Session]:
 def invalidate() -> None:
     """Drop cached reads after a write so every page shows the change."""
     st.cache_data.clear()
+
+
+def write(action, *, success: str, flash_key: str) -> bool:
+    """Run one write in its own transaction and show the outcome; True when it worked.
+
+    On success the cached reads are dropped and `success` is kept under `flash_key` for the page to show after its
+    rerun; a refused write shows its message here.
+    """
+    try:
+        with session() as s:
+            action(s)
+    except (ValidationError, PermissionDenied) as exc:
+        st.error(str(exc))
+        return False
+    invalidate()
+    st.session_state[flash_key] = success
+    return True
