@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from models.common import Role
-from services import cycles, db
-from services.answer_import import apply_responses, preview_responses
-from services.partner_import import apply_partners, preview_partners
-from services.permissions import Actor, ValidationError
-from services.tabular import problems_csv
+from services.collection import cycles
+from services.core import db
+from services.core.permissions import Actor, ValidationError
+from services.imports.answers import apply_responses, preview_responses
+from services.imports.partners import apply_partners, preview_partners
+from services.imports.reader import problems_csv
 
 CLI_ACTOR = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
 

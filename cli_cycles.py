@@ -17,8 +17,10 @@ from sqlmodel import col, func, select
 
 from models import Assignment, Country
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, Role
-from services import cycles, db, workbook
-from services.permissions import Actor, ValidationError
+from services.collection import cycles
+from services.core import db
+from services.core.permissions import Actor, ValidationError
+from services.exports import workbook
 
 if TYPE_CHECKING:
     from manage import Context

@@ -27,8 +27,10 @@ import cli_collection
 import cli_cycles
 from models import Partner
 from models.common import Role
-from services import backup, config, db, demo, overview, startup, users
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.core import backup, config, db, startup, users
+from services.core.permissions import Actor, PermissionDenied, ValidationError
+from services.demo import generator as demo
+from services.reports import overview
 
 CLI = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
 DEMO_PARTNERS = 200

@@ -34,9 +34,11 @@ from sqlmodel import select  # noqa: E402
 
 from models import Assignment, Criterion, CriterionText, Cycle, Partner  # noqa: E402
 from models.common import Role, utcnow  # noqa: E402
-from services import criteria, db, reference  # noqa: E402
-from services.answer_import import apply_responses, preview_responses  # noqa: E402
-from services.permissions import Actor  # noqa: E402
+from services.core import db  # noqa: E402
+from services.core.permissions import Actor  # noqa: E402
+from services.imports.answers import apply_responses, preview_responses  # noqa: E402
+from services.reference import criteria  # noqa: E402
+from services.reference import loader as reference  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ACTOR = Actor("bench", Role.analyst)

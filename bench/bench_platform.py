@@ -26,8 +26,11 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from models import Assignment, Cycle  # noqa: E402
 from models.common import Role  # noqa: E402
-from services import db, demo, links, reference, users  # noqa: E402
-from services.permissions import Actor  # noqa: E402
+from services.collection import links  # noqa: E402
+from services.core import db, users  # noqa: E402
+from services.core.permissions import Actor  # noqa: E402
+from services.demo import generator as demo  # noqa: E402
+from services.reference import loader as reference  # noqa: E402
 
 PAGES = ("dashboard", "partners", "criteria", "admin", "cycles", "review", "imports")
 

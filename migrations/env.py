@@ -5,7 +5,7 @@ from sqlalchemy import pool
 from sqlmodel import SQLModel, create_engine
 
 import models  # noqa: F401  (registers the tables)
-from services.config import database_url
+from services.core.config import database_url
 
 config = context.config
 target_metadata = SQLModel.metadata

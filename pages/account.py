@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from services import users
-from services.permissions import ValidationError
+from services.core import users
+from services.core.permissions import ValidationError
 from ui import auth, state
 
 

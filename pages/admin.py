@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from models.common import ENTITY_TYPES, TIERS, Role
-from services import audit, company, mra, users
-from services.permissions import Actor, ValidationError
-from services.reference import MRA_CAVEAT
+from services.company import profile as company
+from services.core import audit, users
+from services.core.permissions import Actor, ValidationError
+from services.reference import mra
+from services.reference.loader import MRA_CAVEAT
 from ui import auth, state
 
 TABS = ["Users", "Company profile", "MRA programs", "Audit log"]

@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from models.common import ENTITY_TYPES, LANGUAGES
-from services import criteria
-from services.permissions import Actor, ValidationError
-from services.reference import CRITERIA_CAVEATS
+from services.core.permissions import Actor, ValidationError
+from services.reference import criteria
+from services.reference.loader import CRITERIA_CAVEATS
 from ui import auth, state
 
 PICK = "criteria_pick"  # id of the criterion whose detail is open

@@ -9,8 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
-from services import config, criteria, cycles, links, overview, workbook
-from services.permissions import Actor
+from services.collection import cycles, links
+from services.core import config
+from services.core.permissions import Actor
+from services.exports import workbook
+from services.reference import criteria
+from services.reports import overview
 from ui import auth, cached, state
 
 STATE_COLORS = {

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from services import company, overview
+from services.company import profile as company
+from services.reports import overview
 from ui import auth, charts, state
 
 

@@ -8,8 +8,11 @@ import streamlit as st
 from sqlmodel import col, select
 
 from models import Cycle, ImportRecord
-from services import answer_import, cycles, partner_import, tabular
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.collection import cycles
+from services.core.permissions import Actor, PermissionDenied, ValidationError
+from services.imports import answers as answer_import
+from services.imports import partners as partner_import
+from services.imports import reader as tabular
 from ui import auth, state
 
 # Only a hint for the file picker: the importers judge a file by its content.

@@ -9,9 +9,10 @@ import streamlit as st
 
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES
 from pages.admin import changes_text
-from services import audit, partners
-from services.identifiers import IDENTIFIER_FORMATS
-from services.permissions import Actor, ValidationError
+from services.core import audit
+from services.core.permissions import Actor, ValidationError
+from services.partners import registry as partners
+from services.partners.identifiers import IDENTIFIER_FORMATS
 from ui import auth, state
 
 PAGE_SIZES = (25, 50, 100, 200)

@@ -5,8 +5,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from services import evidence, questionnaire, workbook
-from services.permissions import Actor
+from services.collection import evidence, questionnaire
+from services.core.permissions import Actor
+from services.exports import workbook
 from ui import auth, cached, state
 
 VALUES = ("yes", "partial", "no", "na")

@@ -12,8 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from models.common import LANGUAGES
-from services import cycles, evidence, links, questionnaire, workbook
-from services.permissions import ValidationError
+from services.collection import cycles, evidence, links, questionnaire
+from services.core.permissions import ValidationError
+from services.exports import workbook
 from ui import i18n, state
 from ui.i18n import t
 
@@ -21,7 +22,7 @@ VALUES = ("yes", "partial", "no", "na")
 # The uploader's filter only guides the file picker; the evidence service judges the content.
 EVIDENCE_ENDINGS = sorted({end.lstrip(".") for _, ends in evidence.EVIDENCE_TYPES.values() for end in ends})
 EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
-# The submit check's wording (services.questionnaire.submission_problems), translated for the partner.
+# The submit check's wording (services.collection.questionnaire.submission_problems), translated for the partner.
 _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,8 +9,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from models.common import Role
-from services import db, reference
-from services.permissions import Actor
+from services.core import db
+from services.core.permissions import Actor
+from services.reference import loader as reference
 
 ADMIN = Actor("admin", Role.admin)
 ANALYST = Actor("luis", Role.analyst)

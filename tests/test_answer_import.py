@@ -12,10 +12,10 @@ from sqlmodel import Session, func, select
 
 import manage
 from models import Answer, Assignment, AuditEvent, Cycle, ImportRecord, Partner, ReviewComment
-from services import criteria
-from services.answer_import import ANSWER_WORDS, apply_responses, criterion_text, preview_responses
-from services.permissions import PermissionDenied, ValidationError
-from services.tabular import problems_csv
+from services.core.permissions import PermissionDenied, ValidationError
+from services.imports.answers import ANSWER_WORDS, apply_responses, criterion_text, preview_responses
+from services.imports.reader import problems_csv
+from services.reference import criteria
 from tests.conftest import ANALYST, VIEWER
 
 HEADER = ["partner_code", "criterion_id", "answer", "comment"]
@@ -349,7 +349,7 @@ def test_excel_round_trip_layout(session, factory):
 
 
 def test_the_apps_own_excel_export_imports_back_unchanged(session, factory):
-    from services import workbook
+    from services.exports import workbook
 
     store(session, factory.assignments["SUP1"], {"4.10": ("no", "=SUM(A1) is not a formula here"),
                                                  "1.1": ("yes", "")})

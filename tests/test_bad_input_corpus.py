@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 import manage
-from services.answer_import import apply_responses, preview_responses
-from services.partner_import import apply_partners, preview_partners
-from services.permissions import ValidationError
+from services.core.permissions import ValidationError
+from services.imports.answers import apply_responses, preview_responses
+from services.imports.partners import apply_partners, preview_partners
 from tests.conftest import ANALYST
 from tests.test_answer_import import make_collection, store
 from tests.test_tabular import xlsx_bytes

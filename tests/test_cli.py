@@ -20,7 +20,8 @@ from sqlmodel import Session, func, select
 import manage
 from models import AuditEvent, Partner, User
 from models.common import utcnow
-from services import backup, config, db, overview, users
+from services.core import backup, config, db, users
+from services.reports import overview
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -264,13 +265,7 @@ def test_backup_on_postgresql_prints_the_pg_dump_command(database_url, engine, m
     assert not password or password not in err
 
 
-def _demo_or_skip() -> None:
-    if not (ROOT / "services" / "demo.py").exists():
-        pytest.skip("services/demo.py (seed_demo) is not written yet")
-
-
 def test_seed_demo_once(cli, database):
-    _demo_or_skip()
     code, out, err = cli("seed-demo", "--partners", "30", "--seed", "7")
     assert (code, err) == (0, "")
     assert out.startswith("Demo data added: 30 partners, ")
@@ -295,7 +290,6 @@ def test_seed_demo_refuses_bad_numbers(cli, argv, message):
 
 
 def test_init_db_demo_fills_only_an_empty_database(cli, database):
-    _demo_or_skip()
     code, out, err = cli("init-db", "--demo")
     assert (code, err) == (0, "")
     assert "Demo data added: 200 partners" in out

@@ -16,9 +16,9 @@ from sqlmodel import select
 import cli_cycles
 import manage
 from models import Assignment, AuditEvent, Certification, Cycle, Partner
-from services.partners import create_partner
-from services.permissions import ValidationError
-from services.workbook import ANSWERS_SHEET
+from services.core.permissions import ValidationError
+from services.exports.workbook import ANSWERS_SHEET
+from services.partners.registry import create_partner
 from tests.conftest import ANALYST
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,11 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from models import Answer, Assignment, Certification, CriterionText, Cycle, Partner
-from services import config, cycles, evidence, links, partners, questionnaire
-from services.permissions import ValidationError
-from services.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET
+from services.collection import cycles, evidence, links, questionnaire
+from services.core import config
+from services.core.permissions import ValidationError
+from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET
+from services.partners import registry as partners
 from tests.conftest import ADMIN, ANALYST
 from ui import i18n
 from ui.i18n import INVALID_LINK

@@ -7,8 +7,9 @@ from sqlmodel import func, select
 
 from models import CompanyProfile
 from models.common import utcnow
-from services import audit, company
-from services.permissions import Actor, PermissionDenied, ValidationError
+from services.company import profile as company
+from services.core import audit
+from services.core.permissions import Actor, PermissionDenied, ValidationError
 from tests.conftest import ADMIN, ANALYST, VIEWER
 
 PROFILE = {"legal_name": "Northwind Home & Electronics, Inc.", "ctpat_account_number": "CTP-123456",

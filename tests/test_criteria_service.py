@@ -10,8 +10,9 @@ from sqlmodel import Session, col, func, select
 
 from models import AuditEvent, Certification, CriterionApplicability, MraProgram
 from models.common import ENTITY_TYPES
-from services import criteria, mra, partners
-from services.permissions import PermissionDenied, ValidationError
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners import registry as partners
+from services.reference import criteria, mra
 from tests.conftest import ADMIN, ANALYST, VIEWER
 
 

@@ -8,9 +8,10 @@ from sqlalchemy import event, insert, select
 from sqlmodel import Session
 
 from models import Assignment, Certification, Cycle, Partner
-from services import audit, cycles, links, questionnaire
-from services.partners import create_partner
-from services.permissions import PermissionDenied, ValidationError
+from services.collection import cycles, links, questionnaire
+from services.core import audit
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners.registry import create_partner
 from tests.conftest import ANALYST, VIEWER
 
 TODAY = date.today()

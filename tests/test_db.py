@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from models import Partner, User
-from services import db, startup, users
+from services.core import db, startup, users
 from tests.conftest import _postgres_database
 
 

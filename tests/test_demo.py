@@ -27,10 +27,12 @@ from models import (
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
-from services import company, db, reference
-from services.demo import DemoSummary, seed_demo
-from services.identifiers import IDENTIFIER_FORMATS
-from services.partners import EDITABLE_FIELDS, clean_partner_values, find_duplicates
+from services.company import profile as company
+from services.core import db
+from services.demo.generator import DemoSummary, seed_demo
+from services.partners.identifiers import IDENTIFIER_FORMATS
+from services.partners.registry import EDITABLE_FIELDS, clean_partner_values, find_duplicates
+from services.reference import loader as reference
 
 TODAY = date(2026, 11, 16)
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,9 @@
 from datetime import date, timedelta
 from pathlib import Path
 
-from services import answer_import, cycles, partner_import
+from services.collection import cycles
+from services.imports import answers as answer_import
+from services.imports import partners as partner_import
 from tests.conftest import ANALYST
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

@@ -10,9 +10,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from models import Assignment, Evidence, Partner
-from services import audit, config, cycles, evidence, questionnaire
-from services.partners import create_partner
-from services.permissions import PermissionDenied, ValidationError
+from services.collection import cycles, evidence, questionnaire
+from services.core import audit, config
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners.registry import create_partner
 from tests.conftest import ADMIN, ANALYST, VIEWER
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from models import Assignment, Cycle, Partner
 from models.common import utcnow
-from services import audit, cycles, links, questionnaire
-from services.partners import create_partner
-from services.permissions import PermissionDenied, ValidationError
+from services.collection import cycles, links, questionnaire
+from services.core import audit
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners.registry import create_partner
 from tests.conftest import ANALYST, VIEWER
 
 DUE = date.today() + timedelta(days=60)

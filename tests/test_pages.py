@@ -9,9 +9,10 @@ from sqlmodel import Session, func, select
 from models import AuditEvent, Certification, CompanyProfile, CriterionApplicability, MraProgram, Partner, User
 from models.common import utcnow
 from pages import partners as partners_page
-from services import criteria, partners
-from services.demo import seed_demo
-from services.reference import CRITERIA_CAVEATS, MRA_CAVEAT
+from services.demo.generator import seed_demo
+from services.partners import registry as partners
+from services.reference import criteria
+from services.reference.loader import CRITERIA_CAVEATS, MRA_CAVEAT
 from tests.conftest import ADMIN, ANALYST, add_user
 from tests.test_criteria_service import restore_reference  # noqa: F401  (fixture)
 

@@ -8,9 +8,9 @@ from sqlmodel import Session, func, select
 
 import manage
 from models import AuditEvent, ImportRecord, Partner
-from services import partners as partner_service
-from services.partner_import import apply_partners, preview_partners
-from services.permissions import PermissionDenied, ValidationError
+from services.core.permissions import PermissionDenied, ValidationError
+from services.imports.partners import apply_partners, preview_partners
+from services.partners import registry as partner_service
 from tests.conftest import ANALYST, VIEWER
 from tests.test_answer_import import csv_bytes
 

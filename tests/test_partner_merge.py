@@ -7,8 +7,9 @@ import pytest
 from sqlmodel import select
 
 from models import Answer, Assignment, AuditEvent, Certification, Partner
-from services import answers, cycles, partners
-from services.permissions import PermissionDenied, ValidationError
+from services.collection import answers, cycles
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners import registry as partners
 from tests.conftest import ANALYST, VIEWER
 
 

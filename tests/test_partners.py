@@ -4,9 +4,10 @@ import pytest
 from sqlmodel import Session, func, select
 
 from models import Partner
-from services import audit, partners
-from services.identifiers import normalize_name
-from services.permissions import PermissionDenied, ValidationError
+from services.core import audit
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners import registry as partners
+from services.partners.identifiers import normalize_name
 from tests.conftest import ADMIN, ANALYST, VIEWER
 
 COUNTRIES = {"CN", "VN", "MX", "US", "DE", "IN", "TR"}

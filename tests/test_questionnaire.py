@@ -8,10 +8,11 @@ from sqlmodel import Session
 
 from models import Answer, Assignment, CriterionText, Cycle, Partner, ReviewComment
 from models.common import ENTITY_TYPES, utcnow
-from services import audit, cycles, links, questionnaire
-from services.criteria import criteria_for_entity_type
-from services.partners import create_partner
-from services.permissions import PermissionDenied, ValidationError
+from services.collection import cycles, links, questionnaire
+from services.core import audit
+from services.core.permissions import PermissionDenied, ValidationError
+from services.partners.registry import create_partner
+from services.reference.criteria import criteria_for_entity_type
 from tests.conftest import ANALYST, VIEWER
 
 DUE = date.today() + timedelta(days=60)

@@ -8,7 +8,8 @@ from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
 from models.common import ENTITY_TYPES, LANGUAGES
-from services import db, reference
+from services.core import db
+from services.reference import loader as reference
 from tests.test_db import new_database
 
 

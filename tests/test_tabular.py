@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from openpyxl import Workbook
 
-from services.tabular import MAX_CELL_CHARS, UnreadableFile, header_key, problems_csv, problems_frame, read_table
+from services.imports.reader import MAX_CELL_CHARS, UnreadableFile, header_key, problems_csv, problems_frame, read_table
 
 HEADER = "partner_code,criterion_id,answer,comment"
 
@@ -212,7 +212,7 @@ def test_trailing_empty_columns_are_dropped_but_unnamed_data_columns_kept():
 
 
 def test_problem_report_csv_neutralises_formulas():
-    from services.tabular import Problem
+    from services.imports.reader import Problem
 
     report = problems_csv([Problem("a.csv", 5, "comment", '=HYPERLINK("x")', "Formulas are not accepted")])
     assert report.startswith(b"\xef\xbb\xbf")

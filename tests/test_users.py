@@ -7,8 +7,8 @@ from sqlmodel import Session, func, select
 
 from models import AuditEvent, User
 from models.common import utcnow
-from services import audit, db, users
-from services.permissions import PermissionDenied, ValidationError
+from services.core import audit, db, users
+from services.core.permissions import PermissionDenied, ValidationError
 from tests.conftest import ADMIN, ANALYST, VIEWER, add_user
 
 GOOD = "correct horse battery staple"

@@ -8,12 +8,9 @@ from openpyxl import load_workbook
 from sqlmodel import Session, func, select
 
 from models import Answer, Assignment, Certification, CompanyProfile, Partner
-from services import cycles, questionnaire
-from services.answer_import import answer_value, apply_responses, preview_responses
-from services.partners import create_partner
-from services.permissions import ValidationError
-from services.tabular import read_table
-from services.workbook import (
+from services.collection import cycles, questionnaire
+from services.core.permissions import ValidationError
+from services.exports.workbook import (
     ANSWER_COLUMNS,
     ANSWERS_SHEET,
     DROPDOWN_WORDS,
@@ -21,6 +18,9 @@ from services.workbook import (
     cycle_workbooks,
     questionnaire_workbook,
 )
+from services.imports.answers import answer_value, apply_responses, preview_responses
+from services.imports.reader import read_table
+from services.partners.registry import create_partner
 from tests.conftest import ANALYST
 
 DUE = date.today() + timedelta(days=60)

@@ -12,8 +12,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_authenticator.utilities import LoginError
 
 from models.common import Role
-from services import config, users
-from services.permissions import Actor
+from services.core import config, users
+from services.core.permissions import Actor
 from ui import state
 
 COOKIE_NAME = "ctpat_auth"

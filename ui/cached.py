@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from services import cycles
+from services.collection import cycles
 from ui import state
 
 

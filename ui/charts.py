@@ -6,7 +6,7 @@ from functools import cache
 import altair as alt
 import pandas as pd
 
-from services.reference import SEED
+from services.reference.loader import SEED
 
 
 @cache

@@ -8,8 +8,8 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services import config, db, startup
-from services.permissions import PermissionDenied, ValidationError
+from services.core import config, db, startup
+from services.core.permissions import PermissionDenied, ValidationError
 
 log = logging.getLogger("ctpat")
 

@@ -70,8 +70,8 @@ def app_server(tmp_path_factory) -> Iterator:
     admin (known password), luis (analyst, gets locked by the lockout test) and vp (viewer).
     """
     from models.common import Role
-    from services import db, startup, users
-    from services.permissions import Actor
+    from services.core import db, startup, users
+    from services.core.permissions import Actor
     from tests.e2e.support import ADMIN_PASSWORD, USER_PASSWORD, AppServer
 
     data_dir = tmp_path_factory.mktemp("app")

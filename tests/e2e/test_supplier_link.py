@@ -10,7 +10,9 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from models import Answer, Assignment, Evidence
-from services import cycles, db, links, partners, questionnaire
+from services.collection import cycles, links, questionnaire
+from services.core import db
+from services.partners import registry as partners
 from tests.conftest import ADMIN, ANALYST
 from tests.e2e.support import expect_only_login_form, open_app, page_paths, wait_for_app_run
 

@@ -7,8 +7,8 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from models import Country, MraProgram
-from services import audit
-from services.permissions import Actor, ValidationError, require_admin
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_admin
 
 FIELDS = ("partner_country", "customs_administration", "program_name", "acronym", "signed", "confirmed",
           "country_codes", "source")

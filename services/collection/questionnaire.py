@@ -20,11 +20,11 @@ from models import (
 )
 from models.collection import ANSWER_SOURCES, ANSWER_VALUES
 from models.common import LANGUAGES, utcnow
-from services import audit
-from services.answers import store_answers
-from services.cycles import EDITABLE_STATES, current_status, get_assignment, guarded_update, partner_actor
-from services.links import keep_link_open
-from services.permissions import Actor, PermissionDenied, ValidationError, require_write
+from services.collection.answers import store_answers
+from services.collection.cycles import EDITABLE_STATES, current_status, get_assignment, guarded_update, partner_actor
+from services.collection.links import keep_link_open
+from services.core import audit
+from services.core.permissions import Actor, PermissionDenied, ValidationError, require_write
 
 QUESTIONNAIRE_COLUMNS = [
     "criterion_id", "category_number", "category", "requirement", "question", "value", "comment", "answered_on",
@@ -47,7 +47,7 @@ def _context(session: Session, assignment_id: int) -> tuple[Assignment, Partner,
 def _questions(session: Session, entity_type: str) -> list[Row]:
     """The partner's questions in questionnaire order: by category, must first within it, then 4.9 before 4.10.
 
-    Same set and must/should as services.criteria.criteria_for_entity_type (applies "yes"; the entity type's own
+    Same set and must/should as reference.criteria.criteria_for_entity_type (applies "yes"; the entity type's own
     requirement where the sources give one), read in one query without pandas: the supplier page reruns this on
     every click.
     """

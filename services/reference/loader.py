@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
 from models.common import ENTITY_TYPES
 
-SEED = Path(__file__).resolve().parent.parent / "seed"
+SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
 
 # Shown wherever criteria are shown (from seed/reference/README.md).

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from models import Criterion, Cycle, Evidence, Partner
 from models.common import Role
-from services import audit, config
-from services.cycles import EDITABLE_STATES, current_status, get_assignment, guarded_update, partner_actor
-from services.permissions import Actor, ValidationError, require, require_write
-from services.questionnaire import applicable_criteria
+from services.collection.cycles import EDITABLE_STATES, current_status, get_assignment, guarded_update, partner_actor
+from services.collection.questionnaire import applicable_criteria
+from services.core import audit, config
+from services.core.permissions import Actor, ValidationError, require, require_write
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
 from models.common import utcnow
-from services import audit
-from services.cycles import get_assignment
-from services.permissions import Actor, ValidationError, require_write
+from services.collection.cycles import get_assignment
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_write
 
 # secrets.token_urlsafe(32) is 43 characters; anything much longer is not one of ours and is not even hashed.
 _MAX_TOKEN_LENGTH = 100

@@ -5,8 +5,8 @@ from sqlmodel import Session, select
 
 from models import Criterion, CriterionApplicability, CriterionText
 from models.common import ENTITY_TYPES, LANGUAGES
-from services import audit
-from services.permissions import Actor, ValidationError, require_admin
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_admin
 
 APPLIES: tuple[str, ...] = ("yes", "no", "unknown")
 ADMIN_OVERRIDE = "admin override"

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from models import Assignment, Certification, Country, Cycle, MraProgram, Partner
 from models.collection import ASSIGNMENT_STATES
 from models.common import LANGUAGES, utcnow
-from services import audit
-from services.permissions import Actor, ValidationError, require_write
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_write
 
 # States in which the partner (or staff on its behalf) may still change answers.
 EDITABLE_STATES: tuple[str, ...] = ("not sent", "sent", "opened", "in progress", "returned")

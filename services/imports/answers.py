@@ -29,7 +29,7 @@ Rules (each broken rule is a problem naming file, row, column and value; any err
   "=" (Excel runs those as formulas when it opens the file). Workbook text that merely starts with "=" is text.
 An answer is unchanged when its value and comment equal the stored ones (and its date, when the file gives one);
 importing the same file twice therefore changes nothing the second time.
-Writing: only new and changed answers are stored (through services.answers.store_answers, source "file"); a
+Writing: only new and changed answers are stored (through services.collection.answers.store_answers, source "file"); a
 questionnaire that received answers becomes "submitted" when every applicable criterion is answered (with the
 required comments; its open review comments are then resolved, as on submitting through the link), else
 "in progress". One ImportRecord and one audit event per file.
@@ -50,9 +50,10 @@ from sqlmodel import Session, col, func, select
 from models import Answer, Assignment, Criterion, Cycle, ImportRecord, Partner, ReviewComment
 from models.collection import ANSWER_VALUES
 from models.common import utcnow
-from services import answers, audit, criteria
-from services.permissions import Actor, ValidationError, require_write
-from services.tabular import (
+from services.collection import answers
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_write
+from services.imports.reader import (
     MAX_COLUMNS,
     Problem,
     ProblemCounts,
@@ -63,6 +64,7 @@ from services.tabular import (
     read_table,
     sha256_hex,
 )
+from services.reference import criteria
 
 MAX_COMMENT_CHARS = 4000  # Answer.comment
 LOCKED_STATES = ("accepted", "exempt")  # answers to these change only after the team reopens them

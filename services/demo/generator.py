@@ -32,7 +32,7 @@ from models import (
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
-from services.identifiers import normalize_name
+from services.partners.identifiers import normalize_name
 
 MAX_PARTNERS = 100_000
 _CHUNK = 20_000

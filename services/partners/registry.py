@@ -10,9 +10,15 @@ from sqlmodel import Session, col, func, select
 
 from models import Answer, Assignment, Certification, Country, Evidence, MraProgram, Partner, ReviewComment
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES, utcnow
-from services import audit
-from services.identifiers import EMAIL, IDENTIFIER_FORMATS, identifier_error, normalize_identifier, normalize_name
-from services.permissions import Actor, ValidationError, require_write
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_write
+from services.partners.identifiers import (
+    EMAIL,
+    IDENTIFIER_FORMATS,
+    identifier_error,
+    normalize_identifier,
+    normalize_name,
+)
 
 EDITABLE_FIELDS: tuple[str, ...] = (
     "partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "latitude", "longitude",

@@ -4,7 +4,7 @@ Columns are matched by name, with the usual ERP names accepted (`COLUMN_ALIASES`
 code, "supplier name" the legal name, "country" may be an ISO code or an English name, ...). A row whose partner
 code exists updates that partner: only the columns present in the file, and a blank cell leaves the stored value
 alone (clearing a value is done in the app). Any other row is a new partner and needs code, name, entity type
-and country. Rows are checked with the same rules as the partner form (services.partners.clean_partner_values).
+and country. Rows are checked with the same rules as the partner form (services.partners.registry.clean_partner_values).
 
 Duplicates: a new row that shares a trade identifier (MID, SCAC, DUNS, ...) or its normalised name and country
 with an existing partner, or with an earlier new row of the files, is not created and is listed as a duplicate
@@ -22,11 +22,9 @@ from sqlmodel import Session, select
 
 from models import Country, ImportRecord, Partner
 from models.common import ENTITY_TYPES, utcnow
-from services import audit
-from services.identifiers import IDENTIFIER_FORMATS
-from services.partners import EDITABLE_FIELDS, clean_partner_values
-from services.permissions import Actor, ValidationError, require_write
-from services.tabular import (
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_write
+from services.imports.reader import (
     Problem,
     ProblemCounts,
     Table,
@@ -36,6 +34,8 @@ from services.tabular import (
     read_table,
     sha256_hex,
 )
+from services.partners.identifiers import IDENTIFIER_FORMATS
+from services.partners.registry import EDITABLE_FIELDS, clean_partner_values
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "partner_code": ("partner_code", "code", "vendor code", "vendor id", "vendor no", "vendor number", "vendor",

@@ -25,7 +25,7 @@ from xml.parsers import expat
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from services.permissions import ValidationError
+from services.core.permissions import ValidationError
 
 MAX_COLUMNS = 1_000
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell: longer text did not come from a spreadsheet

@@ -10,8 +10,8 @@ from sqlmodel import Session, func, select
 
 from models import User
 from models.common import Role, utcnow
-from services import audit
-from services.permissions import Actor, ValidationError, require_admin
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_admin
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer

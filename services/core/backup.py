@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from services.permissions import ValidationError
+from services.core.permissions import ValidationError
 
 
 def sqlite_path(url: str) -> Path:

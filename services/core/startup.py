@@ -7,7 +7,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from models import Partner
-from services import db, demo, reference, users
+from services.core import db, users
+from services.demo import generator as demo
+from services.reference import loader as reference
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
-from services.config import ROOT
+from services.core.config import ROOT
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import pandas as pd
 from sqlmodel import Session, col, func, select
 
 from models import AuditEvent
-from services.permissions import Actor
+from services.core.permissions import Actor
 
 
 def _plain(values: dict | None) -> dict | None:

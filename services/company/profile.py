@@ -7,8 +7,8 @@ from sqlmodel import Session, select
 
 from models import CompanyProfile
 from models.common import ENTITY_TYPES, TIERS, utcnow
-from services import audit
-from services.permissions import Actor, ValidationError, require_admin
+from services.core import audit
+from services.core.permissions import Actor, ValidationError, require_admin
 
 FIELDS = ("legal_name", "ctpat_account_number", "entity_type", "tier", "certification_date",
           "last_validation_date", "annual_review_anniversary", "ior_number", "primary_contact",

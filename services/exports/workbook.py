@@ -33,16 +33,16 @@ from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
 from models.common import LANGUAGES
-from services import company
-from services.answers import current_answers
-from services.permissions import ValidationError
-from services.questionnaire import questionnaire
+from services.collection.answers import current_answers
+from services.collection.questionnaire import questionnaire
+from services.company import profile as company
+from services.core.permissions import ValidationError
 
 ANSWERS_SHEET = "Answers"
 INSTRUCTIONS_SHEET = "Instructions"
 ANSWER_COLUMNS = ["partner_code", "criterion_id", "category", "requirement", "question", "answer", "comment",
                   "answered_on"]
-# The drop-down words per language; services.answer_import.ANSWER_WORDS reads every one of them back.
+# The drop-down words per language; services.imports.answers.ANSWER_WORDS reads every one of them back.
 DROPDOWN_WORDS: dict[str, dict[str, str]] = {
     "en": {"yes": "yes", "partial": "partial", "no": "no", "na": "n/a"},
     "es": {"yes": "sí", "partial": "parcial", "no": "no", "na": "no aplica"},
