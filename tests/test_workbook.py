@@ -15,6 +15,7 @@ from services.exports.workbook import (
     ANSWERS_SHEET,
     DROPDOWN_WORDS,
     INSTRUCTIONS_SHEET,
+    column_names,
     cycle_workbooks,
     questionnaire_workbook,
 )
@@ -61,9 +62,10 @@ def accepted_last_year(session: Session, partner: Partner, value: str = "partial
 
 
 def sheet_rows(data: bytes) -> list[dict]:
+    """The rows of the Answers sheet by column name (ANSWER_COLUMNS), whatever the language of its headers."""
     book = load_workbook(io.BytesIO(data))
     sheet = book[ANSWERS_SHEET]
-    header = [c.value for c in sheet[1]]
+    header = column_names([c.value for c in sheet[1]])
     return [dict(zip(header, values, strict=True)) for values in sheet.iter_rows(min_row=2, values_only=True)]
 
 
