@@ -53,8 +53,8 @@ _FUNNEL, _AGENT_FACTORIES, _CTPAT_ODDS = _DATA.funnel, _DATA.agent_factories, _D
 _ASCII = str.maketrans({"ı": "i", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "đ": "d", "Đ": "D"})
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MID_SKIP = {"a", "an", "and", "of", "the"}
-# Name words that tell nothing apart: legal-form leftovers normalize_name keeps ("S.A." gives "s a").
-_FORM_WORDS = frozenset("a c h k l r s v sdn bhd private joint stock public pt indonesia industrial".split())
+# Words that tell the demo's names apart no better than their legal forms, which normalize_name removes.
+_FILLER_WORDS = frozenset({"de", "industrial", "indonesia", "international"})
 _ANSWERED = ("in progress", "submitted", "returned", "accepted")
 _VALUES = np.array(["yes", "partial", "no", "na"], dtype=object)
 
@@ -259,7 +259,7 @@ def _make_firm(rng: random.Random, number: int, entity: str, country: str, clock
 
 
 def _words(name: str) -> list[str]:
-    return [w for w in normalize_name(name).split() if w not in _FORM_WORDS]
+    return [w for w in normalize_name(name).split() if w not in _FILLER_WORDS]
 
 
 def _company_name(rng: random.Random, entity: str, country: str, city: str, taken: _Taken) -> str:
