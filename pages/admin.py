@@ -11,6 +11,7 @@ from models.common import ENTITY_TYPES, TIERS, Role
 from services.company import profile as company
 from services.core import audit, users
 from services.core.permissions import Actor, ValidationError
+from services.exports.safe import csv_bytes
 from services.reference import mra
 from services.reference.loader import MRA_CAVEAT
 from ui import auth, state
@@ -266,7 +267,7 @@ def audit_csv(filters: dict) -> bytes:
     """Every audit event matching the filters as CSV (UTF-8 with BOM for Excel)."""
     with state.session() as s:
         events = audit.list_events(session=s, **filters, limit=EXPORT_LIMIT)
-    return _readable(events).to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(_readable(events))
 
 
 def _audit_tab(url: str) -> None:

@@ -13,6 +13,7 @@ from services.collection import cycles, links
 from services.core import config
 from services.core.permissions import Actor
 from services.exports import workbook
+from services.exports.safe import csv_bytes
 from services.reference import criteria
 from services.reports import overview
 from ui import auth, cached, state
@@ -197,7 +198,7 @@ def links_csv(shown: pd.DataFrame, tokens: dict[int, str], base_url: str) -> byt
         "email": rows["contact_email"], "language": rows["language"],
         "url": [links.link_url(base_url=base_url, token=tokens[a]) for a in rows["assignment_id"]],
     })
-    return out.to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(out)
 
 
 def questionnaire_file(assignment_ids: list[int]) -> Callable[[], bytes]:

@@ -11,6 +11,7 @@ from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUS
 from pages.admin import changes_text
 from services.core import audit
 from services.core.permissions import Actor, ValidationError
+from services.exports.safe import csv_bytes
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
 from ui import auth, state
@@ -73,7 +74,7 @@ def export_csv(filters: dict) -> bytes:
     """Every partner matching the filters as CSV, with a BOM so Excel reads accents and Chinese names."""
     with state.session() as s:
         frame = partners.export_partners(session=s, **filters)
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(frame)
 
 
 def _digest(*parts: object) -> str:

@@ -12,11 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from models.common import LANGUAGES
+from services import texts
 from services.collection import cycles, evidence, links, questionnaire
 from services.core.permissions import ValidationError
 from services.exports import workbook
-from ui import i18n, state
-from ui.i18n import t
+from ui import state
 
 VALUES = ("yes", "partial", "no", "na")
 # The uploader's filter only guides the file picker; the evidence service judges the content.
@@ -26,6 +26,22 @@ EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
 _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Shown for an unknown, expired or revoked link, before the partner's language is known: in every language.
+INVALID_LINK = "  \n".join(texts.texts_in_every_language("supplier.invalid_link").values())
+
+
+def t(key: str, language: str, **values) -> str:
+    """A text of this page in the partner's language (catalogue key "supplier.<key>", services.texts)."""
+    return texts.text(f"supplier.{key}", language, **values)
+
+
+def _word(value: object, language: str) -> str:
+    """An answer (yes, partial, no, na) in the partner's words."""
+    return texts.text(f"answer.{value}", language)
+
+
+def _answer_words(language: str) -> dict[str, str]:
+    return {value: _word(value, language) for value in VALUES}
 
 
 def _plain(text: object) -> str:
@@ -66,7 +82,7 @@ def _resolve(token: str | None) -> dict | None:
         if assignment is None:
             return None
         info = questionnaire.assignment_info(session=s, assignment_id=assignment.id)
-    info["language"] = i18n.language_of(info["language"])
+    info["language"] = texts.language_of(info["language"])
     info["who"] = cycles.partner_actor(info["partner_code"]).username
     return info
 
@@ -81,7 +97,7 @@ def offline_file(token: str, language: str) -> Callable[[], bytes]:
         with state.session() as s:
             assignment = links.resolve_token(session=s, token=token)
             if assignment is None:
-                raise ValidationError(i18n.INVALID_LINK)
+                raise ValidationError(INVALID_LINK)
             return workbook.questionnaire_workbook(session=s, assignment_ids=[assignment.id], language=language)
 
     return build
@@ -89,7 +105,7 @@ def offline_file(token: str, language: str) -> Callable[[], bytes]:
 
 def _offline(info: dict, token: str, language: str) -> None:
     text, button = st.columns([3, 2], vertical_alignment="center")
-    text.caption(t("offline_help", language))
+    text.caption(t("offline_help", language, sheet=workbook.ANSWERS_SHEET))
     button.download_button(t("offline", language), offline_file(token, language),
                            file_name=f"{info['partner_code']} {info['cycle_name']}.xlsx", mime=XLSX,
                            icon=":material/download:", on_click="ignore", width="stretch", key="supplier_xlsx")
@@ -115,12 +131,12 @@ def _show_flash() -> None:
 
 
 def _answer_label(value: object, language: str) -> str:
-    return t("not_answered", language) if _blank(value) else t(str(value), language)
+    return texts.text("answer.not_answered", language) if _blank(value) else _word(value, language)
 
 
 def _question_heading(row, language: str) -> None:
-    badge = f":orange-badge[{t('must', language)}]" if row.requirement == "must" else \
-        f":gray-badge[{t('should', language)}]"
+    badge = f":orange-badge[{texts.text('requirement.must', language)}]" if row.requirement == "must" else \
+        f":gray-badge[{texts.text('requirement.should', language)}]"
     st.markdown(f"**{row.criterion_id}** {badge}  \n{_plain(row.question)}")
 
 
@@ -130,7 +146,7 @@ def _question_editor(row, language: str, files: list[str], upload_round: int) ->
     if not _blank(row.review_comment):
         st.warning(t("team_comment", language, comment=_plain(row.review_comment)), icon=":material/rate_review:")
     if not _blank(row.previous_value):
-        previous = t("last_year", language, value=t(str(row.previous_value), language))
+        previous = t("last_year", language, value=_word(row.previous_value, language))
         if not _blank(row.previous_comment):
             previous += f" · {_plain(row.previous_comment)}"
         st.caption(previous)
@@ -139,24 +155,26 @@ def _question_editor(row, language: str, files: list[str], upload_round: int) ->
     comment = row.comment if not _blank(row.value) else row.previous_comment
     value = st.radio(
         t("answer", language), VALUES, index=VALUES.index(current) if current in VALUES else None,
-        format_func=lambda v: t(v, language), horizontal=True, key=f"q_{row.criterion_id}",
+        format_func=lambda v: _word(v, language), horizontal=True, key=f"q_{row.criterion_id}",
         label_visibility="collapsed",
     )
     text = st.text_area(t("comment", language), value="" if _blank(comment) else str(comment),
-                        help=t("comment_help", language), key=f"c_{row.criterion_id}", height=68, max_chars=4000)
+                        help=t("comment_help", language, **_answer_words(language)), key=f"c_{row.criterion_id}",
+                        height=68, max_chars=4000)
     if files:
         st.caption(t("attached", language, files=", ".join(_plain(f) for f in files)))
     uploads = st.file_uploader(t("evidence", language), type=EVIDENCE_ENDINGS, accept_multiple_files=True,
-                               help=t("evidence_help", language), max_upload_size=EVIDENCE_MB,
+                               help=t("evidence_help", language, mb=EVIDENCE_MB), max_upload_size=EVIDENCE_MB,
                                key=f"e_{row.criterion_id}_{upload_round}")
+    st.caption(t("upload_hint", language, mb=EVIDENCE_MB))  # Streamlit 1.67 cannot translate the uploader's own text
     st.divider()
     return value, text, uploads or []
 
 
 def _read_only(frame: pd.DataFrame, language: str, files: dict[str, list[str]]) -> None:
     st.subheader(t("read_only", language))
-    for (number, name), group in frame.groupby(["category_number", "category"], sort=False):
-        with st.expander(f"{number}. {i18n.category(number, name, language)}"):
+    for (number, _name), group in frame.groupby(["category_number", "category"], sort=False):
+        with st.expander(f"{number}. {_category(number, language)}"):
             for row in group.itertuples():
                 _question_heading(row, language)
                 line = f"{t('answer', language)}: **{_answer_label(row.value, language)}**"
@@ -207,17 +225,21 @@ def _submit(info: dict, language: str) -> list[str]:
         if problem.split(":", 1)[0] in missing:
             continue
         comment = _COMMENT_PROBLEM.match(problem)
-        lines.append(t("comment_required", language, criterion=comment[1], value=t(comment[2], language))
+        lines.append(t("comment_required", language, criterion=comment[1], value=_word(comment[2], language))
                      if comment and comment[2] in VALUES else problem)
     return lines
+
+
+def _category(number: object, language: str) -> str:
+    return texts.text(f"category.{int(number)}", language)
 
 
 def _sections(frame: pd.DataFrame, language: str) -> dict[int, str]:
     """Category number -> its label with progress, in questionnaire order."""
     labels = {}
-    for (number, name), group in frame.groupby(["category_number", "category"], sort=False):
+    for (number, _name), group in frame.groupby(["category_number", "category"], sort=False):
         done = int((group["value"] != "").sum())
-        label = t("section_label", language, number=number, name=i18n.category(number, name, language), done=done,
+        label = t("section_label", language, number=number, name=_category(number, language), done=done,
                   total=len(group))
         comments = int((group["review_comment"] != "").sum())
         labels[int(number)] = label + (f" · {t('to_fix', language, count=comments)}" if comments else "")
@@ -279,10 +301,10 @@ def render() -> None:
     token = st.session_state.get("supplier_token")
     info = _resolve(token)
     if info is None:
-        st.info(i18n.INVALID_LINK)
+        st.info(INVALID_LINK)
         return
     _mark_opened(info["assignment_id"])
-    choices = list(i18n.LANGUAGES)
+    choices = list(LANGUAGES)
     language = st.session_state.get("supplier_language", info["language"])
 
     head, pick = st.columns([4, 1], vertical_alignment="bottom")
@@ -306,10 +328,10 @@ def render() -> None:
         to_fix = int((frame["review_comment"] != "").sum())
         st.warning(t("returned", language, count=to_fix), icon=":material/rate_review:")
     else:
-        st.caption(t("intro", language))
+        st.caption(t("intro", language, **_answer_words(language)))
     answered = int((frame["value"] != "").sum())
     st.progress(answered / len(frame) if len(frame) else 0.0,
-                text=t("progress", language, answered=answered, total=len(frame)))
+                text=t("progress", language, answered=answered, count=len(frame)))
     _offline(info, token, language)
     _editor(info, token, frame, language, files)
     _show_flash()

@@ -29,8 +29,9 @@ from models import (
 from models.common import ENTITY_TYPES
 from services.company import profile as company
 from services.core import db
+from services.demo.data import demo_data
 from services.demo.generator import DemoSummary, seed_demo
-from services.partners.identifiers import IDENTIFIER_FORMATS
+from services.partners.identifiers import IDENTIFIER_FORMATS, LEGAL_FORMS, name_words
 from services.partners.registry import EDITABLE_FIELDS, clean_partner_values, find_duplicates
 from services.reference import loader as reference
 
@@ -329,3 +330,28 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
         assignment = assignments[comment.assignment_id]
         assert comment.author == assignment.reviewed_by and comment.created_at == assignment.reviewed_at
         assert (entity_of[assignment.id], comment.criterion_id) in applies
+
+
+def test_demo_data_files_cover_every_country_and_entity_type():
+    data = demo_data()
+    assert set(data.mix) == set(ENTITY_TYPES) == set(data.where)
+    # Manufacturers are named after their products (a style's `makers`), the others after their service.
+    assert set(data.criticality) == set(data.services) == set(ENTITY_TYPES) - {"Foreign Manufacturer"}
+    countries = {country for weights in data.where.values() for country in weights}
+    assert countries <= set(data.cities) and countries <= set(data.styles)
+    assert all(len(data.styles[c].streets) >= 2 and data.styles[c].makers for c in countries)
+    assert {*data.people_of.values(), "en", "zh", "es"} <= set(data.people)
+    for language in ("en", "es", "zh"):
+        assert set(data.gaps[language]) == set(range(1, 13))
+        assert all(partial and no for partial, no in data.gaps[language].values())
+    assert data.return_notes and data.company["legal_name"]
+    # The family suffixes of Mexican names include every surname of the style ("*" in names.toml).
+    assert set(data.styles["MX"].surnames) <= set(data.styles["MX"].family)
+
+
+def test_demo_names_lose_their_legal_forms(demo):
+    forms = [" ".join(name_words(form)) for form in LEGAL_FORMS]
+    names = demo.exec(select(Partner.legal_name, Partner.normalized_name)).all()
+    for legal_name, normalized in names:
+        assert not any(normalized.endswith(f" {form}") for form in forms), (legal_name, normalized)
+    assert any(name.endswith(("Co., Ltd.", "S.A. de C.V.", "Sdn. Bhd.", "GmbH")) for name, _ in names)

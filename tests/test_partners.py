@@ -275,8 +275,8 @@ def test_normalize_name():
 
 def test_normalize_name_of_chinese_names():
     name = "深圳市光明电子有限公司"
-    assert normalize_name(name) == name
-    assert normalize_name(" 深圳市 光明电子（有限公司）。") == name
+    assert normalize_name(name) == "深圳市光明电子"  # without its legal form, as "Co., Ltd." is removed
+    assert normalize_name(" 深圳市 光明电子（有限公司）。") == normalize_name(name)
     assert normalize_name(name) != normalize_name("深圳市大华电子有限公司")
     # Latin and Chinese in one name: the Chinese part still tells two companies apart.
     assert normalize_name("Shenzhen 光明 Electronics") != normalize_name("Shenzhen 大华 Electronics")

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, func, select
 
 from models import Answer, Assignment, Certification, CompanyProfile, Partner
+from services import texts
 from services.collection import cycles, questionnaire
 from services.core.permissions import ValidationError
 from services.exports.workbook import (
@@ -15,12 +16,15 @@ from services.exports.workbook import (
     ANSWERS_SHEET,
     DROPDOWN_WORDS,
     INSTRUCTIONS_SHEET,
+    column_headers,
+    column_names,
     cycle_workbooks,
     questionnaire_workbook,
 )
 from services.imports.answers import answer_value, apply_responses, preview_responses
 from services.imports.reader import read_table
 from services.partners.registry import create_partner
+from tests import office
 from tests.conftest import ANALYST
 
 DUE = date.today() + timedelta(days=60)
@@ -61,9 +65,10 @@ def accepted_last_year(session: Session, partner: Partner, value: str = "partial
 
 
 def sheet_rows(data: bytes) -> list[dict]:
+    """The rows of the Answers sheet by column name (ANSWER_COLUMNS), whatever the language of its headers."""
     book = load_workbook(io.BytesIO(data))
     sheet = book[ANSWERS_SHEET]
-    header = [c.value for c in sheet[1]]
+    header = column_names([c.value for c in sheet[1]])
     return [dict(zip(header, values, strict=True)) for values in sheet.iter_rows(min_row=2, values_only=True)]
 
 
@@ -306,3 +311,77 @@ def test_cycle_workbooks_one_file_per_partner_named_by_code(session, staff):
     assert "Cómo llenarlo" in instructions_text(files["SUP_2.xlsx"])
     [choice] = load_workbook(io.BytesIO(files["SUP_2.xlsx"]))[ANSWERS_SHEET].data_validations.dataValidation
     assert "parcial" in choice.formula1
+
+
+def test_print_setup_of_both_sheets(session, staff):
+    supplier = add_partner(session, "SUP1", language="es")
+    assignment_id = open_cycle(session, "2027 annual review", supplier)["SUP1"]
+    book = load_workbook(io.BytesIO(questionnaire_workbook(session=session, assignment_ids=[assignment_id])))
+    answers, instructions = book[ANSWERS_SHEET], book[INSTRUCTIONS_SHEET]
+    for sheet, orientation in ((answers, "landscape"), (instructions, "portrait")):
+        assert sheet.page_setup.orientation == orientation
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)  # one page wide, any length
+        assert "Página &P de &N" in sheet.oddFooter.right.text
+    assert answers.print_title_rows == "$1:$1"  # the header row on every page
+    assert answers.print_area == f"'{ANSWERS_SHEET}'!$B$1:$H${answers.max_row}"  # the partner's own file: no code
+    assert answers.print_options.gridLines
+    assert instructions.print_area == f"'{INSTRUCTIONS_SHEET}'!$A$1:$B${instructions.max_row}"
+    two = open_cycle(session, "2028 annual review", supplier, add_partner(session, "SUP2"))
+    many = load_workbook(io.BytesIO(questionnaire_workbook(session=session, assignment_ids=list(two.values()))))
+    assert many[ANSWERS_SHEET].print_area == f"'{ANSWERS_SHEET}'!$A$1:$H${many[ANSWERS_SHEET].max_row}"
+    # Long questions wrap: their rows are as tall as their text (LibreOffice does not fit heights on opening).
+    heights = [answers.row_dimensions[r].height or 15 for r in range(2, answers.max_row + 1)]
+    assert max(heights) >= 45 and min(heights) >= 15
+
+
+def test_chinese_workbook_reads_in_chinese(session, staff):
+    supplier = add_partner(session, "ZH1", language="zh")
+    assignment_id = open_cycle(session, "2027 annual review", supplier)["ZH1"]
+    data = questionnaire_workbook(session=session, assignment_ids=[assignment_id])
+    sheet = load_workbook(io.BytesIO(data))[ANSWERS_SHEET]
+    assert [c.value for c in sheet[1]] == column_headers("zh") == [
+        "合作伙伴代码", "标准编号", "类别", "要求", "问题", "回答", "说明", "回答日期"]
+    rows = sheet_rows(data)
+    expected = questionnaire.questionnaire(session=session, assignment_id=assignment_id)
+    names = {n: texts.text(f"category.{n}", "zh") for n in range(1, 13)}
+    assert [r["category"] for r in rows] == [names[n] for n in expected["category_number"]]
+    assert {r["requirement"] for r in rows} == {"必须", "建议"}
+    assert [r["requirement"] == "必须" for r in rows] == (expected["requirement"] == "must").tolist()
+    english = set(expected["category"]) | {"must", "should", "Required", "Recommended"}
+    everything = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    assert not any(word in everything for word in english)
+    text = instructions_text(data)
+    assert "“回答”列" in text and "部分符合" in text and "“部分”" not in text
+
+
+def test_libreoffice_opens_the_workbook_and_prints_it_as_wide_as_the_page(session, staff, tmp_path):
+    supplier = add_partner(session, "ZH1", language="zh", legal_name="深圳市光明电子有限公司")
+    assignment_id = open_cycle(session, "2027 annual review", supplier)["ZH1"]
+    ids = answer_all(session, assignment_id, "partial")
+    path = tmp_path / "ZH1.xlsx"
+    path.write_bytes(questionnaire_workbook(session=session, assignment_ids=[assignment_id]))
+
+    # Opened and saved again by LibreOffice, the sheet holds what was written, ids as text.
+    [saved] = office.convert([path], "xlsx", tmp_path / "saved")
+    rows = sheet_rows(saved.read_bytes())
+    assert [r["criterion_id"] for r in rows] == ids and "4.10" in ids
+    assert [(r["answer"], r["comment"]) for r in rows if r["criterion_id"] == "4.10"] == [
+        ("部分符合", "last year 4.10")]
+    expected = questionnaire.questionnaire(session=session, assignment_id=assignment_id)
+    assert [r["question"] for r in rows] == expected["question"].tolist()
+
+    # Printed: the instructions on one portrait page, the answers in landscape, every page with all the columns
+    # (fit to the page width) under the repeated header row, and numbered.
+    [pdf] = office.convert([path], "pdf", tmp_path / "pdf")
+    pages = office.pdf_pages(pdf)
+    assert len(pages) >= 3
+    width, height, first = pages[0]
+    assert width < height and "填写说明" in first and "深圳市光明电子有限公司" in first
+    for number, (width, height, page) in enumerate(pages[1:], start=2):
+        assert width > height, number
+        assert all(header in page for header in ("标准编号", "问题", "回答日期")), number
+        assert f"第 {number} 页，共 {len(pages)} 页" in page
+    printed = "".join(page for _, _, page in pages[1:])
+    assert all(cid in printed for cid in ids)
+    assert "ZH1" not in printed  # the partner's own file leaves out the code column

@@ -32,6 +32,7 @@ from models import (
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
+from services.demo.data import demo_data
 from services.partners.identifiers import normalize_name
 
 MAX_PARTNERS = 100_000
@@ -42,444 +43,20 @@ MXL, AIR, RAIL, SEA = "Long Haul Highway Carrier (Mexico)", "Air Carrier", "Rail
 TPL, CON, BRK = "Third Party Logistics Provider", "Consolidator", "Customs Broker"
 PORT = "Marine Port Authority and Terminal Operator"
 
-# Share of partners by entity type, and where each type is based (weights).
-_MIX: dict[str, float] = {FM: .60, HWY: .09, EXP: .07, MXL: .06, SEA: .04, CON: .035, TPL: .03, AIR: .025,
-                          IMP: .02, BRK: .015, PORT: .01, RAIL: .005}
-_WHERE: dict[str, dict[str, float]] = {
-    FM: {"CN": 38, "VN": 14, "MX": 10, "IN": 8, "TR": 5, "TW": 5, "BD": 3, "ID": 3, "TH": 3, "MY": 3, "DE": 2,
-         "IT": 2, "CA": 1.5, "KR": 1.5, "JP": 1},
-    EXP: {"HK": 30, "CN": 18, "VN": 14, "US": 10, "IN": 8, "TW": 7, "TR": 5, "SG": 4, "MX": 4},
-    HWY: {"US": 80, "CA": 12, "MX": 8},
-    MXL: {"MX": 1},
-    SEA: {"DK": 12, "CH": 12, "FR": 10, "CN": 12, "TW": 14, "SG": 10, "DE": 10, "KR": 8, "JP": 6, "HK": 6},
-    AIR: {"US": 35, "DE": 10, "KR": 10, "TW": 10, "CN": 10, "HK": 8, "JP": 7, "SG": 10},
-    TPL: {"US": 70, "MX": 15, "CA": 10, "DE": 5},
-    CON: {"US": 35, "HK": 20, "CN": 20, "VN": 8, "SG": 7, "TW": 5, "IN": 5},
-    BRK: {"US": 1},
-    PORT: {"US": 1},
-    RAIL: {"US": 60, "CA": 25, "MX": 15},
-    IMP: {"US": 1},
-}
-_CRITICALITY: dict[str, tuple[float, float, float, float]] = {  # low, medium, high, critical
-    EXP: (.10, .50, .35, .05), HWY: (.15, .55, .28, .02), MXL: (0, .45, .50, .05), SEA: (0, .30, .60, .10),
-    AIR: (0, .60, .40, 0), TPL: (0, .30, .55, .15), CON: (0, .50, .45, .05), BRK: (0, .30, .60, .10),
-    PORT: (0, .60, .40, 0), RAIL: (0, .50, .50, 0), IMP: (.60, .40, 0, 0),
-}
-_SPANISH = {"MX", "GT", "CO", "PE", "DO", "CL", "AR", "EC", "SV", "HN", "CR", "PA", "UY"}
-_CHINESE = {"CN", "TW", "HK"}
-
-# Real cities (name, latitude, longitude) where the partners of such an importer sit.
-_CITIES: dict[str, tuple[tuple[str, float, float], ...]] = {
-    "CN": (("Shenzhen", 22.543, 114.058), ("Dongguan", 23.021, 113.752), ("Guangzhou", 23.129, 113.264),
-           ("Foshan", 23.022, 113.122), ("Zhongshan", 22.517, 113.393), ("Ningbo", 29.868, 121.544),
-           ("Xiamen", 24.480, 118.089), ("Suzhou", 31.299, 120.585), ("Shanghai", 31.230, 121.474),
-           ("Qingdao", 36.067, 120.383), ("Yiwu", 29.306, 120.076), ("Huizhou", 23.112, 114.416)),
-    "VN": (("Ho Chi Minh City", 10.823, 106.630), ("Thu Dau Mot", 10.980, 106.652), ("Bien Hoa", 10.957, 106.843),
-           ("Hanoi", 21.028, 105.834), ("Hai Phong", 20.845, 106.688), ("Bac Ninh", 21.186, 106.076),
-           ("Da Nang", 16.054, 108.202)),
-    "MX": (("Monterrey", 25.686, -100.316), ("Tijuana", 32.514, -117.038), ("Ciudad Juárez", 31.690, -106.424),
-           ("Guadalajara", 20.659, -103.349), ("Reynosa", 26.092, -98.278), ("Saltillo", 25.423, -101.005),
-           ("Querétaro", 20.588, -100.390), ("Nuevo Laredo", 27.476, -99.516), ("Apodaca", 25.781, -100.188)),
-    "IN": (("Chennai", 13.083, 80.270), ("Mumbai", 19.076, 72.878), ("Jodhpur", 26.239, 73.024),
-           ("Moradabad", 28.839, 78.773), ("Noida", 28.535, 77.391), ("Bengaluru", 12.972, 77.595),
-           ("Pune", 18.520, 73.857), ("Tiruppur", 11.108, 77.341)),
-    "TR": (("İstanbul", 41.008, 28.978), ("Bursa", 40.188, 29.061), ("İzmir", 38.423, 27.143),
-           ("Kayseri", 38.720, 35.483), ("İnegöl", 40.078, 29.513), ("Denizli", 37.776, 29.086)),
-    "TW": (("Taipei", 25.033, 121.565), ("New Taipei", 25.012, 121.465), ("Taichung", 24.148, 120.674),
-           ("Taoyuan", 24.994, 121.301), ("Kaohsiung", 22.627, 120.301), ("Hsinchu", 24.804, 120.971)),
-    "HK": (("Hong Kong", 22.319, 114.169),),
-    "BD": (("Dhaka", 23.811, 90.413), ("Chattogram", 22.357, 91.783), ("Gazipur", 23.999, 90.420),
-           ("Narayanganj", 23.623, 90.500)),
-    "ID": (("Jakarta", -6.208, 106.846), ("Jepara", -6.589, 110.668), ("Surabaya", -7.257, 112.752),
-           ("Semarang", -6.967, 110.417), ("Batam", 1.045, 104.030), ("Bekasi", -6.238, 106.976)),
-    "TH": (("Bangkok", 13.756, 100.502), ("Chonburi", 13.361, 100.985), ("Ayutthaya", 14.353, 100.569),
-           ("Rayong", 12.681, 101.258), ("Samut Prakan", 13.599, 100.597)),
-    "MY": (("George Town", 5.414, 100.329), ("Kuala Lumpur", 3.139, 101.687), ("Johor Bahru", 1.493, 103.741),
-           ("Muar", 2.044, 102.568), ("Shah Alam", 3.073, 101.518)),
-    "DE": (("Hamburg", 53.551, 9.994), ("Stuttgart", 48.776, 9.183), ("München", 48.135, 11.582),
-           ("Bielefeld", 52.030, 8.532), ("Nürnberg", 49.452, 11.077), ("Bremen", 53.079, 8.802)),
-    "IT": (("Milano", 45.464, 9.190), ("Treviso", 45.666, 12.243), ("Udine", 46.071, 13.235),
-           ("Bologna", 44.494, 11.343), ("Pesaro", 43.910, 12.913), ("Monza", 45.584, 9.274)),
-    "CA": (("Toronto", 43.653, -79.383), ("Mississauga", 43.589, -79.644), ("Vancouver", 49.283, -123.121),
-           ("Montréal", 45.502, -73.567), ("Calgary", 51.045, -114.072), ("Winnipeg", 49.895, -97.138)),
-    "KR": (("Seoul", 37.567, 126.978), ("Busan", 35.180, 129.076), ("Incheon", 37.456, 126.705),
-           ("Suwon", 37.264, 127.029), ("Changwon", 35.228, 128.681)),
-    "JP": (("Tokyo", 35.676, 139.650), ("Osaka", 34.694, 135.502), ("Nagoya", 35.181, 136.906),
-           ("Yokohama", 35.444, 139.638), ("Hamamatsu", 34.711, 137.726)),
-    "US": (("Los Angeles", 34.052, -118.244), ("Long Beach", 33.770, -118.194), ("Chicago", 41.878, -87.630),
-           ("Dallas", 32.777, -96.797), ("Atlanta", 33.749, -84.388), ("Newark", 40.736, -74.172),
-           ("Savannah", 32.081, -81.091), ("Houston", 29.760, -95.370), ("Laredo", 27.506, -99.507),
-           ("El Paso", 31.762, -106.485), ("Memphis", 35.150, -90.049), ("Seattle", 47.606, -122.332),
-           ("Charlotte", 35.227, -80.843), ("Columbus", 39.961, -82.999)),
-    "SG": (("Singapore", 1.290, 103.852),),
-    "DK": (("København", 55.676, 12.568), ("Aarhus", 56.163, 10.204)),
-    "CH": (("Genève", 46.204, 6.143), ("Basel", 47.560, 7.589)),
-    "FR": (("Marseille", 43.297, 5.370), ("Le Havre", 49.494, 0.108), ("Paris", 48.857, 2.352)),
-}
-
-
-@dataclass(frozen=True)
-class _Style:
-    """How companies of one country are named and addressed."""
-
-    first: tuple[str, ...]  # brand = a first word and optionally a second, or a surname and a family suffix
-    second: tuple[str, ...]
-    products: tuple[str, ...]  # what its manufacturers make, in the local business language
-    makers: tuple[str, ...]  # name templates of manufacturers
-    form: str  # legal form appended to service companies' names
-    address: str
-    streets: tuple[str, ...]
-    joined: bool = False  # Chinese brands join two syllables: Hua + xin = Huaxin
-    surnames: tuple[str, ...] = ()
-    family: tuple[str, ...] = ("",)
-
-
-_EN_FIRST = ("Blue", "Golden", "Silver", "Great", "Pacific", "Atlantic", "Northern", "Southern", "Eastern", "Western",
-             "Lone", "Red", "Iron", "Eagle", "Summit", "Liberty", "Patriot", "Heartland", "Coastal", "Frontier",
-             "Keystone", "Pioneer", "Granite", "Cardinal", "Sterling", "Midland", "Central", "Harbor", "Prairie")
-_EN_SECOND = ("", "Ridge", "Star", "River", "Bay", "Peak", "Valley", "Mountain", "Lake", "Bridge", "Gate", "Point",
-              "Field", "Rock", "Crest", "Creek", "Trail", "Arrow", "Anchor", "Compass", "Pine", "Oak", "Cedar",
-              "Horizon")
-_EN_SURNAMES = ("Miller", "Carter", "Walker", "Brooks", "Hayes", "Bennett", "Coleman", "Foster", "Sullivan", "Reed",
-                "Parker", "Hughes", "Morgan", "Turner", "Russell", "Griffin", "Crawford", "Mitchell", "Dawson",
-                "Johnson", "Price", "Ward")
-_EN_FAMILY = ("", "", "Brothers", "& Sons")
-_MX_SURNAMES = ("Hernández", "García", "Martínez", "López", "González", "Rodríguez", "Pérez", "Sánchez", "Ramírez",
-                "Torres", "Flores", "Rivera", "Gómez", "Díaz", "Morales", "Reyes", "Gutiérrez", "Chávez", "Castillo",
-                "Mendoza", "Garza", "Treviño", "Villarreal", "Salinas", "Cantú", "Elizondo")
-_DE_SURNAMES = ("Becker", "Hoffmann", "Schneider", "Wagner", "Fischer", "Weber", "Meyer", "Schulz", "Koch", "Richter",
-                "Klein", "Wolf", "Neumann", "Schwarz", "Zimmermann", "Krüger", "Hartmann", "Lange")
-_IT_SURNAMES = ("Rossi", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno", "Gallo", "Conti",
-                "Mancini", "Costa", "Giordano", "Moretti", "Lombardi", "Barbieri", "Fontana")
-_EN_STREETS = ("Harbor Blvd", "Industrial Pkwy", "Commerce Dr", "Distribution Way", "Airport Rd", "Port Ave",
-               "Logistics Ct", "Enterprise St", "Gateway Blvd", "Terminal Way", "Freight Ln", "Market St")
-_STYLES: dict[str, _Style] = {
-    "CN": _Style(
-        ("Hua", "Xin", "Jin", "Tian", "Hong", "Da", "Fu", "Sheng", "Long", "Kai", "Rui", "Heng", "Yi", "Jia", "Mei",
-         "Bao", "Tai", "Guang", "Chang", "Wei", "Ming", "Feng", "Hao", "Yong", "Xiang", "Cheng", "Li", "An", "De"),
-        ("xin", "da", "feng", "tai", "yuan", "sheng", "hua", "li", "cheng", "heng", "fa", "rui", "tong", "xiang",
-         "mei", "jia", "long", "bang", "kang", "hong", "yang", "wei", "yi", "tian", "ming", "hui", "sen", "bo"),
-        ("Electronics", "Technology", "Furniture", "Home Furnishing", "Lighting", "Audio Technology",
-         "Precision Industry", "Plastic Products", "Metal Products", "Woodwork", "Smart Home", "Power Supply",
-         "Display Technology", "Cable", "Sofa", "Hardware", "Packaging"),
-        ("{city} {brand} {product} Co., Ltd.", "{brand} {product} ({city}) Co., Ltd."),
-        " Co., Ltd.", "No. {n} {s} Road, {s2} Industrial Park",
-        ("Huaxia", "Jianshe", "Xingye", "Gongye", "Chuangye", "Keji", "Fuyuan", "Jinxiu", "Hongxing", "Changfeng"),
-        joined=True),
-    "TW": _Style(
-        ("Hsin", "Chun", "Kuo", "Yuan", "Tai", "Fu", "Hung", "Chia", "Sheng", "Lien", "Ming", "Cheng", "Yung", "Tung"),
-        ("Yang", "Hua", "Feng", "Tai", "Li", "Hsing", "Chang", "Lung", "Teng", "Mei", "Yu", "Chi"),
-        ("Electronics", "Technology", "Precision", "Industrial", "Optoelectronics", "Furniture", "Components",
-         "Power Systems", "Lighting"),
-        ("{brand} {product} Co., Ltd.", "{brand} {product} Corp."),
-        " Co., Ltd.", "No. {n}, {s} Rd., {s2} Dist.",
-        ("Zhongshan", "Minsheng", "Zhongzheng", "Heping", "Jianguo", "Wenhua", "Daxue", "Fuxing")),
-    "HK": _Style(
-        ("Golden", "Grand", "Pacific", "Oriental", "Everbright", "Prosper", "Wing", "Harvest", "Jade", "Dragon",
-         "Pearl", "Kingsway", "Victory", "Fortune", "Rich", "Hop", "Kwong", "Sun", "Tai", "Lee"),
-        ("Bridge", "Star", "Harbour", "Way", "Gate", "River", "Link", "Crown", "Field", "Source", "Hing", "Fat",
-         "Shing", "Wah"),
-        ("Industrial", "Electronics", "Manufacturing", "Products"),
-        ("{brand} {product} (H.K.) Limited",),
-        " Limited", "Unit {n}, {s} Industrial Building, {s2} Road, Kwun Tong",
-        ("Wing On", "Hoi Bun", "Kwai Chung", "Tsuen Wan", "Cheung Sha Wan", "Hung To", "Shing Yip", "Tai Yip")),
-    "VN": _Style(
-        ("An", "Phu", "Thanh", "Hoa", "Viet", "Tan", "Minh", "Hung", "Kim", "Bao", "Thien", "Quang", "Tien", "Duc",
-         "Hoang", "Truong", "Nam", "Dong", "Sao", "Mekong", "Saigon", "Cuu"),
-        ("Phat", "Thanh", "Binh", "Tien", "Cong", "Long", "Hung", "Thinh", "Viet", "Son", "Gia", "Minh", "An", "Mai",
-         "Phong", "Loc", "Khang", "Hai", "Phuc"),
-        ("Furniture", "Woodworking", "Electronics", "Garment", "Lighting", "Home Decor", "Rattan", "Precision",
-         "Packaging", "Plastic"),
-        ("{brand} {product} JSC", "{brand} {product} Co., Ltd.", "{brand} {product} Joint Stock Company"),
-        " JSC", "Lot {L}-{n}, {s} Industrial Park",
-        ("VSIP II", "Song Than", "My Phuoc", "Amata", "Long Hau", "Tan Thuan", "Que Vo", "Dinh Vu")),
-    "MX": _Style(
-        ("del Norte", "del Bajío", "de Occidente", "del Golfo", "del Pacífico", "Fronterizos", "Regiomontanos",
-         "del Centro", "de la Frontera", "Unidos"),
-        ("",),
-        ("Muebles Finos", "Electrónica Industrial", "Maderas y Diseños", "Componentes Electrónicos",
-         "Ensambles de Precisión", "Tapicería Moderna", "Iluminación Integral", "Plásticos Técnicos",
-         "Arneses y Cables", "Metales Selectos", "Muebles Rústicos", "Manufacturas Electrónicas"),
-        ("{product} {brand} S.A. de C.V.", "{product} de {city} S.A. de C.V."),
-        " S.A. de C.V.", "Av. {s} {n}, Parque Industrial {s2}",
-        ("Constitución", "Revolución", "Benito Juárez", "Las Torres", "Fundidora", "Aeropuerto", "Ruiz Cortines",
-         "Las Américas", "Tecnológico", "Santa María"),
-        surnames=_MX_SURNAMES, family=("", "", "Hermanos", "e Hijos", *_MX_SURNAMES)),
-    "IN": _Style(
-        ("Shree", "Sri", "Om", "Jai", "Royal", "Kaveri", "Ganga", "Narmada", "Sagar", "Kohinoor", "Indus", "Deccan",
-         "Vishal", "Surya", "Lakshmi", "Ganesh", "Balaji", "Krishna", "Sai", "Amar", "Bharat", "Tirupati", "Shakti",
-         "Himalaya", "Arihant", "Vardhman"),
-        ("", "", "Ganesh", "Balaji", "Krishna", "Durga", "Vinayak", "Lakshmi", "Shyam", "Mahavir"),
-        ("Handicrafts", "Wood Crafts", "Electronics", "Furnishings", "Textiles", "Home Decor", "Metal Works",
-         "Carpets", "Art Exports", "Components", "Lighting"),
-        ("{brand} {product} Pvt. Ltd.", "{brand} {product} Private Limited"),
-        " Pvt. Ltd.", "Plot No. {n}, {s} Industrial Area",
-        ("Ambattur", "Guindy", "Basni", "Boisar", "Peenya", "Chakan", "Bhosari", "Sector 63", "Okhla", "Manpur")),
-    "TR": _Style(
-        ("Anadolu", "Ege", "Marmara", "Akdeniz", "Karadeniz", "Yıldız", "Özdemir", "Kaya", "Çelik", "Demir",
-         "Aydın", "Güneş", "Doğan", "Başak", "Toros", "Uludağ", "Kardelen", "Akçay", "Erciyes", "Kartal", "Yeşil",
-         "Altın", "Gökkuşağı", "Selçuklu", "Osmanlı", "Bosfor", "Palandöken", "Kızılırmak"),
-        ("", "", "Ay", "Yapı", "Grup"),
-        ("Mobilya", "Tekstil", "Elektronik", "Ev Tekstili", "Aydınlatma", "Metal", "Plastik", "Ahşap", "Kablo",
-         "Dekorasyon"),
-        ("{brand} {product} San. ve Tic. A.Ş.",),
-        " San. ve Tic. A.Ş.", "{s} Cad. No:{n}, {s2} OSB",
-        ("Atatürk", "Cumhuriyet", "İstiklal", "Gazi", "Sanayi", "Organize", "Mimar Sinan", "Fevzi Çakmak")),
-    "BD": _Style(
-        ("Padma", "Meghna", "Jamuna", "Karnaphuli", "Rupsha", "Surma", "Sonar", "Bengal", "Asha", "Nabil",
-         "Rahman", "Hossain", "Tista", "Shapla", "Dhanshiri"),
-        ("", "", "Bangla", "Star", "Fabrics", "Knit", "Washing"),
-        ("Textiles", "Knit Composite", "Apparels", "Garments", "Fashions", "Sweaters", "Denim", "Home Textiles",
-         "Jute Goods", "Packaging"),
-        ("{brand} {product} Ltd.", "{brand} {product} Limited"),
-        " Ltd.", "Plot {n}, {s} EPZ",
-        ("Dhaka", "Chittagong", "Karnaphuli", "Adamjee", "Ishwardi", "Mongla", "Uttara", "Comilla")),
-    "ID": _Style(
-        ("Sinar", "Cahaya", "Mitra", "Karya", "Putra", "Sumber", "Maju", "Indah", "Jaya", "Mulia", "Bintang",
-         "Harapan", "Surya", "Kencana"),
-        ("Jaya", "Abadi", "Makmur", "Sentosa", "Mandiri", "Lestari", "Perkasa", "Utama", "Sejahtera", "Permai"),
-        ("Furniture", "Elektronik", "Mebel", "Rotan", "Kayu", "Teknik", "Industri", "Interior"),
-        ("PT {brand} {product}", "PT {brand} {product} Indonesia"),
-        "", "Jl. {s} No. {n}, Kawasan Industri {s2}",
-        ("Raya Bekasi", "Gatot Subroto", "Sudirman", "Diponegoro", "Pemuda", "Industri Selatan", "Kartini")),
-    "TH": _Style(
-        ("Siam", "Chao Phraya", "Thai", "Rattana", "Sukhothai", "Lanna", "Krungthep", "Chaiyo", "Somboon",
-         "Thanakorn", "Wattana", "Charoen", "Sombat"),
-        ("", "Pattana", "Kij", "Rungroj", "Sin", "Inter"),
-        ("Furniture Industry", "Electronics", "Parawood", "Rubberwood", "Lighting", "Precision", "Home Products"),
-        ("{brand} {product} Co., Ltd.", "{brand} {product} Public Company Limited"),
-        " Co., Ltd.", "{n} Moo 4, {s} Road, {s2} Industrial Estate",
-        ("Sukhumvit", "Bangna-Trad", "Phahonyothin", "Rama II", "Amata", "Hi-Tech", "Eastern Seaboard")),
-    "MY": _Style(
-        ("Penang", "Perak", "Muar", "Seri", "Bintang", "Cahaya", "Mega", "Eng Lee", "Hup Seng", "Kian Hong",
-         "Lian Huat", "Sin Heng", "Tan Brothers", "Jati"),
-        ("", "", "Jaya", "Maju", "Bersatu"),
-        ("Furniture", "Precision", "Electronics", "Rubberwood", "Technology", "Plastics", "Industries"),
-        ("{brand} {product} Sdn. Bhd.",),
-        " Sdn. Bhd.", "No. {n}, Jalan {s}, Kawasan Perindustrian {s2}",
-        ("Perusahaan", "Bayan Lepas", "Tebrau", "Bakri", "Kapar", "Puchong", "Perindustrian 3")),
-    "DE": _Style(
-        ("Hanse", "Nordsee", "Elbe", "Rhein", "Weser", "Alster"), ("",),
-        ("Möbelwerke", "Elektronik", "Polstermöbel", "Leuchten", "Präzisionstechnik", "Kabelwerk", "Holzwerk",
-         "Gerätebau"),
-        ("{brand} {product} GmbH", "{brand} {product} GmbH & Co. KG"),
-        " GmbH", "{s}straße {n}",
-        ("Industrie", "Hafen", "Gewerbe", "Bahnhof", "Linden", "Schiller", "Kanal", "Werk"),
-        surnames=_DE_SURNAMES, family=("", "", "& Söhne")),
-    "IT": _Style(
-        (), ("",),
-        ("Arredamenti", "Mobili", "Elettronica", "Illuminazione", "Imbottiti", "Salotti", "Cucine", "Componenti"),
-        ("{product} {brand} S.r.l.", "{brand} {product} S.p.A."),
-        " S.r.l.", "Via {s} {n}",
-        ("dell'Industria", "Roma", "Garibaldi", "dell'Artigianato", "Verdi", "del Lavoro", "Marconi"),
-        surnames=_IT_SURNAMES, family=("", "", "& Figli")),
-    "CA": _Style(
-        ("Maple", "Laurentian", "Cascade", "Boreal", "Muskoka", "Algonquin", "True North", "Northern", "Prairie",
-         "Atlantic", "Pacific"),
-        ("", "", "Ridge", "Valley", "Bay", "Lakes", "Pine"),
-        ("Furniture", "Woodcraft", "Electronics", "Home Products", "Millwork", "Manufacturing"),
-        ("{brand} {product} Inc.", "{brand} {product} Ltd."),
-        " Inc.", "{n} {s}",
-        ("Industrial Rd", "Commerce Crescent", "Airport Rd", "Steeles Ave W", "Rue Sherbrooke E", "Marine Way"),
-        surnames=("Tremblay", "Gagnon", "Roy", "MacDonald", "Campbell", "Wilson", "Bouchard"), family=_EN_FAMILY),
-    "KR": _Style(
-        ("Hanil", "Daesung", "Samjin", "Woori", "Sejin", "Dongbang", "Hanmi", "Shinsung", "Daewon", "Kwangmyung",
-         "Jinyang", "Sungwoo", "Taeyang", "Hanbit", "Donghae"),
-        ("", "", "Global", "Tech"),
-        ("Electronics", "Precision", "Industrial", "Display", "Furniture", "Materials", "Components"),
-        ("{brand} {product} Co., Ltd.",),
-        " Co., Ltd.", "{n} {s}-ro, {s2}-gu",
-        ("Gongdan", "Sandan", "Teheran", "Haeundae", "Namdong", "Seongsan", "Gangseo")),
-    "JP": _Style(
-        ("Takumi", "Nishida", "Yamato", "Sakura", "Fujimoto", "Kobayashi", "Matsuda", "Hayashi", "Morita", "Okada",
-         "Shimizu", "Kitano", "Hokuto", "Mizuno", "Aoki"),
-        ("", "", "Seiko", "Sangyo"),
-        ("Seiki", "Electric", "Precision", "Denki", "Kogyo", "Industries", "Woodworks"),
-        ("{brand} {product} Co., Ltd.", "{brand} {product} Corporation"),
-        " Co., Ltd.", "{n}-{m} {s}-cho",
-        ("Minato", "Chuo", "Kita", "Naka", "Higashi", "Nishi", "Sakae")),
-    "US": _Style(_EN_FIRST, _EN_SECOND, ("Home Products", "Electronics", "Furniture", "Manufacturing"),
-                 ("{brand} {product} Inc.", "{brand} {product} LLC"), " Inc.", "{n} {s}", _EN_STREETS,
-                 surnames=_EN_SURNAMES, family=_EN_FAMILY),
-    "SG": _Style(
-        ("Lion City", "Straits", "Merlion", "Temasek", "Raffles", "Keppel", "Tanjong", "Jurong", "Marina", "Orchid"),
-        ("", "", "Global", "Asia", "Pacific"),
-        ("Electronics", "Industries"), ("{brand} {product} Pte. Ltd.",), " Pte. Ltd.", "{n} {s}",
-        ("Pioneer Road", "Tuas Avenue 1", "Jurong Port Road", "Changi South Lane", "Keppel Road")),
-    "DK": _Style(("Nordic", "Baltic", "Viking", "Skagen", "Jutland", "Øresund", "Kattegat", "Fyn"),
-                 ("", "Blue", "Star", "Line"), ("Industri",), ("{brand} {product} A/S",), " A/S", "{s}vej {n}",
-                 ("Havne", "Kaj", "Industri", "Skibs", "Container")),
-    "CH": _Style(("Helvetic", "Alpine", "Lemania", "Rhône", "Jura", "Léman", "Gotthard", "Rhein"),
-                 ("", "Blue", "Star", "Global"), ("Industries",), ("{brand} {product} SA",), " S.A.",
-                 "Rue du {s} {n}", ("Port", "Rhône", "Lac", "Commerce", "Mont-Blanc")),
-    "FR": _Style(("Atlantique", "Méditerranée", "Provence", "Azur", "Normandie", "Bretagne", "Gascogne", "Phocée"),
-                 ("", "Bleu", "Étoile", "Global"), ("Industries",), ("{brand} {product} S.A.S.",), " S.A.S.",
-                 "{n} rue {s}", ("du Port", "de la République", "des Docks", "Colbert", "de Paris")),
-}
-# English service names by entity type; Mexican companies use the Spanish ones.
-_SERVICES: dict[str, tuple[str, ...]] = {
-    EXP: ("Trading", "Sourcing", "Import & Export", "Exports", "Industrial Trading"),
-    HWY: ("Trucking", "Freight Lines", "Transport", "Express", "Motor Lines", "Carriers", "Transportation"),
-    MXL: ("Trucking",),
-    SEA: ("Shipping Lines", "Container Line", "Maritime", "Ocean Lines", "Shipping", "Marine"),
-    AIR: ("Air Cargo", "Cargo Airlines", "Airways Cargo", "Air Freight"),
-    TPL: ("Logistics", "Distribution", "Warehousing", "Fulfillment Services", "Supply Chain Solutions"),
-    CON: ("Global Logistics", "Freight Forwarding", "Shipping Agency", "International Forwarding",
-          "Cargo Services"),
-    BRK: ("Customs Brokers", "Customs Brokerage", "Trade Services", "Customs & Logistics"),
-    RAIL: ("Railroad", "Railway", "Rail Services", "Rail Link"),
-    PORT: ("Container Terminal", "Terminal Services", "Port Services", "Marine Terminals"),
-    IMP: ("Home Goods", "Brands", "Home Furnishings", "Consumer Products", "Outfitters"),
-}
-_SERVICES_ES: dict[str, tuple[str, ...]] = {
-    EXP: ("Comercializadora {brand}", "Exportadora {brand}"),
-    HWY: ("Transportes {brand}", "Autotransportes {brand}", "Fletes y Transportes {brand}"),
-    MXL: ("Transportes {brand}", "Autotransportes {brand}", "Fletes y Transportes {brand}",
-          "Transportes Refrigerados {brand}", "Líneas de Carga {brand}"),
-    TPL: ("Logística {brand}", "Almacenes y Distribución {brand}"),
-    CON: ("Agencia de Carga {brand}", "Consolidadora {brand}"),
-    RAIL: ("Ferrocarril {brand}", "Ferrovías {brand}"),
-}
-_PEOPLE: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {  # given names, surnames, surname first?
-    "zh": (("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Yan", "Hui", "Jun", "Ting", "Xiaoling", "Haoran"),
-           ("Chen", "Li", "Wang", "Zhang", "Liu", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Lin", "Xu"), True),
-    "VN": (("Van An", "Thi Mai", "Van Binh", "Thi Lan", "Minh Tuan", "Thi Hoa", "Duc Cuong", "Thi Thao"),
-           ("Nguyen", "Tran", "Le", "Pham", "Hoang", "Phan", "Vu", "Dang"), True),
-    "es": (("María", "José", "Juan", "Guadalupe", "Alejandro", "Fernanda", "Luis", "Sofía", "Carlos", "Verónica",
-            "Jorge", "Patricia"), _MX_SURNAMES, False),
-    "IN": (("Rajesh", "Priya", "Amit", "Sunita", "Vikram", "Anjali", "Suresh", "Deepa", "Arjun", "Kavita"),
-           ("Sharma", "Patel", "Gupta", "Singh", "Iyer", "Reddy", "Nair", "Mehta", "Jain", "Agarwal"), False),
-    "TR": (("Mehmet", "Ayşe", "Mustafa", "Fatma", "Emre", "Elif", "Burak", "Zeynep", "Hakan", "Selin"),
-           ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk", "Arslan", "Doğan"), False),
-    "BD": (("Rahim", "Fatema", "Karim", "Nusrat", "Tanvir", "Sharmin", "Imran", "Farhana"),
-           ("Rahman", "Hossain", "Islam", "Ahmed", "Chowdhury", "Uddin", "Akter", "Khan"), False),
-    "ID": (("Budi", "Siti", "Agus", "Dewi", "Andi", "Ratna", "Hendra", "Wulan"),
-           ("Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama"), False),
-    "TH": (("Somchai", "Nattaya", "Anan", "Kanya", "Prasert", "Siriporn", "Wichai", "Pimchanok"),
-           ("Saetang", "Srisuk", "Wongsa", "Thongchai", "Kongsuk", "Rattanakul", "Sukjai"), False),
-    "MY": (("Ahmad", "Nurul", "Wei Ming", "Mei Ling", "Kok Seng", "Siew Lan", "Hafiz", "Aisyah"),
-           ("Tan", "Lim", "Wong", "Abdullah", "Ismail", "Lee", "Ong"), False),
-    "KR": (("Min-jun", "Seo-yeon", "Ji-hoon", "Yu-na", "Hyun-woo", "Soo-jin", "Dong-hyun", "Eun-ji"),
-           ("Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon"), True),
-    "JP": (("Hiroshi", "Yuki", "Kenji", "Akiko", "Takeshi", "Naomi", "Daisuke", "Emi"),
-           ("Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"), False),
-    "DE": (("Thomas", "Anna", "Michael", "Katrin", "Stefan", "Julia", "Andreas", "Sabine"), _DE_SURNAMES,
-           False),
-    "IT": (("Marco", "Giulia", "Luca", "Francesca", "Alessandro", "Chiara", "Matteo", "Elena"), _IT_SURNAMES,
-           False),
-    "FR": (("Pierre", "Camille", "Julien", "Claire", "Nicolas", "Sophie"),
-           ("Martin", "Bernard", "Dubois", "Laurent", "Moreau", "Lefebvre"), False),
-    "DK": (("Lars", "Mette", "Søren", "Anne", "Jens", "Camilla"),
-           ("Jensen", "Nielsen", "Hansen", "Pedersen", "Andersen", "Larsen"), False),
-    "CH": (("Lukas", "Laura", "Marc", "Nicole", "Daniel", "Sandra"),
-           ("Müller", "Meier", "Keller", "Brunner", "Baumann", "Frei"), False),
-    "en": (("James", "Jennifer", "Michael", "Sarah", "David", "Emily", "Robert", "Jessica", "Kevin", "Laura",
-            "Brian", "Megan"),
-           _EN_SURNAMES, False),
-}
-_PEOPLE_OF = {"CN": "zh", "TW": "zh", "HK": "zh", "MX": "es", "SG": "MY", "VN": "VN", "IN": "IN", "TR": "TR",
-              "BD": "BD", "ID": "ID", "TH": "TH", "MY": "MY", "KR": "KR", "JP": "JP", "DE": "DE", "IT": "IT",
-              "FR": "FR", "DK": "DK", "CH": "CH"}
-
-# Comments on partial and missing answers, by criterion category (1-12) and language.
-_GAPS: dict[str, dict[int, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "en": {
-        1: (("Security policy exists but has not been signed by the new plant manager.",
-             "Policy reviewed in 2023; annual review not documented since."),
-            ("No written security policy yet; drafting with our consultant.",)),
-        2: (("Risk assessment done for the main plant only, not the second warehouse.",
-             "Threat review done yearly, but the 5-step process is not written down."),
-            ("We have not done a documented supply chain risk assessment.",)),
-        3: (("We screen new subcontractors but not the existing ones.",
-             "Trucking company questionnaires collected for 3 of 5 carriers."),
-            ("Business partner screening is not done; we rely on the forwarder.",)),
-        4: (("Passwords changed every 180 days, not 90. Updating the policy this quarter.",
-             "Firewall in place; no documented test of the backup restore yet."),
-            ("No cybersecurity policy; IT is handled by one person.",)),
-        5: (("7-point inspection done on every container; checklist not kept for 12 months.",
-             "Trailer inspections are done but photos are not archived."),
-            ("Conveyances are not inspected before loading.",)),
-        6: (("ISO 17712 seals used; seal log kept on paper, moving to the ERP.",
-             "Seal verification (VVTT) trained for loading staff, not for guards yet."),
-            ("Seals are stored in an unlocked drawer; lock box ordered.",)),
-        7: (("Loading supervised, but the security officer is not always present at night.",
-             "Cargo discrepancies reported by email; no written procedure."),
-            ("No written procedure for reporting shortages and overages.",)),
-        8: (("Wood packaging is ISPM 15 stamped; pest inspection not logged.",),
-            ("We do not inspect pallets for pests.",)),
-        9: (("Perimeter fence repaired on the east side; lighting upgrade planned.",
-             "CCTV covers the loading docks; recordings kept 14 days, not 30."),
-            ("No CCTV in the container yard.",)),
-        10: (("Visitor log kept, but badges are not collected at exit.",
-              "Employee ID cards issued; contractors not badged yet."),
-             ("Vehicles enter the yard without a guard check.",)),
-        11: (("Background checks for new hires only; existing staff not re-screened.",),
-             ("No background checks under local law; references only.",)),
-        12: (("Security awareness training given at hiring; refresher not yearly yet.",
-              "Training records kept for warehouse staff only."),
-             ("No security training program in place.",)),
-    },
-    "es": {
-        1: (("La política de seguridad existe pero falta la firma del nuevo gerente.",),
-            ("Aún no tenemos política de seguridad por escrito.",)),
-        2: (("Evaluación de riesgos solo de la planta principal.",),
-            ("No hemos documentado la evaluación de riesgos de la cadena.",)),
-        3: (("Revisamos a los nuevos transportistas, no a los actuales.",),
-            ("No evaluamos a nuestros socios comerciales.",)),
-        4: (("Contraseñas cada 180 días, no cada 90; se actualiza la política.",),
-            ("No hay política de ciberseguridad.",)),
-        5: (("Inspección de 7 puntos sin registro archivado por 12 meses.",),
-            ("No se inspeccionan los tractocamiones antes de cargar.",)),
-        6: (("Sellos ISO 17712; la bitácora de sellos es en papel.",),
-            ("Los sellos no se guardan bajo llave.",)),
-        7: (("La carga se supervisa, pero no siempre en el turno nocturno.",),
-            ("No hay procedimiento escrito para faltantes y sobrantes.",)),
-        8: (("Tarimas con sello NIMF 15; inspección de plagas sin registro.",),
-            ("No se revisan las tarimas por plagas.",)),
-        9: (("Barda perimetral reparada; falta mejorar la iluminación.",),
-            ("No hay cámaras en el patio de contenedores.",)),
-        10: (("Bitácora de visitantes, pero no se recogen los gafetes.",),
-             ("Los vehículos entran al patio sin revisión del guardia.",)),
-        11: (("Verificación de antecedentes solo a personal nuevo.",),
-             ("No se verifican antecedentes, solo referencias.",)),
-        12: (("Capacitación de seguridad al ingreso; falta el repaso anual.",),
-             ("No hay programa de capacitación en seguridad.",)),
-    },
-    "zh": {
-        1: (("已有安全政策，但新任厂长尚未签署。",), ("尚无书面安全政策，正在起草。",)),
-        2: (("仅对主厂区做了风险评估，第二仓库未覆盖。",), ("尚未进行书面的供应链风险评估。",)),
-        3: (("新分包商已审核，现有分包商尚未审核。",), ("未对业务伙伴进行审核，依赖货代。",)),
-        4: (("密码每180天更换一次，非90天；本季度更新制度。",), ("没有网络安全制度。",)),
-        5: (("每个集装箱都做七点检查，但记录未保存12个月。",), ("装货前未检查运输工具。",)),
-        6: (("使用ISO 17712封条；封条登记仍为纸质。",), ("封条未上锁保管，已订购保险柜。",)),
-        7: (("装货有人监督，但夜班安全员不一定在场。",), ("没有货物短溢报告的书面程序。",)),
-        8: (("木质包装有IPPC标识；虫害检查未记录。",), ("未检查托盘虫害。",)),
-        9: (("东侧围墙已修复；照明改造计划中。",), ("集装箱堆场没有监控。",)),
-        10: (("有访客登记，但离开时未收回访客证。",), ("车辆进入堆场时保安未检查。",)),
-        11: (("仅对新员工做背景调查。",), ("未做背景调查，仅核对推荐人。",)),
-        12: (("入职时有安全培训，尚无年度复训。",), ("没有安全培训计划。",)),
-    },
-}
+# The literal data (partner mix, cities, names, people, comments) is in seed/demo/, read by services.demo.data.
+_DATA = demo_data()
+_MIX, _WHERE, _CRITICALITY = _DATA.mix, _DATA.where, _DATA.criticality
+_SPANISH, _CHINESE = _DATA.spanish, _DATA.chinese
+_CITIES, _STYLES, _SERVICES, _SERVICES_ES = _DATA.cities, _DATA.styles, _DATA.services, _DATA.services_es
+_PEOPLE, _PEOPLE_OF, _GAPS, _RETURN_NOTES = _DATA.people, _DATA.people_of, _DATA.gaps, _DATA.return_notes
+_FUNNEL, _AGENT_FACTORIES, _CTPAT_ODDS = _DATA.funnel, _DATA.agent_factories, _DATA.ctpat_odds
 _ASCII = str.maketrans({"ı": "i", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "đ": "d", "Đ": "D"})
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MID_SKIP = {"a", "an", "and", "of", "the"}
-# Name words that tell nothing apart: legal-form leftovers normalize_name keeps ("S.A." gives "s a").
-_FORM_WORDS = frozenset("a c h k l r s v sdn bhd private joint stock public pt indonesia industrial".split())
-_FUNNEL = {"not sent": 6, "sent": 20, "opened": 12, "in progress": 16, "submitted": 14, "returned": 5,
-           "accepted": 27}
+# Words that tell the demo's names apart no better than their legal forms, which normalize_name removes.
+_FILLER_WORDS = frozenset({"de", "industrial", "indonesia", "international"})
 _ANSWERED = ("in progress", "submitted", "returned", "accepted")
 _VALUES = np.array(["yes", "partial", "no", "na"], dtype=object)
-_RETURN_NOTES = ("Please upload a photo of the 7-point inspection checklist.",
-                 "Please attach the current seal log (last 3 months).",
-                 "Which date is the corrective action planned for?",
-                 "Please confirm this also covers the second warehouse.",
-                 "Please attach the signed security policy.")
-
-# Trading agents' home country -> where the factories they speak for are.
-_AGENT_FACTORIES = {"HK": ("CN", "VN"), "CN": ("CN",), "VN": ("VN",), "TW": ("TW", "CN"), "IN": ("IN",),
-                    "TR": ("TR",), "SG": ("MY", "ID", "TH", "VN")}
-# Chance that a partner of a CTPAT-eligible type (in the US, Mexico or Canada; any sea carrier) is certified.
-_CTPAT_ODDS = {HWY: .35, MXL: .45, SEA: .6, AIR: .3, RAIL: .8, TPL: .5, CON: .3, BRK: .6, PORT: .5, IMP: .4}
 
 
 @dataclass
@@ -572,7 +149,7 @@ def _company(rng: random.Random, clock: _Clock) -> dict[str, Any]:
     """Dana's company: certified five years ago and validated 3.5 years ago, so revalidation is due within a year."""
     certified = clock.today - timedelta(days=round(5 * 365.25) + rng.randint(-40, 40))
     return {
-        "legal_name": "Bluecrest Home & Electronics, Inc.",
+        "legal_name": _DATA.company["legal_name"],
         "ctpat_account_number": _account_number(rng),
         "entity_type": IMP,
         "tier": "Tier II",
@@ -580,8 +157,8 @@ def _company(rng: random.Random, clock: _Clock) -> dict[str, Any]:
         "last_validation_date": clock.today - timedelta(days=round(3.5 * 365.25) + rng.randint(-20, 20)),
         "annual_review_anniversary": certified,
         "ior_number": f"{rng.randint(20, 98)}-{rng.randint(1000000, 9999999)}00",
-        "primary_contact": "Dana Whitfield",
-        "primary_contact_email": "dana.whitfield@bluecrest-home.example",
+        "primary_contact": _DATA.company["primary_contact"],
+        "primary_contact_email": _DATA.company["primary_contact_email"],
         "updated_at": clock.now,
     }
 
@@ -682,7 +259,7 @@ def _make_firm(rng: random.Random, number: int, entity: str, country: str, clock
 
 
 def _words(name: str) -> list[str]:
-    return [w for w in normalize_name(name).split() if w not in _FORM_WORDS]
+    return [w for w in normalize_name(name).split() if w not in _FILLER_WORDS]
 
 
 def _company_name(rng: random.Random, entity: str, country: str, city: str, taken: _Taken) -> str:

@@ -50,6 +50,7 @@ from sqlmodel import Session, col, func, select
 from models import Answer, Assignment, Criterion, Cycle, ImportRecord, Partner, ReviewComment
 from models.collection import ANSWER_VALUES
 from models.common import utcnow
+from services import texts
 from services.collection import answers
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
@@ -70,24 +71,17 @@ MAX_COMMENT_CHARS = 4000  # Answer.comment
 LOCKED_STATES = ("accepted", "exempt")  # answers to these change only after the team reopens them
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel serial day 0 (its 1900 leap-year bug folded in)
 
-ANSWER_WORDS: dict[str, str] = {
-    **dict.fromkeys(["yes", "y", "si", "sí", "s", "是", "是的", "符合"], "yes"),
-    **dict.fromkeys(["no", "n", "否", "不符合"], "no"),
-    **dict.fromkeys(["partial", "partially", "part", "parcial", "parcialmente", "部分", "部分符合"], "partial"),
-    **dict.fromkeys(["na", "n/a", "n.a", "n.a.", "not applicable", "no aplica", "no aplicable", "不适用", "不適用"],
-                    "na"),
-}
+# Spellings of the answers and headers of the columns in every language of the workbooks (services.texts).
+ANSWER_WORDS: dict[str, str] = texts.answer_spellings(ANSWER_VALUES)
 ALIASES: dict[str, tuple[str, ...]] = {
-    "partner_code": ("partnercode", "partner", "vendorcode", "suppliercode", "partnerno"),
-    "criterion_id": ("criterionid", "criterion", "criteriaid", "criterionno", "mscid", "msccriterion"),
-    "answer": ("answer", "response", "respuesta", "回答", "答案"),
-    "comment": ("comment", "comments", "remark", "remarks", "comentario", "comentarios", "备注", "说明"),
-    "answered_on": ("answeredon", "answerdate", "dateanswered", "date", "fecha"),
+    column: tuple(dict.fromkeys(header_key(spelling) for spelling in texts.column_spellings(column)))
+    for column in ("partner_code", "criterion_id", "answer", "comment", "answered_on")
 }
 # Columns the app's own Excel export writes for people to read; they are not imported and not reported.
 INFO_COLUMNS = frozenset(header_key(c) for c in (
-    "category", "category_number", "focus_area", "requirement", "question", "legal_name", "partner_name",
-    "previous_answer", "previous_comment", "review_comment",
+    *texts.column_spellings("category"), *texts.column_spellings("requirement"), *texts.column_spellings("question"),
+    "category_number", "focus_area", "legal_name", "partner_name", "previous_answer", "previous_comment",
+    "review_comment",
 ))
 SUMMARY_COLUMNS = ["partner_code", "legal_name", "status", "new", "changed", "unchanged", "status_after"]
 FILE_COLUMNS = ["file", "form", "sheet", "rows", "answers", "new", "changed", "unchanged", "errors", "warnings"]

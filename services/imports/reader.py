@@ -26,6 +26,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from services.core.permissions import ValidationError
+from services.exports.safe import csv_bytes
 
 MAX_COLUMNS = 1_000
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell: longer text did not come from a spreadsheet
@@ -139,15 +140,11 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
 def problems_csv(problems: pd.DataFrame | Iterable[Problem]) -> bytes:
     """The problem report as CSV (file, row, column, value, message, severity), UTF-8 with BOM for Excel.
 
-    Values that a spreadsheet would run as a formula get a leading apostrophe, because the report quotes the
-    uploaded values back, including any `=HYPERLINK(...)`.
+    The report quotes the uploaded values back, including any `=HYPERLINK(...)`: services.exports.safe writes
+    them so that no spreadsheet runs them.
     """
     frame = problems if isinstance(problems, pd.DataFrame) else problems_frame(problems)
-    frame = frame.reindex(columns=PROBLEM_COLUMNS).copy()
-    for column in ("file", "column", "value", "message"):
-        text = frame[column].fillna("").astype(str)
-        frame[column] = text.where(~text.str.match(r"^[=+\-@\t\r]"), "'" + text)
-    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return csv_bytes(frame.reindex(columns=PROBLEM_COLUMNS))
 
 
 def read_table(
