@@ -37,6 +37,7 @@ from services.collection.answers import current_answers
 from services.collection.questionnaire import questionnaire
 from services.company import profile as company
 from services.core.permissions import ValidationError
+from services.reference.applicability import applicable_criteria_for_partners
 
 ANSWERS_SHEET = "Answers"
 INSTRUCTIONS_SHEET = "Instructions"
@@ -241,7 +242,10 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     # The language questionnaire() falls back to, so the questions match what the partner's link shows.
     chosen["language"] = language or chosen["language"].where(chosen["language"].isin(list(LANGUAGES)), "en")
 
-    rows = chosen.merge(_questions(session, chosen), on=["entity_type", "language"])
+    asked = applicable_criteria_for_partners(session=session, partner_ids=chosen["partner_id"].tolist())
+    sets = asked.groupby("partner_id")["criterion_id"].agg(" ".join)
+    chosen["question_set"] = chosen["partner_id"].map(sets).fillna("")  # partners of a type may differ by role
+    rows = chosen.merge(_questions(session, chosen), on=["entity_type", "question_set", "language"])
     rows = rows.merge(_answers(session, chosen["assignment_id"].tolist(), "current"),
                       on=["assignment_id", "criterion_id"], how="left")
     chosen = chosen.merge(_previous_assignments(session, cycle, chosen["partner_id"].tolist()), on="partner_id",
@@ -263,16 +267,20 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
 
 
 def _questions(session: Session, chosen: pd.DataFrame) -> pd.DataFrame:
-    """The questions per (entity type, language), taken from services.questionnaire so they match the link.
+    """The questions per (entity type, question set, language), taken from services.questionnaire so they match
+    the link.
 
     questionnaire() is asked once per group, for one of its assignments: the questions depend only on the entity
-    type and language, the answers are loaded for all assignments at once elsewhere.
+    type (its wording), the set of criteria the partner is asked and the language; the answers are loaded for all
+    assignments at once elsewhere.
     """
     frames = []
-    for (entity_type, language), group in chosen.groupby(["entity_type", "language"], sort=False):
+    for (entity_type, question_set, language), group in chosen.groupby(["entity_type", "question_set", "language"],
+                                                                         sort=False):
         asked = questionnaire(session=session, assignment_id=int(group["assignment_id"].iloc[0]), language=language)
         frame = asked[["criterion_id", "category", "requirement", "question"]].copy()
-        frames.append(frame.assign(entity_type=entity_type, language=language, order=range(len(frame))))
+        frames.append(frame.assign(entity_type=entity_type, question_set=question_set, language=language,
+                                   order=range(len(frame))))
     return pd.concat(frames, ignore_index=True)
 
 
