@@ -45,13 +45,17 @@ def _entity_order(frame: pd.DataFrame) -> pd.Series:
     return frame["entity_type"].map({e: i for i, e in enumerate(ENTITY_TYPES)}).fillna(len(ENTITY_TYPES))
 
 
-def entity_type_texts(*, session: Session, criterion_id: str) -> pd.DataFrame:
-    """The entity types that read a criterion in their own words: entity_type, language, question (composed)."""
-    rows = session.exec(select(CriterionText.entity_type, CriterionText.language, CriterionText.question,
-                               CriterionText.checks, CriterionText.recommended)
-                        .where(CriterionText.criterion_id == criterion_id, CriterionText.entity_type != "")).all()
-    return pd.DataFrame([(r.entity_type, r.language, compose(r.question, r.checks, r.recommended, r.language))
-                         for r in rows], columns=["entity_type", "language", "question"])
+def entity_type_texts(*, session: Session, criterion_id: str | None = None) -> pd.DataFrame:
+    """Questions worded for one entity type (5.3's 17-point inspection for highway carriers): criterion_id,
+    entity_type, language, question (composed); of one criterion, or of all."""
+    stmt = select(CriterionText.criterion_id, CriterionText.entity_type, CriterionText.language,
+                  CriterionText.question, CriterionText.checks, CriterionText.recommended
+                  ).where(CriterionText.entity_type != "")
+    if criterion_id is not None:
+        stmt = stmt.where(CriterionText.criterion_id == criterion_id)
+    return pd.DataFrame([(r.criterion_id, r.entity_type, r.language,
+                          compose(r.question, r.checks, r.recommended, r.language)) for r in session.exec(stmt).all()],
+                        columns=["criterion_id", "entity_type", "language", "question"])
 
 
 def applicability(*, session: Session, entity_type: str | None = None) -> pd.DataFrame:
