@@ -12,10 +12,13 @@ from models import Assignment, AuditEvent, CriterionApplicability, Partner
 from models.reference import Basis, PartnerRole
 from services.collection import cycles, questionnaire
 from services.core.permissions import PermissionDenied, ValidationError
+from services.exports.workbook import questionnaire_workbook
+from services.imports.answers import preview_responses
 from services.partners.registry import create_partner
 from services.reference import applicability, criteria, loader
 from services.reference.questions import CHECKS_RULE, RECOMMENDED, compose
 from tests.conftest import ADMIN, ANALYST, VIEWER
+from tests.test_workbook import fill, import_file, open_cycle, sheet_rows
 
 LAND_BORDER = {"5.16", "5.24"}
 SHIPPER_ACTS = {"7.4", "7.5", "7.29"}
@@ -339,3 +342,39 @@ def test_reviewed_question_texts(session):
     assert "美国国家标准与技术研究院" in questions.loc["4.13", "zh"]
     assert "última oportunidad" not in questions.loc["5.24", "es"] and "最后机会" not in questions.loc["5.24", "zh"]
     assert questions.notna().all().all()
+
+
+# One workbook and one import for partners of one type that are asked different questions -----------------------------
+
+def test_partners_of_one_type_with_other_roles_get_their_own_questions_in_the_workbook_and_import(session, staff):
+    china = add(session, "CN-F7", "Foreign Manufacturer", "CN")
+    mexico = add(session, "MX-F7", "Foreign Manufacturer", "MX")
+    lcl = add(session, "VN-F7", "Foreign Manufacturer", "VN", stuffs_containers=False)
+    members, sets = applicability.question_sets_for_partners(session=session, partner_ids=[china.id, mexico.id,
+                                                                                           lcl.id, china.id])
+    assert members["partner_id"].tolist() == sorted([china.id, mexico.id, lcl.id]) and sets["set_id"].nunique() == 3
+    twin = add(session, "CN-F8", "Foreign Manufacturer", "CN")
+    members, _ = applicability.question_sets_for_partners(session=session, partner_ids=[china.id, twin.id])
+    assert members["set_id"].nunique() == 1  # same type, same roles: one set
+
+    assignments = open_cycle(session, "2027 mixed roles", china, mexico, lcl)
+    cycle_id = session.get(Assignment, assignments["CN-F7"]).cycle_id
+    data = questionnaire_workbook(session=session, assignment_ids=list(assignments.values()))
+    rows = pd.DataFrame(sheet_rows(data))
+    by_partner = rows.groupby("partner_code")["criterion_id"].agg(list).to_dict()
+    for code, partner in (("CN-F7", china), ("MX-F7", mexico), ("VN-F7", lcl)):
+        assert by_partner[code] == asked(session, partner).index.tolist()  # the link's questions, in its order
+    assert LAND_BORDER <= set(by_partner["MX-F7"]) and not LAND_BORDER & set(by_partner["CN-F7"])
+    assert "7.4" not in by_partner["VN-F7"]
+    five_three = rows[(rows["partner_code"] == "MX-F7") & (rows["criterion_id"] == "5.3")]["question"].iloc[0]
+    assert CHECKS_RULE["en"] in five_three and "\n• " in five_three  # checks listed under the question
+
+    # Sent back filled in: every partner's questionnaire is complete, and a question it was not asked is refused.
+    preview = import_file(session, cycle_id, "mixed.xlsx", fill(data, {}, default=("yes", None)))
+    assert preview.totals["new"] == len(rows)
+    statuses = {code: session.get(Assignment, a).status for code, a in assignments.items()}
+    assert statuses == {"CN-F7": "submitted", "MX-F7": "submitted", "VN-F7": "submitted"}
+    extra = b"partner_code,criterion_id,answer,comment\nCN-F7,5.16,yes,\n"
+    refused = preview_responses(session=session, files=[("extra.csv", extra)], cycle_id=cycle_id)
+    assert "Criterion 5.16 does not apply to Foreign Manufacturer partners (CN-F7)" in " ".join(
+        refused.problems["message"])

@@ -23,7 +23,7 @@ from services.collection.cycles import EDITABLE_STATES, current_status, get_assi
 from services.collection.links import keep_link_open
 from services.core import audit
 from services.core.permissions import Actor, PermissionDenied, ValidationError, require_write
-from services.reference.applicability import applicable_criteria_for_partner
+from services.reference.applicability import questions_for_partner
 from services.reference.questions import question_texts_for
 
 QUESTIONNAIRE_COLUMNS = [
@@ -50,8 +50,7 @@ def _questions(session: Session, partner: Partner) -> list:
     The one rule of what a partner is asked (its entity type's applicability and its roles) lives in
     services.reference.applicability.
     """
-    frame = applicable_criteria_for_partner(session=session, partner_id=partner.id)
-    return list(frame.itertuples(index=False))
+    return questions_for_partner(session=session, partner_id=partner.id)
 
 
 def _current(session: Session, assignment_id: int | None) -> dict[str, Row]:

@@ -33,7 +33,7 @@ from models import (
 )
 from models.common import ENTITY_TYPES
 from services.partners.identifiers import normalize_name
-from services.reference.applicability import applicable_criteria_for_partners
+from services.reference.applicability import question_sets_for_partners
 
 MAX_PARTNERS = 100_000
 _CHUNK = 20_000
@@ -967,12 +967,14 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     as a partner does when it edits a pre-filled questionnaire.
     """
     # What each partner is asked (services.reference.applicability), in criterion-number order.
-    applicable = applicable_criteria_for_partners(session=session, partner_ids=[f.id for f in firms]).sort_values(
-        ["partner_id", "sort_key"])
-    criteria = sorted(set(zip(applicable["criterion_id"], applicable["category_number"], strict=True)))
+    members, sets = question_sets_for_partners(session=session, partner_ids=[f.id for f in firms])
+    sets = sets.sort_values(["set_id", "sort_key"])
+    criteria = sorted(set(zip(sets["criterion_id"], sets["category_number"], strict=True)))
     position = {cid: k for k, (cid, _) in enumerate(criteria)}
-    by_partner = {int(pid): np.array([position[c] for c in group], dtype=np.int64)
-                  for pid, group in applicable.groupby("partner_id")["criterion_id"]}
+    by_set = {int(sid): np.array([position[c] for c in group], dtype=np.int64)
+              for sid, group in sets.groupby("set_id")["criterion_id"]}
+    by_partner = {int(pid): by_set.get(int(sid), np.array([], dtype=np.int64))
+                  for pid, sid in zip(members["partner_id"], members["set_id"], strict=True)}
     categories = np.array([category for _, category in criteria])
 
     shape = (len(firms), len(criteria))

@@ -37,7 +37,7 @@ from services.collection.answers import current_answers
 from services.collection.questionnaire import questionnaire
 from services.company import profile as company
 from services.core.permissions import ValidationError
-from services.reference.applicability import applicable_criteria_for_partners
+from services.reference.applicability import question_sets_for_partners
 
 ANSWERS_SHEET = "Answers"
 INSTRUCTIONS_SHEET = "Instructions"
@@ -242,9 +242,9 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     # The language questionnaire() falls back to, so the questions match what the partner's link shows.
     chosen["language"] = language or chosen["language"].where(chosen["language"].isin(list(LANGUAGES)), "en")
 
-    asked = applicable_criteria_for_partners(session=session, partner_ids=chosen["partner_id"].tolist())
-    sets = asked.groupby("partner_id")["criterion_id"].agg(" ".join)
-    chosen["question_set"] = chosen["partner_id"].map(sets).fillna("")  # partners of a type may differ by role
+    members, _ = question_sets_for_partners(session=session, partner_ids=chosen["partner_id"].tolist())
+    # Partners of one entity type may be asked different questions: their roles differ.
+    chosen["question_set"] = chosen["partner_id"].map(members.set_index("partner_id")["set_id"])
     rows = chosen.merge(_questions(session, chosen), on=["entity_type", "question_set", "language"])
     rows = rows.merge(_answers(session, chosen["assignment_id"].tolist(), "current"),
                       on=["assignment_id", "criterion_id"], how="left")

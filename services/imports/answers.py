@@ -64,7 +64,7 @@ from services.imports.reader import (
     read_table,
     sha256_hex,
 )
-from services.reference.applicability import applicable_criteria_for_partners
+from services.reference.applicability import question_sets_for_partners
 
 MAX_COMMENT_CHARS = 4000  # Answer.comment
 LOCKED_STATES = ("accepted", "exempt")  # answers to these change only after the team reopens them
@@ -188,28 +188,22 @@ class _Context:
         ).all()
         partners = pd.DataFrame(partner_rows, columns=["partner_code", "partner_id", "legal_name", "entity_type",
                                                        "assignment_id", "status"])
-        # What each partner of the cycle is asked (services.reference.applicability); partners asked the same
-        # questions share a row of `applies`, labelled with their entity type. Others are "unknown" (not in cycle).
-        asked = applicable_criteria_for_partners(
+        # What each partner of the cycle is asked (services.reference.applicability): one row of `applies` per
+        # question set (partners of a type with the same roles), labelled with its entity type.
+        members, sets = question_sets_for_partners(
             session=session, partner_ids=partners.loc[partners["assignment_id"].notna(), "partner_id"].tolist())
-        partners["question_set"] = partners["partner_id"].map(asked.groupby("partner_id")["criterion_id"]
-                                                              .agg(" ".join)).fillna("")
-        first = partners[partners["assignment_id"].notna()].drop_duplicates(["entity_type", "question_set"])
-        entities = first["entity_type"].tolist()
-        group_of = {pid: i for i, pid in enumerate(first["partner_id"])}
-        rules = asked[asked["partner_id"].isin(group_of)]
-        rules_entity = rules["partner_id"].map(group_of).to_numpy()
+        entities = members.merge(partners[["partner_id", "entity_type"]], on="partner_id").drop_duplicates(
+            "set_id").sort_values("set_id")["entity_type"].tolist()
         applies = np.zeros((len(entities) + 1, len(ids)), dtype=bool)
-        applies[rules_entity, rules["criterion_id"].map(index).to_numpy()] = True
+        applies[sets["set_id"].to_numpy(), sets["criterion_id"].map(index).to_numpy()] = True
         entity_order: list[dict[str, tuple]] = [{} for _ in entities]
-        for entity, cid, order in zip(rules_entity, rules["criterion_id"], zip(
-                rules["category_number"], rules["requirement"].ne("must").astype(int), rules["sort_key"],
+        for entity, cid, order in zip(sets["set_id"], sets["criterion_id"], zip(
+                sets["category_number"], sets["requirement"].ne("must").astype(int), sets["sort_key"],
                 strict=True), strict=True):
             entity_order[entity][cid] = order
         partners["partner_code"] = partners["partner_code"].str.upper()
-        groups = first[["entity_type", "question_set"]].assign(entity=range(len(entities)))
-        partners = partners.merge(groups, on=["entity_type", "question_set"], how="left")
-        partners["entity"] = partners["entity"].fillna(len(entities)).astype("int64")
+        partners["entity"] = partners["partner_id"].map(members.set_index("partner_id")["set_id"]).fillna(
+            len(entities)).astype("int64")
         partners["assignment_id"] = partners["assignment_id"].fillna(-1).astype("int64")
         partners["status"] = partners["status"].fillna("")
         partners = partners.drop_duplicates("partner_code").set_index("partner_code")

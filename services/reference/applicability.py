@@ -7,10 +7,12 @@ of those roles. A partner's roles are its own flags where set, else its entity t
 the land border also from its country). docs/APPLICABILITY.md explains the rules.
 """
 
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -42,64 +44,77 @@ ROLE_HELP: dict[PartnerRole, str] = {
 # What a partner is asked per criterion, in questionnaire order (category, must first, then 4.9 before 4.10).
 PARTNER_COLUMNS = ["partner_id", "criterion_id", "category_number", "category", "requirement", "applies", "basis",
                    "role_condition", "sort_key"]
+SET_COLUMNS = ["set_id", "entity_type", *PARTNER_COLUMNS[1:]]
+_INDEX = {role.value: i for i, role in enumerate(ROLES)}
 _CHUNK = 5_000
 
 
 @cache
-def _defaults() -> pd.DataFrame:
-    """Entity type -> its default role flags as read from seed/entity-roles.csv (yes, no, or country codes)."""
-    return loader.entity_roles().set_index("entity_type")
+def _defaults() -> dict[str, dict[str, str]]:
+    """Entity type -> role -> its default as written in seed/entity-roles.csv: yes, no, or country codes."""
+    roles = loader.entity_roles().set_index("entity_type")
+    return {entity: {r.value: str(roles.loc[entity, r.value]) for r in ROLES} for entity in roles.index}
+
+
+@cache
+def _why() -> dict[str, str]:
+    return loader.entity_roles().set_index("entity_type")["why"].to_dict()
+
+
+def default_roles(entity_type: str, country_iso2: str) -> tuple[bool, ...]:
+    """The roles (in PartnerRole order) a partner of this type in this country has unless its own flags say
+    otherwise; a country list in the defaults means "partners in these countries"."""
+    rules = _defaults().get(entity_type, {})
+    return tuple(rules.get(r.value, "no") == "yes" or country_iso2 in rules.get(r.value, "no").split()
+                 for r in ROLES)
+
+
+def roles_of(entity_type: str, country_iso2: str, own: tuple) -> tuple[bool, ...]:
+    """A partner's roles: its own flags (True/False) where set, else its entity type's defaults."""
+    default = default_roles(entity_type, country_iso2)
+    return tuple(d if o is None or o != o else bool(o) for d, o in zip(default, own, strict=True))
+
+
+def meets(condition: str, roles: tuple[bool, ...]) -> bool:
+    """True when a row's role condition is empty or the partner has one of its roles (joined by "|")."""
+    return not condition or any(roles[_INDEX[r]] for r in condition.split("|"))
 
 
 def resolve_roles(partners: pd.DataFrame) -> pd.DataFrame:
-    """Each partner's roles as booleans (one column per PartnerRole), from columns entity_type, country_iso2 and the
-    partner's own flags (None = its entity type's default; a country list in the defaults means "partners in these
-    countries"). Columns "<role>_default" say whether the value is the default. Vectorised."""
-    defaults = _defaults()
-    out = pd.DataFrame(index=partners.index)
-    for role in ROLES:
-        rule = partners["entity_type"].map(defaults[role.value]).fillna("no")
-        default = rule.eq("yes")
-        for countries in set(rule) - {"yes", "no"}:
-            default |= rule.eq(countries) & partners["country_iso2"].isin(countries.split())
-        own = partners[role.value] if role.value in partners else pd.Series(None, index=partners.index)
-        own = own.astype("boolean")
-        out[role.value] = own.fillna(default).astype(bool)
-        out[f"{role.value}_default"] = own.isna().to_numpy()
+    """Each partner's roles as booleans (one column per PartnerRole) from columns entity_type, country_iso2 and the
+    partner's own flags (missing or None = the default); "<role>_default" columns say where the default applies."""
+    own = [partners[r.value] if r.value in partners else pd.Series(None, index=partners.index, dtype=object)
+           for r in ROLES]
+    keys = list(zip(partners["entity_type"], partners["country_iso2"], zip(*own, strict=True), strict=True))
+    resolved = {key: roles_of(*key) for key in set(keys)}
+    out = pd.DataFrame([resolved[key] for key in keys], columns=[r.value for r in ROLES], index=partners.index,
+                       dtype=bool)
+    for role, values in zip(ROLES, own, strict=True):
+        out[f"{role.value}_default"] = values.isna().to_numpy()
     return out
 
 
-def condition_met(conditions: pd.Series, roles: pd.DataFrame) -> pd.Series:
-    """Per row: True when its role condition is empty or the row's partner (roles, aligned) has one of its roles."""
-    met = pd.Series(True, index=conditions.index)
-    for condition in conditions.unique():
-        if not condition:
-            continue
-        rows = conditions.eq(condition)
-        met[rows] = roles.loc[rows, condition.split("|")].any(axis=1)
-    return met
-
-
 def condition_text(condition: str) -> str:
-    """A role condition in words, e.g. "only if: ships across a US land border"."""
+    """A role condition in words, e.g. "only if: ships across a us land border"."""
     if not condition:
         return ""
     return "only if: " + " or ".join(ROLE_LABELS[PartnerRole(r)].lower() for r in condition.split("|"))
 
 
-def _partners(session: Session, partner_ids: list[int]) -> pd.DataFrame:
-    columns = ["partner_id", "entity_type", "country_iso2", *(r.value for r in ROLES)]
+def _partners(session: Session, partner_ids: list[int]) -> list[tuple]:
+    """(id, entity type, country, own flags...) of the partners, in id order."""
     found = []
     for start in range(0, len(partner_ids), _CHUNK):
         found += session.exec(
             select(Partner.id, Partner.entity_type, Partner.country_iso2, *(getattr(Partner, r.value) for r in ROLES))
             .where(col(Partner.id).in_(partner_ids[start:start + _CHUNK]))
         ).all()
-    return pd.DataFrame([tuple(r) for r in found], columns=columns)
+    return sorted((tuple(r) for r in found), key=lambda r: r[0])
 
 
-def _asked_rows(session: Session, entity_types: Iterable[str]) -> pd.DataFrame:
-    """The applicability rows that put a criterion in an entity type's questionnaire (yes or unknown)."""
+def _asked_rows(session: Session, entity_types: Iterable[str]) -> dict[str, list[tuple]]:
+    """Entity type -> its applicability rows that put a criterion in the questionnaire (yes or unknown), in
+    questionnaire order, as tuples of PARTNER_COLUMNS[1:]."""
     rows = session.exec(
         select(CriterionApplicability.entity_type, Criterion.criterion_id, Criterion.category_number,
                Criterion.category,
@@ -110,34 +125,73 @@ def _asked_rows(session: Session, entity_types: Iterable[str]) -> pd.DataFrame:
         .where(col(CriterionApplicability.entity_type).in_(list(entity_types)),
                col(CriterionApplicability.applies).in_([Applies.yes.value, Applies.unknown.value]))
     ).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["entity_type", *PARTNER_COLUMNS[1:]])
+    by_type: dict[str, list[tuple]] = {}
+    for row in sorted(rows, key=lambda r: (r[2], r[4] != "must", r[8])):
+        by_type.setdefault(row[0], []).append(tuple(row[1:]))
+    return by_type
+
+
+def _sets(session: Session, partner_ids: Iterable[int]) -> tuple[list[tuple[int, int]], list[tuple]]:
+    """(partner id, set id) per partner in id order, and the sets' rows (set id, entity type, PARTNER_COLUMNS[1:])
+    in set then questionnaire order. Partners of one entity type with the same roles share a set."""
+    partners = _partners(session, sorted({int(i) for i in partner_ids}))
+    rows = _asked_rows(session, {p[1] for p in partners})
+    resolved: dict[tuple, tuple] = {}
+    set_ids: dict[tuple, int] = {}
+    members = []
+    for pid, entity_type, country, *own in partners:
+        key = (entity_type, country, tuple(own))
+        if key not in resolved:
+            resolved[key] = roles_of(*key)
+        members.append((pid, set_ids.setdefault((entity_type, resolved[key]), len(set_ids))))
+    sets = [(sid, entity_type, *row) for (entity_type, roles), sid in set_ids.items()
+            for row in rows.get(entity_type, []) if meets(row[6], roles)]
+    return members, sets
+
+
+def question_sets_for_partners(*, session: Session, partner_ids: Iterable[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the partners are asked, as distinct question sets: (members: partner_id, set_id in partner order;
+    sets: SET_COLUMNS, each set in questionnaire order). Partners of one entity type with the same roles share a set.
+
+    A set holds its entity type's rows that apply (yes, or unknown: asked and flagged to confirm) whose role
+    condition the partners meet. Two queries whatever the number of partners.
+    """
+    members, sets = _sets(session, partner_ids)
+    return (pd.DataFrame(members, columns=["partner_id", "set_id"], dtype="int64"),
+            pd.DataFrame(sets, columns=SET_COLUMNS))
 
 
 def applicable_criteria_for_partners(*, session: Session, partner_ids: Iterable[int]) -> pd.DataFrame:
-    """What each partner is asked: one row per partner and criterion (PARTNER_COLUMNS), per partner in
-    questionnaire order. applies "unknown" rows are asked too (the admin confirms them on the Criteria page).
+    """What each partner is asked: one row per partner and criterion (PARTNER_COLUMNS), by partner id, each in
+    questionnaire order; applies "unknown" rows are asked too (an admin confirms them on the Criteria page).
 
-    The rows of the partner's entity type that apply (yes or unknown), keeping those whose role condition the
-    partner meets. Vectorised: one query for the partners, one for the rows, whatever their number.
+    See question_sets_for_partners, which callers that work per group of partners can use directly.
     """
-    ids = sorted({int(i) for i in partner_ids})
-    partners = _partners(session, ids)
-    if partners.empty:
+    members, sets = question_sets_for_partners(session=session, partner_ids=partner_ids)
+    if members.empty or sets.empty:
         return pd.DataFrame(columns=PARTNER_COLUMNS)
-    partners = pd.concat([partners, resolve_roles(partners)[[r.value for r in ROLES]].add_prefix("has_")], axis=1)
-    rows = _asked_rows(session, partners["entity_type"].unique())
-    merged = partners[["partner_id", "entity_type", *(f"has_{r.value}" for r in ROLES)]].merge(
-        rows, on="entity_type")
-    roles = merged[[f"has_{r.value}" for r in ROLES]].set_axis([r.value for r in ROLES], axis=1)
-    merged = merged[condition_met(merged["role_condition"], roles)]
-    merged = merged.assign(_must=merged["requirement"].ne("must"))
-    merged = merged.sort_values(["partner_id", "category_number", "_must", "sort_key"], ignore_index=True)
-    return merged[PARTNER_COLUMNS]
+    sizes = sets.groupby("set_id", sort=True).size().reindex(range(int(members["set_id"].max()) + 1), fill_value=0)
+    starts = np.concatenate([[0], np.cumsum(sizes.to_numpy())[:-1]])
+    lengths = sizes.to_numpy()[members["set_id"].to_numpy()]
+    first = np.repeat(starts[members["set_id"].to_numpy()], lengths)
+    offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    frame = sets.take(first + offset)  # sets are in set id order already
+    frame.insert(0, "partner_id", np.repeat(members["partner_id"].to_numpy(), lengths))
+    return frame[PARTNER_COLUMNS].reset_index(drop=True)
+
+
+PartnerQuestion = namedtuple("PartnerQuestion", PARTNER_COLUMNS)
+
+
+def questions_for_partner(*, session: Session, partner_id: int) -> list[PartnerQuestion]:
+    """What one partner is asked, in questionnaire order, as light rows (the questionnaire pages rerun this)."""
+    members, sets = _sets(session, [partner_id])
+    return [PartnerQuestion(partner_id, *row[2:]) for row in sets]
 
 
 def applicable_criteria_for_partner(*, session: Session, partner_id: int) -> pd.DataFrame:
     """What one partner is asked, in questionnaire order (see applicable_criteria_for_partners)."""
-    return applicable_criteria_for_partners(session=session, partner_ids=[partner_id])
+    return pd.DataFrame(questions_for_partner(session=session, partner_id=partner_id), columns=PARTNER_COLUMNS)
 
 
 def partner_roles(*, session: Session, partner_id: int) -> pd.DataFrame:
@@ -146,17 +200,14 @@ def partner_roles(*, session: Session, partner_id: int) -> pd.DataFrame:
     partner = session.get(Partner, partner_id)
     if partner is None:
         raise ValidationError(f"No partner with id {partner_id}")
-    frame = pd.DataFrame([{"entity_type": partner.entity_type, "country_iso2": partner.country_iso2}])
-    defaults = resolve_roles(frame)  # without the partner's own flags: the defaults
-    reason = _defaults().loc[partner.entity_type, "why"] if partner.entity_type in _defaults().index else ""
+    defaults = default_roles(partner.entity_type, partner.country_iso2)
     records = []
-    for role in ROLES:
+    for role, default in zip(ROLES, defaults, strict=True):
         own = getattr(partner, role.value)
-        default = bool(defaults.loc[0, role.value])
         records.append({"role": role.value, "label": ROLE_LABELS[role], "help": ROLE_HELP[role], "own": own,
                         "default": default, "value": default if own is None else bool(own),
-                        "why_default": reason})
-    return pd.DataFrame(records)
+                        "why_default": _why().get(partner.entity_type, "")})
+    return pd.DataFrame(records, columns=["role", "label", "help", "own", "default", "value", "why_default"])
 
 
 def set_partner_roles(*, session: Session, actor: Actor, partner_id: int,
@@ -189,14 +240,16 @@ def set_partner_roles(*, session: Session, actor: Actor, partner_id: int,
 
 
 def type_questionnaire(*, session: Session, entity_type: str) -> pd.DataFrame:
-    """An entity type's rows that apply (yes or unknown), with the role condition in words and whether a partner of
-    that type with the default roles is asked ("yes", "no", or "by country" for the land border)."""
+    """An entity type's rows that apply (yes or unknown) in questionnaire order, with the role condition in words and
+    whether a partner of that type with the default roles is asked ("yes", "no", or "by country" where a default
+    depends on the country: the land border)."""
     if entity_type not in ENTITY_TYPES:
         raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
-    rows = _asked_rows(session, [entity_type])
-    defaults = _defaults().loc[entity_type]
+    rows = pd.DataFrame(_asked_rows(session, [entity_type]).get(entity_type, []), columns=PARTNER_COLUMNS[1:])
+    rules = _defaults().get(entity_type, {})
     asked = []
     for condition in rows["role_condition"]:
-        flags = [defaults[r] for r in condition.split("|")] if condition else ["yes"]
+        flags = [rules.get(r, "no") for r in condition.split("|")] if condition else ["yes"]
         asked.append("yes" if "yes" in flags else "no" if all(f == "no" for f in flags) else "by country")
-    return rows.assign(condition=rows["role_condition"].map(condition_text), asked_by_default=asked)
+    return rows.assign(entity_type=entity_type, condition=rows["role_condition"].map(condition_text),
+                       asked_by_default=asked)
