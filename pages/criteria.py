@@ -178,6 +178,13 @@ def _override_form(cid: str, rows: pd.DataFrame, actor: Actor) -> None:
         state.invalidate()
         st.session_state["criteria_flash"] = f"Saved: {cid} for {entity} applies {applies} (admin override)."
         st.rerun()
+    if now.get("basis") == criteria.ADMIN_OVERRIDE and st.button(
+            "Undo the override", key=f"criteria_restore_{cid}_{entity}", icon=":material/undo:",
+            help="Back to the CBP source or role rule the product ships for this pair."):
+        if state.write(lambda s: criteria.restore_shipped_applicability(session=s, actor=actor, criterion_id=cid,
+                                                                        entity_type=entity),
+                       success=f"{cid} for {entity} follows the shipped rule again.", flash_key="criteria_flash"):
+            st.rerun()
 
 
 def _matrix_tab(frame: pd.DataFrame, data: dict) -> None:

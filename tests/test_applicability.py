@@ -286,7 +286,7 @@ def test_type_view_shows_basis_condition_and_what_is_asked_by_default(session):
     factory = criteria.criteria_for_entity_type(session=session, entity_type="Foreign Manufacturer").set_index(
         "criterion_id")
     assert factory.loc["5.16", "asked_by_default"] == "by country"
-    assert factory.loc["5.16", "condition"] == "only if: ships across a us land border"
+    assert factory.loc["5.16", "condition"] == "only if: ships across a US land border"
     assert factory.loc["7.4", "condition"].startswith("only if: loads and seals")
     rows = criteria.applicability(session=session, entity_type="Sea Carrier").set_index("criterion_id")
     assert rows.loc["5.16", "applies"] == "no" and rows.loc["5.16", "basis"] == Basis.role_rule
@@ -378,3 +378,24 @@ def test_partners_of_one_type_with_other_roles_get_their_own_questions_in_the_wo
     refused = preview_responses(session=session, files=[("extra.csv", extra)], cycle_id=cycle_id)
     assert "Criterion 5.16 does not apply to Foreign Manufacturer partners (CN-F7)" in " ".join(
         refused.problems["message"])
+
+
+def test_an_admin_hands_an_override_back_to_the_shipped_rule(session, staff, restore_applicability):
+    criteria.set_applicability(session=session, actor=ADMIN, criterion_id="7.4", entity_type="Highway Carrier",
+                               applies="yes", note="We asked our carriers to supervise loading")
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        criteria.restore_shipped_applicability(session=session, actor=ANALYST, criterion_id="7.4",
+                                               entity_type="Highway Carrier")
+    row = criteria.restore_shipped_applicability(session=session, actor=ADMIN, criterion_id="7.4",
+                                                 entity_type="Highway Carrier")
+    session.commit()
+    assert (row.applies, row.basis, row.role_condition) == ("no", Basis.role_rule, "")
+    assert "Shipper's acts" in row.note and row.source.startswith("applicability-rules.csv, row ")
+    event = session.exec(select(AuditEvent).where(AuditEvent.entity == "criterion").order_by(
+        col(AuditEvent.id).desc())).first()
+    assert event.before["basis"] == Basis.admin and event.after == {"applies": "no", "basis": "role rule",
+                                                                    "note": row.note}
+    with pytest.raises(ValidationError, match="no admin override to undo"):
+        criteria.restore_shipped_applicability(session=session, actor=ADMIN, criterion_id="7.4",
+                                               entity_type="Highway Carrier")

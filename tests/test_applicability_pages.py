@@ -1,12 +1,14 @@
 """The Criteria page shows each row's basis and role condition; the partner roles panel (ui.partner_roles)."""
 
 import pandas as pd
+import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from models import AuditEvent, Partner
+from models import AuditEvent, CriterionApplicability, Partner
 from services.partners.registry import create_partner
 from tests.conftest import ANALYST
+from tests.test_applicability import restore_applicability  # noqa: F401  (a fixture)
 
 
 def _tables(at) -> pd.DataFrame:
@@ -18,7 +20,7 @@ def test_criteria_page_shows_and_filters_the_basis(page_app, staff):
     at.selectbox(key="criteria_entity").select("Highway Carrier").run()
     shown = _tables(at).set_index("criterion_id")
     assert shown.loc["5.3", "basis"] == "CBP source" and shown.loc["7.10", "applies"] == "unknown"
-    assert shown.loc["5.16", "condition"] == "only if: ships across a us land border"
+    assert shown.loc["5.16", "condition"] == "only if: ships across a US land border"
     assert "7.4" not in shown.index  # the shipper's act, not a carrier's
     assert at.metric[3].label == "To confirm" and at.metric[3].value == str((shown["applies"] == "unknown").sum())
     assert "on role rule" in "\n".join(c.value for c in at.caption)
@@ -88,3 +90,21 @@ def test_partner_roles_panel_saves_for_staff_and_shows_for_viewers(engine, datab
     assert values["Ships across a US land border"] == "no" and values["Loads and seals containers or trailers"] == \
         "yes (default)"
     st.cache_data.clear()
+
+
+@pytest.mark.usefixtures("restore_applicability")
+def test_admin_undoes_an_override_on_the_criteria_page(page_app, session, staff):
+    at = page_app("criteria", role="admin")
+    at.session_state["criteria_pick"] = "12.6"
+    at.run()
+    at.selectbox(key="criteria_override_type_12.6").select("Customs Broker").run()
+    assert not [b for b in at.button if b.label == "Undo the override"]
+    at.radio[0].set_value("no")
+    at.text_area[0].set_value("Trained under 7.10")
+    at = next(b for b in at.button if b.label == "Save").click().run()
+    at = next(b for b in at.button if b.label == "Undo the override").click().run()
+    assert not at.exception and "follows the shipped rule again" in at.success[0].value
+    row = session.exec(select(CriterionApplicability).where(
+        CriterionApplicability.criterion_id == "12.6", CriterionApplicability.entity_type == "Customs Broker")).one()
+    session.refresh(row)
+    assert (row.applies, row.basis) == ("yes", "role rule")

@@ -95,10 +95,11 @@ def resolve_roles(partners: pd.DataFrame) -> pd.DataFrame:
 
 
 def condition_text(condition: str) -> str:
-    """A role condition in words, e.g. "only if: ships across a us land border"."""
+    """A role condition in words, e.g. "only if: ships across a US land border"."""
     if not condition:
         return ""
-    return "only if: " + " or ".join(ROLE_LABELS[PartnerRole(r)].lower() for r in condition.split("|"))
+    labels = (ROLE_LABELS[PartnerRole(r)] for r in condition.split("|"))
+    return "only if: " + " or ".join(label[0].lower() + label[1:] for label in labels)
 
 
 def _partners(session: Session, partner_ids: list[int]) -> list[tuple]:

@@ -8,6 +8,7 @@ from models.common import ENTITY_TYPES, LANGUAGES
 from models.reference import Applies, Basis
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_admin
+from services.reference import loader
 from services.reference.applicability import condition_text, type_questionnaire
 from services.reference.questions import compose
 
@@ -121,4 +122,30 @@ def set_applicability(
     audit.record(session=session, actor=actor, action="update" if before else "create", entity="criterion",
                  entity_id=criterion_id, summary=f"Set {criterion_id} for {entity_type}: applies {applies}",
                  before=before, after=after)
+    return row
+
+
+def restore_shipped_applicability(
+    *, session: Session, actor: Actor, criterion_id: str, entity_type: str
+) -> CriterionApplicability:
+    """An admin hands an overridden pair back to its CBP source or role rule (from the seed files); audited."""
+    require_admin(actor)
+    row = session.exec(select(CriterionApplicability).where(
+        CriterionApplicability.criterion_id == criterion_id, CriterionApplicability.entity_type == entity_type
+    )).first()
+    if row is None or row.basis != ADMIN_OVERRIDE:
+        raise ValidationError(f"{criterion_id} for {entity_type} has no admin override to undo.")
+    shipped = loader.shipped_applicability().set_index(["criterion_id", "entity_type"])
+    if (criterion_id, entity_type) not in shipped.index:
+        raise ValidationError(f"No shipped rule for {criterion_id} and {entity_type}.")
+    values = shipped.loc[(criterion_id, entity_type)][list(loader.APPLICABILITY_FIELDS)].to_dict()
+    before = {"applies": row.applies, "basis": row.basis, "note": row.note}
+    for field, value in values.items():
+        setattr(row, field, value)
+    session.add(row)
+    session.flush()
+    audit.record(session=session, actor=actor, action="update", entity="criterion", entity_id=criterion_id,
+                 summary=f"Undid the override of {criterion_id} for {entity_type}: back to the {row.basis} "
+                 f"(applies {row.applies})",
+                 before=before, after={"applies": row.applies, "basis": row.basis, "note": row.note})
     return row

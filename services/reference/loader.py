@@ -199,6 +199,12 @@ def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.
     return pd.DataFrame(rows, columns=["criterion_id", "entity_type", *APPLICABILITY_FIELDS])
 
 
+def shipped_applicability() -> pd.DataFrame:
+    """The applicability rows as the seed files give them (CBP source rows and role rules), before any override."""
+    criteria, by_entity = _criteria()
+    return applicability_matrix(criteria, by_entity)
+
+
 def _mras() -> pd.DataFrame:
     mra = pd.read_csv(REFERENCE / "mra.csv", dtype=str, keep_default_na=False)
     return pd.DataFrame({
