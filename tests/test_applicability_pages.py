@@ -108,3 +108,14 @@ def test_admin_undoes_an_override_on_the_criteria_page(page_app, session, staff)
         CriterionApplicability.criterion_id == "12.6", CriterionApplicability.entity_type == "Customs Broker")).one()
     session.refresh(row)
     assert (row.applies, row.basis) == ("yes", "role rule")
+
+
+def test_question_lines_render_one_per_line_without_formatting():
+    from services.reference.questions import compose
+    from ui.questions import question_markdown
+
+    text = compose("Is **it** sealed?", "First [link](x)\nSecond", "Escort visitors.", "en")
+    assert question_markdown(text).split("  \n") == [
+        r"Is \*\*it\*\* sealed?", r"Answer yes if every point below is met, partial if some are, no if none is\:",
+        r"• First \[link\]\(x\)", "• Second", r"Recommended, not required\: Escort visitors\."]
+    assert question_markdown(None) == ""
