@@ -82,12 +82,12 @@ def questionnaires(url: str) -> dict[str, pd.DataFrame]:
     engine = db.make_engine(url)
     with db.session_scope(engine) as session:
         texts = dict(session.exec(select(CriterionText.criterion_id, CriterionText.question)
-                                  .where(CriterionText.language == "en")).all())
+                                  .where(CriterionText.language == "en", CriterionText.entity_type == "")).all())
         categories = dict(session.exec(select(Criterion.criterion_id, Criterion.category)).all())
         out = {}
         for entity in ENTITY_TYPES:
             frame = criteria.criteria_for_entity_type(session=session, entity_type=entity)
-            frame = frame[["criterion_id", "requirement"]].copy()
+            frame = frame.loc[frame["asked_by_default"] == "yes", ["criterion_id", "requirement"]].copy()  # in China
             frame["category"] = frame["criterion_id"].map(categories)
             frame["question"] = frame["criterion_id"].map(texts)
             out[entity] = frame.reset_index(drop=True)

@@ -34,6 +34,12 @@ class Partner(SQLModel, table=True):
     import_share: float | None = None  # percent of the importer's import volume
     status: str = Field(default="active", max_length=10, index=True)
     notes: str = Field(default="", max_length=2000)
+    # What the partner physically does (models.reference.PartnerRole); None = the entity type's default
+    # (seed/entity-roles.csv; the land border also from the country). Decides role-conditional criteria.
+    crosses_land_border: bool | None = None
+    stuffs_containers: bool | None = None
+    operates_conveyances: bool | None = None
+    handles_cargo: bool | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -1,4 +1,32 @@
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+class Applies(StrEnum):
+    """Whether a criterion applies to an entity type; "unknown" is asked and flagged for the admin to confirm."""
+
+    yes = "yes"
+    no = "no"
+    unknown = "unknown"
+
+
+class Basis(StrEnum):
+    """What an applicability row rests on (docs/APPLICABILITY.md)."""
+
+    cbp = "CBP source"  # a row of seed/reference/msc-by-entity.csv
+    role_rule = "role rule"  # a row of seed/applicability-rules.csv, the rule in words in the note
+    admin = "admin override"  # an admin's audited decision, which wins
+
+
+class PartnerRole(StrEnum):
+    """What a partner physically does: the flags that decide role-conditional criteria per partner."""
+
+    crosses_land_border = "crosses_land_border"
+    stuffs_containers = "stuffs_containers"
+    operates_conveyances = "operates_conveyances"
+    handles_cargo = "handles_cargo"
 
 
 class Country(SQLModel, table=True):
@@ -24,24 +52,36 @@ class Criterion(SQLModel, table=True):
 
 
 class CriterionApplicability(SQLModel, table=True):
-    """Whether a criterion applies to an entity type, and on what basis."""
+    """Whether a criterion applies to an entity type, and on what basis (one row per pair)."""
+
+    __table_args__ = (UniqueConstraint("criterion_id", "entity_type", name="uq_criterionapplicability_pair"),)
 
     id: int | None = Field(default=None, primary_key=True)
     criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10, index=True)
     entity_type: str = Field(max_length=60, index=True)
-    applies: str = Field(max_length=8)  # yes | no | unknown
+    applies: str = Field(max_length=8)  # Applies
     requirement: str = Field(default="", max_length=8)
-    basis: str = Field(max_length=20)  # "CBP source" | "product default"
+    basis: str = Field(max_length=20)  # Basis
     note: str = Field(default="", max_length=500)
     source: str = Field(default="", max_length=1000)
+    # PartnerRole values joined by "|": asked only of partners with one of these roles ("" = every partner).
+    role_condition: str = Field(default="", max_length=120)
 
 
 class CriterionText(SQLModel, table=True):
-    """Question text of a criterion in one language (answers are stored once, language-independent)."""
+    """Question text of a criterion in one language (answers are stored once, language-independent).
+
+    entity_type "" is the text for every type; a row with an entity type replaces it for that type (5.3's
+    17-point tractor/trailer inspection for highway carriers). checks: what the question verifies, one per line
+    (yes = all met, partial = some, no = none); recommended: a "should" part of a must criterion.
+    """
 
     criterion_id: str = Field(foreign_key="criterion.criterion_id", primary_key=True, max_length=10)
     language: str = Field(primary_key=True, max_length=5)
+    entity_type: str = Field(default="", primary_key=True, max_length=60)
     question: str = Field(max_length=1000)
+    checks: str = Field(default="", max_length=2000)
+    recommended: str = Field(default="", max_length=500)
 
 
 class MraProgram(SQLModel, table=True):

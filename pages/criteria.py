@@ -11,12 +11,13 @@ from services.core.permissions import Actor, ValidationError
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS
 from ui import auth, state
+from ui.questions import question_markdown
 
 PICK = "criteria_pick"  # id of the criterion whose detail is open
 SEEN = "criteria_seen"  # the selection last seen in each table, so only a new click opens a criterion
 CRITERION_ID = re.compile(r"^\d{1,2}\.\d{1,2}$")
 ROW_HEIGHT = 35  # pixels per table row: category tables are drawn at full height, without inner scrolling
-MARKS = {"CBP source": "", "product default": "*", criteria.ADMIN_OVERRIDE: "†"}
+MARKS = {"CBP source": "", "role rule": "*", criteria.ADMIN_OVERRIDE: "†"}
 
 
 @st.cache_data(show_spinner=False)
@@ -24,7 +25,8 @@ def _catalogue(url: str) -> dict[str, pd.DataFrame]:
     with state.session() as s:
         return {"criteria": criteria.list_criteria(session=s),
                 "applicability": criteria.applicability(session=s),
-                "questions": criteria.question_texts(session=s)}
+                "questions": criteria.question_texts(session=s),
+                "type_texts": criteria.entity_type_texts(session=s)}
 
 
 @st.cache_data(show_spinner=False)
@@ -39,8 +41,9 @@ def _caveats() -> None:
 
 
 def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requirements: list[str],
-              text: str) -> pd.DataFrame:
-    """Criteria shown: the whole catalogue or the entity type's questionnaire set, narrowed by must/should and text."""
+              text: str, bases: list[str] = ()) -> pd.DataFrame:
+    """Criteria shown: the whole catalogue or the entity type's questionnaire set, narrowed by must/should, basis
+    (of the entity type's rows, or of any row in the catalogue) and text."""
     url = state.database_url()
     frame = data["criteria"] if entity_type is None else _questionnaire_set(url, entity_type)
     applies = data["applicability"]
@@ -48,6 +51,9 @@ def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requiremen
     frame = frame.assign(applies_to=frame["criterion_id"].map(counts).fillna(0).astype(int))
     if requirements:
         frame = frame[frame["requirement"].isin(requirements)]
+    if bases:
+        frame = frame[frame["basis"].isin(bases)] if entity_type else frame[frame["criterion_id"].isin(
+            applies.loc[applies["basis"].isin(bases), "criterion_id"])]
     if CRITERION_ID.match(text):  # an id finds that criterion only: "4.1" is not 4.10 or 4.11
         frame = frame[frame["criterion_id"] == text]
     elif text:
@@ -64,11 +70,12 @@ def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
     cols[1].metric("Must", int((frame["requirement"] == "must").sum()))
     cols[2].metric("Should", int((frame["requirement"] == "should").sum()))
     if entity_type:
-        defaults = int((frame["basis"] == "product default").sum())
-        cols[3].metric("On the product default", defaults, help="Applicability no CBP source decides for this "
-                       "entity type; see the caveats above.")
+        cols[3].metric("To confirm", int((frame["applies"] == "unknown").sum()), help="Applies 'unknown': neither a "
+                       "CBP source nor a clear role rule decides. Partners are asked; an admin confirms or overrides.")
+        bases = frame["basis"].value_counts()
         st.caption(f"The questionnaire for a **{entity_type}** asks these {len(frame)} criteria (those that apply), "
-                   "must first.")
+                   "must first: " + ", ".join(f"{n} on {b}" for b, n in bases.items()) + ". Criteria with a "
+                   "condition are asked only of partners with that role (the partner's role flags).")
     else:
         cols[3].metric("Categories", frame["category_number"].nunique())
 
@@ -76,13 +83,15 @@ def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
 def _catalogue_tab(frame: pd.DataFrame, entity_type: str | None, data: dict, actor: Actor, sig: str) -> None:
     """Tables by focus area and category; a clicked row opens the criterion right under its table."""
     columns = ["criterion_id", "requirement", "applies_to", "summary", "caveat",
-               *(["basis", "note"] if entity_type else [])]
+               *(["applies", "basis", "condition", "note"] if entity_type else [])]
     # Fixed widths so that the tables of all categories line up.
     config = {"criterion_id": st.column_config.TextColumn("Criterion", width=80),
               "requirement": st.column_config.TextColumn("Must/should", width=95),
               "summary": st.column_config.TextColumn("Summary", width=480),
               "caveat": st.column_config.TextColumn("Caveat", width=180),
               "basis": st.column_config.TextColumn("Basis", width=120),
+              "applies": st.column_config.TextColumn("Applies", width=80, help="unknown: asked, to confirm"),
+              "condition": st.column_config.TextColumn("Condition", width=180),
               "note": st.column_config.TextColumn("Note", width=200),
               "applies_to": st.column_config.NumberColumn("Entity types", width=95,
                                                           help="How many of the 12 entity types it applies to.")}
@@ -131,10 +140,17 @@ def _detail(cid: str, data: dict, actor: Actor) -> None:
         questions = data["questions"].set_index("criterion_id")
         for col, (code, language) in zip(st.columns(len(LANGUAGES)), LANGUAGES.items(), strict=True):
             text = questions[code].get(cid) if code in questions else None
-            col.markdown(f"*{language}*  \n{text if isinstance(text, str) and text else '–'}")
+            col.markdown(f"*{language}*  \n{question_markdown(text) if isinstance(text, str) and text else '–'}")
+        worded = data["type_texts"][data["type_texts"]["criterion_id"] == cid]
+        for entity, texts in worded.groupby("entity_type", sort=False):
+            with st.expander(f"Worded for {entity}"):
+                for col, (code, language) in zip(st.columns(len(LANGUAGES)), LANGUAGES.items(), strict=True):
+                    text = texts.loc[texts["language"] == code, "question"]
+                    col.markdown(f"*{language}*  \n{question_markdown(text.iloc[0]) if len(text) else '–'}")
         st.markdown("**Applies to**")
         rows = data["applicability"]
-        rows = rows[rows["criterion_id"] == cid][["entity_type", "applies", "requirement", "basis", "note"]]
+        rows = rows[rows["criterion_id"] == cid][["entity_type", "applies", "requirement", "basis", "condition",
+                                                   "note"]]
         st.dataframe(rows, hide_index=True, width="stretch")
         if actor.is_admin:
             _override_form(cid, rows, actor)
@@ -162,16 +178,25 @@ def _override_form(cid: str, rows: pd.DataFrame, actor: Actor) -> None:
         state.invalidate()
         st.session_state["criteria_flash"] = f"Saved: {cid} for {entity} applies {applies} (admin override)."
         st.rerun()
+    if now.get("basis") == criteria.ADMIN_OVERRIDE and st.button(
+            "Undo the override", key=f"criteria_restore_{cid}_{entity}", icon=":material/undo:",
+            help="Back to the CBP source or role rule the product ships for this pair."):
+        if state.write(lambda s: criteria.restore_shipped_applicability(session=s, actor=actor, criterion_id=cid,
+                                                                        entity_type=entity),
+                       success=f"{cid} for {entity} follows the shipped rule again.", flash_key="criteria_flash"):
+            st.rerun()
 
 
 def _matrix_tab(frame: pd.DataFrame, data: dict) -> None:
     rows = data["applicability"]
     rows = rows[rows["criterion_id"].isin(frame["criterion_id"])]
-    cells = rows.assign(cell=rows["applies"] + rows["basis"].map(MARKS).fillna(""))
+    cells = rows.assign(cell=rows["applies"] + rows["basis"].map(MARKS).fillna("")
+                        + rows["role_condition"].ne("").map({True: "◦", False: ""}))
     matrix = (cells.pivot(index="criterion_id", columns="entity_type", values="cell")
               .reindex(index=frame["criterion_id"], columns=[e for e in ENTITY_TYPES if e in set(rows["entity_type"])])
               .fillna("–"))
-    st.caption("yes / no / unknown; * product default, † admin override, no mark: CBP source; – no row.")
+    st.caption("yes / no / unknown (asked, to confirm); * role rule, † admin override, no mark: CBP source; ◦ only "
+               "for partners with the role the criterion is about (see the criterion); – no row.")
     st.dataframe(matrix.rename_axis("Criterion"), width="stretch", height=ROW_HEIGHT * 20)
 
 
@@ -184,20 +209,23 @@ def render() -> None:
         st.success(message, icon=":material/check_circle:")
     _caveats()
     data = _catalogue(state.database_url())
-    c1, c2, c3 = st.columns([2, 1, 2])
+    c1, c2, c4, c3 = st.columns([2, 1, 1, 2])
     entity_type = c1.selectbox("Entity type", ENTITY_TYPES, index=None, key="criteria_entity",
                                placeholder="All entity types (the whole catalogue)",
                                help="Pick one to see its questionnaire set: the criteria that apply to it.")
     requirements = c2.multiselect("Must / should", ["must", "should"], key="criteria_requirement",
                                   placeholder="Both")
+    bases = c4.multiselect("Basis", criteria.BASES, key="criteria_basis", placeholder="Any",
+                           help="What the applicability rests on: a CBP source, a role rule (the rule in words in "
+                           "the note) or an admin override.")
     text = (c3.text_input("Search", key="criteria_search", icon=":material/search:",
                           placeholder="criterion id (4.10) or words") or "").strip()
-    frame = _filtered(data, entity_type, requirements, text)
+    frame = _filtered(data, entity_type, requirements, text, bases)
     _summary(frame, entity_type)
     if frame.empty:
         st.info("No criterion matches.")
         return
-    sig = hashlib.sha1(repr((entity_type, requirements, text)).encode()).hexdigest()[:10]
+    sig = hashlib.sha1(repr((entity_type, requirements, text, bases)).encode()).hexdigest()[:10]
     catalogue, matrix = st.tabs(["Catalogue", "Applicability matrix"], key="criteria_tab", on_change="rerun")
     if catalogue.open:
         with catalogue:

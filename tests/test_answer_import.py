@@ -56,8 +56,9 @@ def store(session: Session, assignment_id: int, answers: dict[str, tuple[str, st
 
 
 def questionnaire_ids(session: Session, entity_type: str) -> list[str]:
-    """The criteria of an entity type in criterion-number order (4.9 before 4.10)."""
+    """The criteria a partner of an entity type in China is asked, in criterion-number order (4.9 before 4.10)."""
     frame = criteria.criteria_for_entity_type(session=session, entity_type=entity_type)
+    frame = frame[frame["asked_by_default"] == "yes"]  # the land-border items only by road from Canada or Mexico
     return frame.sort_values("sort_key")["criterion_id"].tolist()
 
 

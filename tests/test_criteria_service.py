@@ -5,7 +5,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, func, select
 
 from models import AuditEvent, Certification, CriterionApplicability, MraProgram
@@ -26,7 +26,10 @@ def restore_reference(engine):
     with Session(engine) as s:
         for model, rows in saved.items():
             s.exec(delete(model).where(col(model.id).not_in([row["id"] for row in rows])))
-            s.execute(update(model), rows)
+            there = set(s.exec(select(model.id)))
+            if missing := [row for row in rows if row["id"] not in there]:
+                s.execute(insert(model), missing)
+            s.execute(update(model), [row for row in rows if row["id"] in there])
         s.commit()
 
 
@@ -52,7 +55,8 @@ def test_applicability_for_one_entity_type_and_for_all(session):
     broker = criteria.applicability(session=session, entity_type="Customs Broker")
     assert set(broker["entity_type"]) == {"Customs Broker"}
     assert broker["sort_key"].is_monotonic_increasing
-    assert set(broker["basis"]) <= {"CBP source", "product default"}
+    assert set(broker["basis"]) <= {"CBP source", "role rule"}
+    assert {"role_condition", "condition"} <= set(broker.columns)
     everything = criteria.applicability(session=session)
     assert set(everything["entity_type"]) == set(ENTITY_TYPES)
     first = everything[everything["criterion_id"] == "1.1"]["entity_type"].tolist()
@@ -62,17 +66,20 @@ def test_applicability_for_one_entity_type_and_for_all(session):
 def test_questionnaire_set_is_what_applies_must_first(session):
     importer = criteria.criteria_for_entity_type(session=session, entity_type="Importer")
     applies = criteria.applicability(session=session, entity_type="Importer")
-    assert set(importer["criterion_id"]) == set(applies.loc[applies["applies"] == "yes", "criterion_id"])
+    # yes and unknown are asked (unknown flagged to confirm); the land-border items depend on the country.
+    assert set(importer["criterion_id"]) == set(applies.loc[applies["applies"] != "no", "criterion_id"])
+    assert set(importer.loc[importer["applies"] == "unknown", "criterion_id"]) == {"5.7", "5.15", "5.24"}
     order = importer["requirement"].map({"must": 0, "should": 1}).fillna(2)
     assert order.is_monotonic_increasing
     for _, group in importer.groupby("requirement"):
         assert group["sort_key"].is_monotonic_increasing  # 4.10 after 4.9 within must and within should
-    assert {"basis", "note", "summary", "category"} <= set(importer.columns)
+    assert {"basis", "note", "summary", "category", "applies", "condition", "asked_by_default"} <= set(
+        importer.columns)
     broker = criteria.criteria_for_entity_type(session=session, entity_type="Customs Broker")
-    assert not broker["criterion_id"].str.match(r"^[56]\.").any()  # brokers do not handle cargo
+    assert set(broker.loc[broker["criterion_id"].str.match(r"^[56]\."), "criterion_id"]) == {"5.29"}
     catalogue = criteria.list_criteria(session=session).set_index("criterion_id")["requirement"]
-    defaults = broker[broker["basis"] == "product default"]  # no must/should of their own: the criterion's applies
-    assert len(defaults) and (defaults["requirement"] == defaults["criterion_id"].map(catalogue)).all()
+    rules = broker[broker["basis"] == "role rule"]  # no must/should of their own: the criterion's applies
+    assert len(rules) and (rules["requirement"] == rules["criterion_id"].map(catalogue)).all()
 
 
 def test_questionnaire_set_refuses_an_unknown_entity_type(session):
@@ -96,7 +103,8 @@ def test_admin_override_changes_the_questionnaire_set_and_is_audited(session, st
     assert after.set_index("criterion_id").loc["5.1", "basis"] == "admin override"
     [event] = _events(session, "criterion")
     assert (event.username, event.entity_id, event.action) == ("admin", "5.1", "update")
-    assert event.before == {"applies": "no", "basis": "product default", "note": "Brokers do not handle cargo."}
+    assert event.before == {"applies": "no", "basis": "role rule",
+                            "note": "Customs brokers handle documents and data, not conveyances or containers."}
     assert event.after == {"applies": "yes", "basis": "admin override", "note": "Our broker also drives the containers"}
 
     criteria.set_applicability(session=session, actor=ADMIN, criterion_id="5.1", entity_type="Customs Broker",
@@ -106,14 +114,13 @@ def test_admin_override_changes_the_questionnaire_set_and_is_audited(session, st
 
 
 def test_override_of_a_pair_without_a_row_adds_one(session, staff, restore_reference):
-    have = set(session.exec(select(CriterionApplicability.criterion_id)
-                            .where(CriterionApplicability.entity_type == "Importer")))
-    missing = sorted(set(criteria.list_criteria(session=session)["criterion_id"]) - have)[0]
-    criteria.set_applicability(session=session, actor=ADMIN, criterion_id=missing, entity_type="Importer",
+    session.exec(delete(CriterionApplicability).where(CriterionApplicability.criterion_id == "7.35",
+                                                      CriterionApplicability.entity_type == "Importer"))
+    criteria.set_applicability(session=session, actor=ADMIN, criterion_id="7.35", entity_type="Importer",
                                applies="unknown", note="Ask CBP")
     session.commit()
     rows = criteria.applicability(session=session, entity_type="Importer")
-    assert rows.set_index("criterion_id").loc[missing, ["applies", "basis"]].tolist() == ["unknown", "admin override"]
+    assert rows.set_index("criterion_id").loc["7.35", ["applies", "basis"]].tolist() == ["unknown", "admin override"]
     assert _events(session, "criterion")[0].action == "create"
 
 

@@ -20,7 +20,6 @@ from models import (
     Certification,
     CompanyProfile,
     Country,
-    CriterionApplicability,
     Cycle,
     MraProgram,
     Partner,
@@ -34,6 +33,7 @@ from services.demo.generator import DemoSummary, seed_demo
 from services.partners.identifiers import IDENTIFIER_FORMATS, LEGAL_FORMS, name_words
 from services.partners.registry import EDITABLE_FIELDS, clean_partner_values, find_duplicates
 from services.reference import loader as reference
+from services.reference.applicability import applicable_criteria_for_partners
 
 TODAY = date(2026, 11, 16)
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,11 +296,11 @@ def test_cycles_and_assignment_funnel(demo):
 
 
 def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
-    applies = {(a.entity_type, a.criterion_id) for a in demo.exec(select(CriterionApplicability))
-               if a.applies == "yes"}
-    applicable = Counter(entity for entity, _ in applies)
     assignments = {a.id: a for a in demo.exec(select(Assignment))}
-    entity_of = {a.id: demo.get(Partner, a.partner_id).entity_type for a in assignments.values()}
+    partner_of = {a.id: a.partner_id for a in assignments.values()}  # what a partner is asked depends on its roles
+    asked = applicable_criteria_for_partners(session=demo, partner_ids=set(partner_of.values()))
+    applies = set(zip(asked["partner_id"], asked["criterion_id"], strict=True))
+    applicable = Counter(asked["partner_id"])
     answers = demo.exec(select(Answer.assignment_id, Answer.criterion_id, Answer.value, Answer.comment,
                                Answer.source, Answer.answered_by, Answer.answered_on, Answer.recorded_at,
                                Answer.is_current)).all()
@@ -309,7 +309,7 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
     assert {a.source for a in answers} == {"link", "file"}
     for answer in answers:
         assignment = assignments[answer.assignment_id]
-        assert (entity_of[assignment.id], answer.criterion_id) in applies
+        assert (partner_of[assignment.id], answer.criterion_id) in applies
         assert bool(answer.comment) == (answer.value in ("partial", "no"))
         assert answer.answered_by and answer.is_current
         recorded = _aware(answer.recorded_at)
@@ -317,7 +317,7 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
         assert answer.answered_on == recorded.date()
     per_assignment = Counter(a.assignment_id for a in answers)
     for assignment in assignments.values():
-        count, full = per_assignment[assignment.id], applicable[entity_of[assignment.id]]
+        count, full = per_assignment[assignment.id], applicable[partner_of[assignment.id]]
         if assignment.status in ("submitted", "returned", "accepted"):
             assert count == full
         elif assignment.status == "in progress":
@@ -329,7 +329,7 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
     for comment in comments:
         assignment = assignments[comment.assignment_id]
         assert comment.author == assignment.reviewed_by and comment.created_at == assignment.reviewed_at
-        assert (entity_of[assignment.id], comment.criterion_id) in applies
+        assert (partner_of[assignment.id], comment.criterion_id) in applies
 
 
 def test_demo_data_files_cover_every_country_and_entity_type():

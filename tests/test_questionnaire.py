@@ -48,7 +48,8 @@ def test_questions_follow_category_then_must_then_number(session, staff):
     frame = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
     assert list(frame.columns) == questionnaire.QUESTIONNAIRE_COLUMNS
 
-    expected = set(criteria_for_entity_type(session=session, entity_type="Foreign Manufacturer")["criterion_id"])
+    catalogue = criteria_for_entity_type(session=session, entity_type="Foreign Manufacturer")
+    expected = set(catalogue.loc[catalogue["asked_by_default"] == "yes", "criterion_id"])  # no land border in China
     assert set(frame["criterion_id"]) == expected and frame["criterion_id"].is_unique
     assert frame["category_number"].is_monotonic_increasing
     for _, category in frame.groupby("category_number"):
@@ -70,6 +71,7 @@ def test_questions_are_the_criteria_catalogue_set_for_every_entity_type(session,
     for assignment in session.exec(select(Assignment).where(Assignment.cycle_id == cycle.id)).scalars():
         entity_type = session.get(Partner, assignment.partner_id).entity_type
         catalogue = criteria_for_entity_type(session=session, entity_type=entity_type)
+        catalogue = catalogue[catalogue["asked_by_default"] == "yes"]  # partners in China: no land-border items
         frame = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
         assert dict(zip(frame["criterion_id"], frame["requirement"], strict=True)) == dict(
             zip(catalogue["criterion_id"], catalogue["requirement"], strict=True)), entity_type
@@ -78,7 +80,8 @@ def test_questions_are_the_criteria_catalogue_set_for_every_entity_type(session,
 def test_questionnaire_applies_the_entity_type(session, staff):
     broker = open_for(session, add_partner(session, "BRK1", entity_type="Customs Broker", country_iso2="US"))
     frame = questionnaire.questionnaire(session=session, assignment_id=broker.id)
-    assert not frame["category_number"].isin([5, 6]).any()  # brokers do not handle cargo
+    # Brokers do not handle conveyances or seals; reporting a threat to a shipment (5.29) is theirs.
+    assert set(frame.loc[frame["category_number"].isin([5, 6]), "criterion_id"]) == {"5.29"}
     with pytest.raises(ValidationError, match="not a question for a Customs Broker"):
         questionnaire.save_answers(session=session, assignment_id=broker.id, source="link", answered_by="x",
                                    answers=[{"criterion_id": "6.1", "value": "yes"}])

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
@@ -76,23 +77,53 @@ def _applicability(session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["criterion_id", "entity_type", "applies", "basis", "category"])
 
 
-def test_applicability_defaults(session):
+def test_applicability_rows_per_pair_with_their_basis(session):
     matrix = _applicability(session)
-    assert not matrix.duplicated(["criterion_id", "entity_type"]).any()
+    assert len(matrix) == 101 * 12 and not matrix.duplicated(["criterion_id", "entity_type"]).any()
     assert set(matrix["entity_type"]) == set(ENTITY_TYPES)
-    assert set(matrix["basis"]) == {"CBP source", "product default"}
+    assert set(matrix["basis"]) == {"CBP source", "role rule"}
 
     lookup = matrix.set_index(["criterion_id", "entity_type"])
     assert tuple(lookup.loc[("6.3", "Highway Carrier"), ["applies", "basis"]]) == ("yes", "CBP source")
     assert lookup.loc[("6.3", "Importer"), "applies"] == "no"
 
     broker = matrix[matrix["entity_type"] == "Customs Broker"]
-    assert broker.loc[broker["category"].isin([5, 6]), "applies"].ne("yes").all()
-    assert (broker["category"] == 5).any()  # conveyance criteria are listed for brokers, as not applying
-    assert broker.loc[broker["basis"] == "product default", "applies"].eq("yes").any()
+    assert broker.loc[broker["category"] == 5, "applies"].ne("yes").sum() >= 12  # 5.29 is theirs
+    assert broker.loc[broker["basis"] == "role rule", "applies"].eq("yes").any()
 
-    # Importers get nothing beyond their own reference rows.
-    assert (matrix.loc[matrix["entity_type"] == "Importer", "basis"] == "CBP source").all()
+    # Importers: CBP's importer rows, role rules only where the importer set has no row (3.8, 7.35, 7.36).
+    importer = matrix[(matrix["entity_type"] == "Importer") & (matrix["basis"] == "role rule")]
+    assert sorted(importer["criterion_id"]) == ["3.8", "7.35", "7.36"] and importer["applies"].eq("no").all()
+
+
+def test_applicability_follows_the_seed_files_and_keeps_admin_overrides(tmp_path_factory):
+    """A stale shipped row is brought back to the rules, an admin override stays, a removed text goes."""
+    with new_database(tmp_path_factory.mktemp("refresh")) as engine:
+        db.upgrade(engine)
+        with db.session_scope(engine) as s:
+            reference.load_reference_data(session=s)
+        with db.session_scope(engine) as s:
+            s.exec(update(CriterionApplicability).where(CriterionApplicability.criterion_id == "7.4",
+                                                        CriterionApplicability.entity_type == "Highway Carrier")
+                   .values(applies="yes", basis="product default", note="old", role_condition=""))
+            s.exec(update(CriterionApplicability).where(CriterionApplicability.criterion_id == "5.16",
+                                                        CriterionApplicability.entity_type == "Foreign Manufacturer")
+                   .values(applies="no", basis="admin override", note="ours", role_condition=""))
+            s.add(CriterionText(criterion_id="1.1", language="es", entity_type="Sea Carrier", question="¿Obsoleta?"))
+        with db.session_scope(engine) as s:
+            assert reference.load_reference_data(session=s) == {"criterionapplicability": 2, "criteriontext": 1}
+        with Session(engine) as s:
+            def row(cid, entity):
+                return s.exec(select(CriterionApplicability).where(CriterionApplicability.criterion_id == cid,
+                                                                   CriterionApplicability.entity_type == entity)).one()
+            stale = row("7.4", "Highway Carrier")
+            assert (stale.applies, stale.basis) == ("no", "role rule") and "Shipper's acts" in stale.note
+            kept = row("5.16", "Foreign Manufacturer")
+            assert (kept.applies, kept.basis, kept.note, kept.role_condition) == (
+                "no", "admin override", "ours", "crosses_land_border")
+            assert s.get(CriterionText, ("1.1", "es", "Sea Carrier")) is None
+        with db.session_scope(engine) as s:
+            assert reference.load_reference_data(session=s) == {}
 
 
 def test_question_texts(session):
@@ -103,11 +134,18 @@ def test_question_texts(session):
     questions = reference.SEED / "criteria_questions.csv"
     if questions.exists():
         written = pd.read_csv(questions, dtype=str, keep_default_na=False)
+        general = written[written["entity_type"] == ""]
         for language in LANGUAGES:
-            have = set(session.exec(select(CriterionText.criterion_id).where(CriterionText.language == language)))
-            assert have == set(written.loc[written["language"] == language, "criterion_id"]), language
-        chinese = written.set_index(["criterion_id", "language"]).loc[("4.10", "zh"), "question"]
-        assert session.get(CriterionText, ("4.10", "zh")).question == chinese
+            have = set(session.exec(select(CriterionText.criterion_id).where(CriterionText.language == language,
+                                                                             CriterionText.entity_type == "")))
+            assert have == set(general.loc[general["language"] == language, "criterion_id"]), language
+        chinese = general.set_index(["criterion_id", "language"]).loc[("4.10", "zh"), "question"]
+        assert session.get(CriterionText, ("4.10", "zh", "")).question == chinese
+        # Every text written for one entity type exists in all three languages, and so does every general text.
+        for _, group in written.groupby(["criterion_id", "entity_type"]):
+            assert set(group["language"]) == set(LANGUAGES)
+        assert {"Highway Carrier", "Long Haul Highway Carrier (Mexico)"} <= set(
+            written.loc[written["criterion_id"] == "5.3", "entity_type"])
 
 
 def test_loading_again_loads_nothing_and_keeps_corrections(session):

@@ -11,8 +11,6 @@ from models import (
     Answer,
     Assignment,
     Criterion,
-    CriterionApplicability,
-    CriterionText,
     Cycle,
     Evidence,
     Partner,
@@ -25,6 +23,8 @@ from services.collection.cycles import EDITABLE_STATES, current_status, get_assi
 from services.collection.links import keep_link_open
 from services.core import audit
 from services.core.permissions import Actor, PermissionDenied, ValidationError, require_write
+from services.reference.applicability import questions_for_partner
+from services.reference.questions import question_texts_for
 
 QUESTIONNAIRE_COLUMNS = [
     "criterion_id", "category_number", "category", "requirement", "question", "value", "comment", "answered_on",
@@ -44,22 +44,13 @@ def _context(session: Session, assignment_id: int) -> tuple[Assignment, Partner,
     return assignment, partner, cycle
 
 
-def _questions(session: Session, entity_type: str) -> list[Row]:
+def _questions(session: Session, partner: Partner) -> list:
     """The partner's questions in questionnaire order: by category, must first within it, then 4.9 before 4.10.
 
-    Same set and must/should as reference.criteria.criteria_for_entity_type (applies "yes"; the entity type's own
-    requirement where the sources give one), read in one query without pandas: the supplier page reruns this on
-    every click.
+    The one rule of what a partner is asked (its entity type's applicability and its roles) lives in
+    services.reference.applicability.
     """
-    rows = session.exec(
-        select(Criterion.criterion_id, Criterion.category_number, Criterion.category,
-               func.coalesce(func.nullif(CriterionApplicability.requirement, ""), Criterion.requirement)
-               .label("requirement"), Criterion.summary, Criterion.sort_key)
-        .join(CriterionApplicability, col(CriterionApplicability.criterion_id) == Criterion.criterion_id)
-        .where(CriterionApplicability.entity_type == entity_type, CriterionApplicability.applies == "yes")
-    ).all()
-    unique = {r.criterion_id: r for r in rows}
-    return sorted(unique.values(), key=lambda r: (r.category_number, r.requirement != "must", r.sort_key))
+    return questions_for_partner(session=session, partner_id=partner.id)
 
 
 def _current(session: Session, assignment_id: int | None) -> dict[str, Row]:
@@ -77,7 +68,7 @@ def _current(session: Session, assignment_id: int | None) -> dict[str, Row]:
 def applicable_criteria(*, session: Session, assignment_id: int) -> list[str]:
     """Criterion ids of the assignment's questions, in questionnaire order."""
     _, partner, _ = _context(session, assignment_id)
-    return [q.criterion_id for q in _questions(session, partner.entity_type)]
+    return [q.criterion_id for q in _questions(session, partner)]
 
 
 def _previous_assignment_id(session: Session, assignment: Assignment) -> int | None:
@@ -101,13 +92,8 @@ def questionnaire(*, session: Session, assignment_id: int, language: str | None 
     assignment, partner, _ = _context(session, assignment_id)
     language = language or assignment.language
     language = language if language in LANGUAGES else "en"
-    questions = _questions(session, partner.entity_type)
-    texts: dict[tuple[str, str], str] = {
-        (cid, lang): text for cid, lang, text in session.exec(
-            select(CriterionText.criterion_id, CriterionText.language, CriterionText.question)
-            .where(col(CriterionText.language).in_({language, "en"}))
-        ).all()
-    }
+    questions = _questions(session, partner)
+    texts = question_texts_for(session=session, language=language, entity_type=partner.entity_type)
     current = _current(session, assignment.id)
     previous = _current(session, _previous_assignment_id(session, assignment))
     # Ordered by id, so the latest open comment on a question wins.
@@ -127,7 +113,7 @@ def questionnaire(*, session: Session, assignment_id: int, language: str | None 
         answer, before = current.get(cid), previous.get(cid)
         records.append((
             cid, q.category_number, q.category, q.requirement,
-            texts.get((cid, language)) or texts.get((cid, "en")) or q.summary,
+            texts[cid],
             answer.value if answer else "", answer.comment if answer else "",
             answer.answered_on if answer else None, answer.source if answer else "",
             answer.answered_by if answer else "", before.value if before else "", before.comment if before else "",
@@ -235,7 +221,7 @@ def save_answers(
         who = actor
     answered_by = (str(answered_by or "").strip() or who.username)[:120]
     _require_open(cycle)
-    applicable = {q.criterion_id for q in _questions(session, partner.entity_type)}
+    applicable = {q.criterion_id for q in _questions(session, partner)}
     rows, errors = _clean_answers(answers, applicable, partner.entity_type, date.today())
     if errors:
         raise ValidationError("; ".join(errors))
@@ -279,7 +265,7 @@ def missing_answers(*, session: Session, assignment_id: int) -> list[str]:
     """Criterion ids of the questions not answered yet, in questionnaire order."""
     assignment, partner, _ = _context(session, assignment_id)
     current = _current(session, assignment.id)
-    return [q.criterion_id for q in _questions(session, partner.entity_type) if q.criterion_id not in current]
+    return [q.criterion_id for q in _questions(session, partner) if q.criterion_id not in current]
 
 
 def submission_problems(*, session: Session, assignment_id: int) -> list[str]:
@@ -287,7 +273,7 @@ def submission_problems(*, session: Session, assignment_id: int) -> list[str]:
     assignment, partner, _ = _context(session, assignment_id)
     current = _current(session, assignment.id)
     problems = []
-    for q in _questions(session, partner.entity_type):
+    for q in _questions(session, partner):
         answer = current.get(q.criterion_id)
         if answer is None:
             problems.append(f"{q.criterion_id}: not answered")
@@ -355,7 +341,7 @@ def return_for_fixes(
     """
     require_write(actor)
     assignment, partner, cycle = _context(session, assignment_id)
-    applicable = {q.criterion_id for q in _questions(session, partner.entity_type)}
+    applicable = {q.criterion_id for q in _questions(session, partner)}
     cleaned, errors = {}, []
     for cid, text in (comments or {}).items():
         cid, text = str(cid).strip(), str(text or "").strip()

@@ -34,6 +34,7 @@ from models import (
 from models.common import ENTITY_TYPES
 from services.demo.data import demo_data
 from services.partners.identifiers import normalize_name
+from services.reference.applicability import question_sets_for_partners
 
 MAX_PARTNERS = 100_000
 _CHUNK = 20_000
@@ -542,17 +543,15 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     Each partner has one underlying answer pattern; this season repeats last season's answers with a few changes,
     as a partner does when it edits a pre-filled questionnaire.
     """
-    applicable = session.exec(
-        select(CriterionApplicability.entity_type, Criterion.criterion_id, Criterion.category_number)
-        .join(Criterion, col(Criterion.criterion_id) == col(CriterionApplicability.criterion_id))
-        .where(CriterionApplicability.applies == "yes")
-        .order_by(col(CriterionApplicability.entity_type), col(Criterion.sort_key))).all()
-    criteria = sorted({(cid, category) for _, cid, category in applicable})
+    # What each partner is asked (services.reference.applicability), in criterion-number order.
+    members, sets = question_sets_for_partners(session=session, partner_ids=[f.id for f in firms])
+    sets = sets.sort_values(["set_id", "sort_key"])
+    criteria = sorted(set(zip(sets["criterion_id"], sets["category_number"], strict=True)))
     position = {cid: k for k, (cid, _) in enumerate(criteria)}
-    lists: dict[str, list[int]] = {}
-    for entity, cid, _ in applicable:
-        lists.setdefault(entity, []).append(position[cid])
-    by_type = {entity: np.array(cols, dtype=np.int64) for entity, cols in lists.items()}
+    by_set = {int(sid): np.array([position[c] for c in group], dtype=np.int64)
+              for sid, group in sets.groupby("set_id")["criterion_id"]}
+    by_partner = {int(pid): by_set.get(int(sid), np.array([], dtype=np.int64))
+                  for pid, sid in zip(members["partner_id"], members["set_id"], strict=True)}
     categories = np.array([category for _, category in criteria])
 
     shape = (len(firms), len(criteria))
@@ -567,7 +566,7 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     total = 0
     for q in questionnaires:
         firm = firms[q.firm]
-        cols = by_type.get(firm.row["entity_type"], np.array([], dtype=np.int64))
+        cols = by_partner.get(firm.id, np.array([], dtype=np.int64))
         if q.status == "in progress":
             cols = cols[:max(1, math.ceil(len(cols) * gen.uniform(0.15, 0.9)))]
         values = _VALUES[(this_year if q.open_cycle else last_year)[q.firm, cols]].tolist()

@@ -33,6 +33,7 @@ from services.company import profile as company
 from services.core.permissions import ValidationError
 from services.exports.safe import sheet_cell
 from services.exports.xlsx import LAST_ROW, Layout, TextRows, row_height, text_height, text_styles
+from services.reference.applicability import question_sets_for_partners
 from services.texts import text
 
 ANSWERS_SHEET = "Answers"
@@ -167,7 +168,10 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     # The language questionnaire() falls back to, so the questions match what the partner's link shows.
     chosen["language"] = language or chosen["language"].where(chosen["language"].isin(list(LANGUAGES)), "en")
 
-    rows = chosen.merge(_questions(session, chosen), on=["entity_type", "language"])
+    members, _ = question_sets_for_partners(session=session, partner_ids=chosen["partner_id"].tolist())
+    # Partners of one entity type may be asked different questions: their roles differ.
+    chosen["question_set"] = chosen["partner_id"].map(members.set_index("partner_id")["set_id"])
+    rows = chosen.merge(_questions(session, chosen), on=["entity_type", "question_set", "language"])
     rows = rows.merge(_answers(session, chosen["assignment_id"].tolist(), "current"),
                       on=["assignment_id", "criterion_id"], how="left")
     chosen = chosen.merge(_previous_assignments(session, cycle, chosen["partner_id"].tolist()), on="partner_id",
@@ -189,18 +193,22 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
 
 
 def _questions(session: Session, chosen: pd.DataFrame) -> pd.DataFrame:
-    """The questions per (entity type, language), taken from services.questionnaire so they match the link.
+    """The questions per (entity type, question set, language), taken from services.questionnaire so they match
+    the link.
 
     questionnaire() is asked once per group, for one of its assignments: the questions depend only on the entity
-    type and language, the answers are loaded for all assignments at once elsewhere.
+    type (its wording), the set of criteria the partner is asked and the language; the answers are loaded for all
+    assignments at once elsewhere.
     """
     frames = []
-    for (entity_type, language), group in chosen.groupby(["entity_type", "language"], sort=False):
+    for (entity_type, question_set, language), group in chosen.groupby(["entity_type", "question_set", "language"],
+                                                                         sort=False):
         asked = questionnaire(session=session, assignment_id=int(group["assignment_id"].iloc[0]), language=language)
         # The category by number: the sheet shows its name in the workbook's language.
         frame = asked[["criterion_id", "category_number", "requirement", "question"]].rename(
             columns={"category_number": "category"})
-        frames.append(frame.assign(entity_type=entity_type, language=language, order=range(len(frame))))
+        frames.append(frame.assign(entity_type=entity_type, question_set=question_set, language=language,
+                                   order=range(len(frame))))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -65,7 +65,7 @@ from services.imports.reader import (
     read_table,
     sha256_hex,
 )
-from services.reference import criteria
+from services.reference.applicability import question_sets_for_partners
 
 MAX_COMMENT_CHARS = 4000  # Answer.comment
 LOCKED_STATES = ("accepted", "exempt")  # answers to these change only after the team reopens them
@@ -175,11 +175,6 @@ class _Context:
                                  columns=["criterion_id", "category_number", "sort_key", "requirement"])
         ids = catalogue["criterion_id"].to_numpy(dtype=object)
         index = {cid: i for i, cid in enumerate(ids)}
-        rules = criteria.applicability(session=session)
-        rules = rules[rules["applies"] == "yes"].merge(catalogue, on="criterion_id", suffixes=("", "_criterion"))
-        requirement = rules["requirement"].where(rules["requirement"] != "", rules["requirement_criterion"])
-        rules["order"] = list(zip(rules["category_number"], requirement.ne("must").astype(int), rules["sort_key"],
-                                  strict=True))
         partner_rows = session.exec(
             select(Partner.partner_code, Partner.id, Partner.legal_name, Partner.entity_type, Assignment.id,
                    Assignment.status)
@@ -187,15 +182,22 @@ class _Context:
         ).all()
         partners = pd.DataFrame(partner_rows, columns=["partner_code", "partner_id", "legal_name", "entity_type",
                                                        "assignment_id", "status"])
-        entities = sorted(set(rules["entity_type"]) | set(partners["entity_type"]))
+        # What each partner of the cycle is asked (services.reference.applicability): one row of `applies` per
+        # question set (partners of a type with the same roles), labelled with its entity type.
+        members, sets = question_sets_for_partners(
+            session=session, partner_ids=partners.loc[partners["assignment_id"].notna(), "partner_id"].tolist())
+        entities = members.merge(partners[["partner_id", "entity_type"]], on="partner_id").drop_duplicates(
+            "set_id").sort_values("set_id")["entity_type"].tolist()
         applies = np.zeros((len(entities) + 1, len(ids)), dtype=bool)
-        entity_number = {e: i for i, e in enumerate(entities)}
-        applies[rules["entity_type"].map(entity_number).to_numpy(), rules["criterion_id"].map(index).to_numpy()] = True
+        applies[sets["set_id"].to_numpy(), sets["criterion_id"].map(index).to_numpy()] = True
         entity_order: list[dict[str, tuple]] = [{} for _ in entities]
-        for entity, cid, order in zip(rules["entity_type"], rules["criterion_id"], rules["order"], strict=True):
-            entity_order[entity_number[entity]][cid] = order
+        for entity, cid, order in zip(sets["set_id"], sets["criterion_id"], zip(
+                sets["category_number"], sets["requirement"].ne("must").astype(int), sets["sort_key"],
+                strict=True), strict=True):
+            entity_order[entity][cid] = order
         partners["partner_code"] = partners["partner_code"].str.upper()
-        partners["entity"] = partners["entity_type"].map(entity_number).astype("int64")
+        partners["entity"] = partners["partner_id"].map(members.set_index("partner_id")["set_id"]).fillna(
+            len(entities)).astype("int64")
         partners["assignment_id"] = partners["assignment_id"].fillna(-1).astype("int64")
         partners["status"] = partners["status"].fillna("")
         partners = partners.drop_duplicates("partner_code").set_index("partner_code")

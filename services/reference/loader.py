@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pandas as pd
 import pycountry
-from sqlalchemy import insert
-from sqlmodel import Session, func, select
+from sqlalchemy import delete, insert, update
+from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
-from models.common import ENTITY_TYPES
+from models.common import ENTITY_TYPES, LANGUAGES
+from models.reference import Applies, Basis, PartnerRole
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -21,9 +22,14 @@ CRITERIA_CAVEATS: tuple[str, ...] = (
     "Must/should of 2.2 is uncertain; 5.7, 5.15 and 5.24 are unconfirmed for importers; IDs that may exist but are "
     "missing: 3.2, 3.3, 8.2, 9.3, 11.3, 11.4, 12.3, 12.5.",
     "Criterion ids are text: 4.1 and 4.10 are different criteria.",
-    "Applicability outside importers and foreign manufacturers is thin in the sources; where no source decides, the "
-    "product applies a documented default (basis 'product default'), which an admin can review.",
+    "Applicability outside importers and foreign manufacturers is thin in the sources; where no source decides, a "
+    "documented role rule does (basis 'role rule', the rule in words; docs/APPLICABILITY.md) or the pair stays "
+    "'unknown': asked, and flagged for an admin to confirm. An admin's override wins.",
 )
+RULES_FILE = SEED / "applicability-rules.csv"
+ROLES_FILE = SEED / "entity-roles.csv"
+QUESTIONS_FILE = SEED / "criteria_questions.csv"
+APPLICABILITY_FIELDS = ["applies", "requirement", "basis", "note", "source", "role_condition"]
 MRA_CAVEAT = (
     "Peru (2018-09) and Uruguay (2022-07) dates are from secondary sources; the Guatemala and Colombia program names "
     "are assumed (OEA). Newer arrangements may exist: an admin can add and correct them."
@@ -93,34 +99,110 @@ def _criteria() -> tuple[pd.DataFrame, pd.DataFrame]:
     return criteria, by_entity
 
 
-def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.DataFrame:
-    """Criterion x entity type: the reference row where one exists, else the product default.
+class SeedError(ValueError):
+    """A reference file in seed/ that cannot be read as it stands; the message names file, row and column."""
 
-    Default for a pair no source decides: entity types other than importers take the foreign-manufacturer baseline
-    (the fullest partner-side set in the sources), except that customs brokers skip conveyance (5.x) and seal (6.x)
-    criteria because they do not handle cargo; importers take nothing beyond their reference rows.
+
+def _problem(path: Path, row: int, column: str, message: str) -> SeedError:
+    return SeedError(f"{path.relative_to(SEED.parent)}, row {row}, column {column}: {message}")
+
+
+def entity_roles() -> pd.DataFrame:
+    """seed/entity-roles.csv: per entity type its code and default role flags (yes/no; the land border also a list
+    of country codes, on for partners in those countries), with the reason."""
+    roles = pd.read_csv(ROLES_FILE, dtype=str, keep_default_na=False)
+    for number, row in enumerate(roles.itertuples(index=False), start=2):
+        if row.entity_type not in ENTITY_TYPES:
+            raise _problem(ROLES_FILE, number, "entity_type", f"'{row.entity_type}' is not a CTPAT entity type")
+        for role in PartnerRole:
+            value = getattr(row, role.value)
+            countries = value.split()
+            if value not in ("yes", "no") and not (countries and all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)):
+                raise _problem(ROLES_FILE, number, role.value, f"'{value}' is not yes, no or country codes")
+    missing = set(ENTITY_TYPES) - set(roles["entity_type"])
+    if missing:
+        raise _problem(ROLES_FILE, len(roles) + 2, "entity_type", f"no row for {', '.join(sorted(missing))}")
+    return roles
+
+
+def applicability_rules(criterion_ids: list[str]) -> list[dict]:
+    """seed/applicability-rules.csv, checked, each row with the criterion ids and entity types it matches.
+
+    criteria: ids, "N.*" (every criterion of category N) or "*"; entity_types: codes of entity-roles.csv or "*".
     """
-    explicit = by_entity.rename(columns={"summary_if_different": "note"}).assign(basis="CBP source")
-    explicit["source"] = explicit["source"].str.slice(0, 1000)
-    baseline = explicit[(explicit["entity_type"] == "Foreign Manufacturer") & (explicit["applies"] == "yes")]
-    category = criteria.set_index("criterion_id")["category_number"]
-    defaults = []
+    roles = entity_roles()
+    codes = dict(zip(roles["code"], roles["entity_type"], strict=True))
+    frame = pd.read_csv(RULES_FILE, dtype=str, keep_default_na=False)
+    known = set(criterion_ids)
+    rules = []
+    for number, row in enumerate(frame.itertuples(index=False), start=2):
+        matched: list[str] = []
+        for token in row.criteria.split():
+            if token == "*":
+                matched += criterion_ids
+            elif token.endswith(".*") and token[:-2].isdigit():
+                matched += [c for c in criterion_ids if c.split(".")[0] == token[:-2]]
+            elif token in known:
+                matched.append(token)
+            else:
+                raise _problem(RULES_FILE, number, "criteria", f"'{token}' is not a criterion id, N.* or *")
+        types: list[str] = []
+        for token in row.entity_types.split():
+            if token == "*":
+                types += list(ENTITY_TYPES)
+            elif token in codes:
+                types.append(codes[token])
+            else:
+                raise _problem(RULES_FILE, number, "entity_types", f"'{token}' is not a code of entity-roles.csv")
+        if row.applies not in set(Applies):
+            raise _problem(RULES_FILE, number, "applies", f"'{row.applies}' is not yes, no or unknown")
+        if row.requirement not in ("", "must", "should"):
+            raise _problem(RULES_FILE, number, "requirement", f"'{row.requirement}' is not must, should or empty")
+        condition = [r for r in row.role_condition.split("|") if r]
+        wrong = [r for r in condition if r not in set(PartnerRole)]
+        if wrong:
+            raise _problem(RULES_FILE, number, "role_condition", f"'{wrong[0]}' is not one of "
+                           f"{', '.join(PartnerRole)}")
+        if not row.rule.strip() or len(row.rule) > 500:
+            raise _problem(RULES_FILE, number, "rule", "the rule in words is required, at most 500 characters")
+        rules.append({"row": number, "criteria": set(matched), "entity_types": set(types), "applies": row.applies,
+                      "requirement": row.requirement, "role_condition": "|".join(condition), "rule": row.rule.strip()})
+    return rules
+
+
+def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.DataFrame:
+    """One row per criterion x entity type: the CBP source row where one exists, else the first matching role rule.
+
+    The first matching rule also gives every pair its role condition (the partner roles the criterion is about),
+    CBP rows included: CBP decides whether a criterion belongs to an entity type, the partner's roles decide whether
+    that partner does what it is about (a Chinese factory ships no goods across a U.S. land border).
+    """
+    ids = criteria.sort_values("sort_key")["criterion_id"].tolist()
+    rules = applicability_rules(ids)
+    explicit = by_entity.set_index(["criterion_id", "entity_type"])
+    rows = []
     for entity in ENTITY_TYPES:
-        if entity in {"Importer", "Foreign Manufacturer"}:
-            continue
-        have = set(explicit.loc[explicit["entity_type"] == entity, "criterion_id"])
-        for cid in baseline["criterion_id"]:
-            if cid in have:
-                continue
-            skip = entity == "Customs Broker" and category[cid] in (5, 6)
-            defaults.append({
-                "criterion_id": cid, "entity_type": entity, "applies": "no" if skip else "yes", "requirement": "",
-                "note": "Brokers do not handle cargo." if skip else "Foreign-manufacturer baseline until CBP's "
-                "document for this entity type is loaded.",
-                "source": "", "basis": "product default",
-            })
-    matrix = pd.concat([explicit, pd.DataFrame(defaults)], ignore_index=True)
-    return matrix[["criterion_id", "entity_type", "applies", "requirement", "basis", "note", "source"]]
+        for cid in ids:
+            rule = next((r for r in rules if cid in r["criteria"] and entity in r["entity_types"]), None)
+            condition = rule["role_condition"] if rule else ""
+            if (cid, entity) in explicit.index:
+                cbp = explicit.loc[(cid, entity)]
+                rows.append({"criterion_id": cid, "entity_type": entity, "applies": cbp["applies"],
+                             "requirement": cbp["requirement"], "basis": Basis.cbp.value,
+                             "note": cbp["summary_if_different"], "source": cbp["source"][:1000],
+                             "role_condition": condition if cbp["applies"] != Applies.no else ""})
+            elif rule is not None:
+                rows.append({"criterion_id": cid, "entity_type": entity, "applies": rule["applies"],
+                             "requirement": rule["requirement"], "basis": Basis.role_rule.value, "note": rule["rule"],
+                             "source": f"{RULES_FILE.name}, row {rule['row']}",
+                             "role_condition": condition if rule["applies"] != Applies.no else ""})
+    return pd.DataFrame(rows, columns=["criterion_id", "entity_type", *APPLICABILITY_FIELDS])
+
+
+def shipped_applicability() -> pd.DataFrame:
+    """The applicability rows as the seed files give them (CBP source rows and role rules), before any override."""
+    criteria, by_entity = _criteria()
+    return applicability_matrix(criteria, by_entity)
 
 
 def _mras() -> pd.DataFrame:
@@ -138,20 +220,87 @@ def _mras() -> pd.DataFrame:
 
 
 def _question_texts(criteria: pd.DataFrame) -> pd.DataFrame:
-    """Questions in English, Spanish and Chinese; a criterion without a written question asks its summary."""
-    written = pd.read_csv(SEED / "criteria_questions.csv", dtype=str, keep_default_na=False)
-    written = written[written["criterion_id"].isin(criteria["criterion_id"])]
-    have = set(written.loc[written["language"] == "en", "criterion_id"])
-    fallback = criteria.loc[~criteria["criterion_id"].isin(have)]
-    english = pd.DataFrame({"criterion_id": fallback["criterion_id"], "language": "en",
-                            "question": fallback["summary"]})
-    return pd.concat([written[["criterion_id", "language", "question"]], english], ignore_index=True)
+    """Questions in English, Spanish and Chinese, general (entity_type "") or for one entity type, with their checks
+    (one per line) and recommended part; a criterion without a written English question asks its summary."""
+    written = pd.read_csv(QUESTIONS_FILE, dtype=str, keep_default_na=False)
+    for number, row in enumerate(written.itertuples(index=False), start=2):
+        for column, known in (("criterion_id", set(criteria["criterion_id"])), ("language", set(LANGUAGES)),
+                              ("entity_type", {"", *ENTITY_TYPES})):
+            if getattr(row, column) not in known:
+                raise _problem(QUESTIONS_FILE, number, column, f"'{getattr(row, column)}' is not known")
+        if not row.question.strip():
+            raise _problem(QUESTIONS_FILE, number, "question", "empty")
+    keys = ["criterion_id", "language", "entity_type"]
+    if written.duplicated(keys).any():
+        number = int(written.index[written.duplicated(keys)][0]) + 2
+        raise _problem(QUESTIONS_FILE, number, "criterion_id", "the same criterion, language and entity type twice")
+    general = written[(written["language"] == "en") & (written["entity_type"] == "")]
+    fallback = criteria.loc[~criteria["criterion_id"].isin(general["criterion_id"])]
+    english = pd.DataFrame({"criterion_id": fallback["criterion_id"], "language": "en", "entity_type": "",
+                            "question": fallback["summary"], "checks": "", "recommended": ""})
+    columns = [*keys, "question", "checks", "recommended"]
+    texts = pd.concat([written[columns], english], ignore_index=True)
+    for column in ("question", "checks", "recommended"):
+        texts[column] = texts[column].str.strip()
+    return texts
+
+
+def _sync(session: Session, model, keys: list[str], shipped: pd.DataFrame, fields: list[str]) -> int:
+    """Make the table hold the shipped rows: insert missing keys, rewrite changed rows; returns the rows written.
+
+    A stored row whose basis is an admin override keeps its fields, except role_condition, which follows the rules.
+    """
+    stored = pd.DataFrame([tuple(r) for r in session.exec(select(*(getattr(model, c) for c in [*keys, *fields])))],
+                          columns=[*keys, *fields])
+    merged = shipped.merge(stored, on=keys, how="left", suffixes=("", "_stored"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"]
+    if len(new):
+        session.exec(insert(model), params=new[[*keys, *fields]].to_dict("records"))
+    old = merged[merged["_merge"] == "both"]
+    admin = old["basis_stored"].eq(Basis.admin.value) if "basis" in fields else pd.Series(False, index=old.index)
+    differs = {f: old[f].ne(old[f"{f}_stored"]) for f in fields}
+    rewritten = 0
+    for position, row in enumerate(old.to_dict("records")):
+        index = old.index[position]
+        if admin[index]:
+            values = {"role_condition": row["role_condition"]} if differs["role_condition"][index] else {}
+        else:
+            values = {f: row[f] for f in fields} if any(d[index] for d in differs.values()) else {}
+        if values:
+            session.exec(update(model).where(*(getattr(model, k) == row[k] for k in keys)).values(**values))
+            rewritten += 1
+    return len(new) + rewritten
+
+
+def refresh_applicability(*, session: Session, matrix: pd.DataFrame) -> int:
+    """Store the shipped applicability: missing pairs are added, rows from a source or a role rule follow the seed
+    files, and an admin override keeps its decision (only its role condition follows the rules)."""
+    return _sync(session, CriterionApplicability, ["criterion_id", "entity_type"], matrix, APPLICABILITY_FIELDS)
+
+
+def refresh_question_texts(*, session: Session, texts: pd.DataFrame) -> int:
+    """Store the shipped question texts (no one edits them in the app): add, change, and drop those no longer
+    shipped; returns the rows written or dropped."""
+    keys = ["criterion_id", "language", "entity_type"]
+    written = _sync(session, CriterionText, keys, texts, ["question", "checks", "recommended"])
+    stored = pd.DataFrame([tuple(r) for r in session.exec(select(*(getattr(CriterionText, k) for k in keys)))],
+                          columns=keys)
+    gone = stored.merge(texts[keys], on=keys, how="left", indicator=True)
+    gone = gone[gone["_merge"] == "left_only"]
+    for row in gone.itertuples(index=False):
+        session.exec(delete(CriterionText).where(col(CriterionText.criterion_id) == row.criterion_id,
+                                                 col(CriterionText.language) == row.language,
+                                                 col(CriterionText.entity_type) == row.entity_type))
+    return written + len(gone)
 
 
 def load_reference_data(*, session: Session) -> dict[str, int]:
-    """Load countries, criteria, applicability, question texts and MRAs into empty tables; returns counts loaded.
+    """Load countries, criteria and MRAs into empty tables, and bring applicability and question texts up to the
+    seed files; returns the rows written per table.
 
-    Tables that already hold rows are left alone, so admins' corrections survive restarts.
+    Countries, criteria and MRAs that already hold rows are left alone, so admins' corrections survive restarts;
+    applicability keeps an admin's overrides while the shipped rules follow the seed files, so a corrected rule
+    reaches existing databases.
     """
     loaded: dict[str, int] = {}
 
@@ -164,8 +313,12 @@ def load_reference_data(*, session: Session) -> dict[str, int]:
     criteria, by_entity = _criteria()
     fill(Country, _countries())
     fill(Criterion, criteria)
-    fill(CriterionApplicability, applicability_matrix(criteria, by_entity))
-    fill(CriterionText, _question_texts(criteria))
+    session.flush()
+    for model, count in ((CriterionApplicability, refresh_applicability(
+            session=session, matrix=applicability_matrix(criteria, by_entity))),
+            (CriterionText, refresh_question_texts(session=session, texts=_question_texts(criteria)))):
+        if count:
+            loaded[model.__tablename__] = count
     fill(MraProgram, _mras())
     session.flush()
     return loaded
