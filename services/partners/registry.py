@@ -382,3 +382,8 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
                          f"moved, {folded} combined, identifiers taken over: {', '.join(taken) or 'none'}",
                  after={"kept": keep.partner_code, "merged": duplicate.partner_code})
     return keep
+
+
+def partner_count(*, session: Session) -> int:
+    """How many partners the register holds (active or not)."""
+    return session.exec(select(func.count()).select_from(Partner)).one()
