@@ -37,6 +37,11 @@ class ProfileIn(SQLModel):
     primary_contact: str = Field(default="", max_length=120)
     primary_contact_email: str = Field(default="", max_length=254)
 
+    @classmethod
+    def max_chars(cls, field: str) -> int | None:
+        """The length limit of a text field, for the form's inputs."""
+        return next((m.max_length for m in cls.model_fields[field].metadata if hasattr(m, "max_length")), None)
+
     @field_validator("legal_name", "ctpat_account_number", "entity_type", "tier", "ior_number", "primary_contact",
                      "primary_contact_email", mode="before")
     @classmethod
