@@ -126,31 +126,23 @@ class PartnerIn(SQLModel):
     @classmethod
     def normalise(cls, values: Mapping[str, Any]) -> dict[str, Any]:
         """The values as the rules read them, before any check: trimmed, cased, blanks as defaults."""
-        out = {k: v for k, v in values.items() if k in cls.model_fields}
+        out: dict[str, Any] = {}
         for field in _TEXT_FIELDS:
             out[field] = _text(values.get(field))
         out["partner_code"] = out["partner_code"].upper()
-        entity = out.pop("entity_type")
-        out["entity_type"] = {e.casefold(): e for e in ENTITY_TYPES}.get(entity.casefold(), entity)
+        out["entity_type"] = _ENTITY_TYPES.get(out["entity_type"].casefold(), out["entity_type"])
         out["country_iso2"] = out["country_iso2"].upper()
         for field, default in (("criticality", "medium"), ("status", "active"), ("language", "en")):
             out[field] = (_text(values.get(field)) or default).lower()
-        for field in ("latitude", "longitude", "import_share"):
+        for field in _NUMBER_FIELDS:
             raw = values.get(field)
-            text = _text(raw)
-            if not text:
-                out[field] = None
-            elif isinstance(raw, str):
-                out[field] = text
+            out[field] = (raw.strip() if isinstance(raw, str) else raw) if _text(raw) else None
         for field in IDENTIFIER_FORMATS:
             out[field] = normalize_identifier(field, values.get(field))
         parent = values.get("parent_id")
-        if not _text(parent):
-            out["parent_id"] = None
-        elif isinstance(parent, float) and parent.is_integer():  # an id read from a spreadsheet
-            out["parent_id"] = int(parent)
-        elif isinstance(parent, str):
-            out["parent_id"] = parent.strip()
+        if isinstance(parent, float) and parent.is_integer():  # an id read from a spreadsheet
+            parent = int(parent)
+        out["parent_id"] = (parent.strip() if isinstance(parent, str) else parent) if _text(parent) else None
         return out
 
     @classmethod
@@ -224,6 +216,8 @@ class PartnerIn(SQLModel):
 
 _TEXT_FIELDS = ("partner_code", "legal_name", "address", "city", "contact_name", "contact_email", "notes",
                 "entity_type", "country_iso2")
+_NUMBER_FIELDS = ("latitude", "longitude", "import_share")
+_ENTITY_TYPES = {e.casefold(): e for e in ENTITY_TYPES}  # entity types read in any case
 
 
 def _text(value: object) -> str:
