@@ -253,7 +253,7 @@ def _audit_tab(url: str) -> None:
     usernames = sorted(set(_users(url)["username"]) | set(recent["user"]) | {"system"})
     c1, c2, c3 = st.columns(3)
     c1.selectbox("User", usernames, index=None, placeholder="Anyone", key="admin_audit_user")
-    c2.selectbox("Entity", sorted(set(recent["entity"])), index=None, placeholder="Anything",
+    c2.selectbox("Record type", sorted(set(recent["entity"])), index=None, placeholder="Anything",
                  key="admin_audit_entity", accept_new_options=True)
     c3.selectbox("Action", sorted(set(recent["action"])), index=None, placeholder="Any action",
                  key="admin_audit_action", accept_new_options=True)

@@ -67,7 +67,7 @@ def hostile(session, staff) -> dict:
     return {"partner": partner.id, "cycle": cycle.id, "assignment": assignment.id}
 
 
-def test_typed_text_shows_literally_on_partners_review_and_cycles(page_app, hostile):
+def test_typed_text_shows_literally_on_partners_review_cycles_and_the_supplier_header(page_app, session, hostile):
     at = page_app("partners", role="analyst")
     at.session_state["partner_focus"] = hostile["partner"]
     at.run()
@@ -84,6 +84,14 @@ def test_typed_text_shows_literally_on_partners_review_and_cycles(page_app, host
     assert not at.exception
     at.checkbox(key="cycles_close_sure").check().run()
     _assert_shown_literally(at, f"Yes, close {HEADING} {LINK}")
+
+    token = links.issue_link(session=session, actor=ADMIN, assignment_id=hostile["assignment"])
+    session.commit()
+    at = page_app("supplier", role="")
+    at.session_state["supplier_token"] = token
+    at.run()
+    assert not at.exception
+    _assert_shown_literally(at, f"For **{LINK} {HEADING} {URL}**", f"{HEADING} {LINK} · due")
 
 
 def _stale_cycles_panel(cycle_id: int) -> None:
