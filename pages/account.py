@@ -3,8 +3,8 @@
 import streamlit as st
 
 from services.core import users
-from services.core.permissions import ValidationError
 from ui import auth, state
+from ui.text import plain
 
 
 def render() -> None:
@@ -12,9 +12,11 @@ def render() -> None:
     if actor is None:
         return
     st.title("My account")
+    if message := st.session_state.pop("account_flash", None):
+        st.success(message, icon=":material/check_circle:")
     if st.session_state.get("must_change_password"):
         st.warning("Set a new password before you continue.")
-    st.caption(f"Signed in as **{actor.username}** with the role **{actor.role}**.")
+    st.caption(f"Signed in as **{plain(actor.username)}** with the role **{actor.role}**.")
     with st.form("change_password", clear_on_submit=True):
         current = st.text_input("Current password", type="password")
         new = st.text_input("New password", type="password",
@@ -26,13 +28,8 @@ def render() -> None:
         if new != repeat:
             st.error("The two new passwords differ.")
             return
-        try:
-            with state.session() as s:
-                users.change_own_password(session=s, username=actor.username, current_password=current,
-                                          new_password=new)
-        except ValidationError as exc:
-            st.error(str(exc))
-            return
-        st.session_state["must_change_password"] = False
-        st.success("Password changed.")
-        st.rerun()
+        if state.write(lambda s: users.change_own_password(session=s, username=actor.username,
+                                                           current_password=current, new_password=new),
+                       success="Password changed.", flash_key="account_flash"):
+            st.session_state["must_change_password"] = False
+            st.rerun()

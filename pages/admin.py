@@ -10,11 +10,13 @@ import streamlit as st
 from models.common import ENTITY_TYPES, TIERS, Role
 from services.company import profile as company
 from services.core import audit, users
-from services.core.permissions import Actor, ValidationError
+from services.core.permissions import Actor
 from services.exports.safe import csv_bytes
 from services.reference import mra
 from services.reference.loader import MRA_CAVEAT
-from ui import auth, state
+from ui import auth, labels, state
+from ui.labels import changes_text
+from ui.text import plain
 
 TABS = ["Users", "Company profile", "MRA programs", "Audit log"]
 AUDIT_LIMIT = 500  # rows shown; the CSV download holds every matching event
@@ -22,27 +24,13 @@ EXPORT_LIMIT = 1_000_000
 FIRST_CTPAT_DATE = date(2001, 11, 1)  # CTPAT started in November 2001: no earlier certification exists
 
 
-def _short(value: object) -> str:
-    text = "–" if value in (None, "") else str(value)
-    return text if len(text) <= 80 else text[:77] + "…"
+FLASH = "admin_flash"
 
 
-def changes_text(before: dict | None, after: dict | None) -> str:
-    """An audit event's changes as 'field: old → new' (or 'field: value' for what was created)."""
-    before, after = before or {}, after or {}
-    if not before:
-        return "; ".join(f"{k}: {_short(v)}" for k, v in after.items() if v not in (None, ""))
-    return "; ".join(f"{k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in dict.fromkeys([*before, *after]))
-
-
-def _flash(message: str) -> None:
-    state.invalidate()
-    st.session_state["admin_flash"] = message
-    st.rerun()
-
-
-def _show_errors(exc: ValidationError) -> None:
-    st.error("\n".join(f"- {problem}" for problem in str(exc).split("; ")))
+def _write(action, success: str) -> None:
+    """Write through the page write helper; on success show `success` (markdown) after the rerun."""
+    if state.write(action, success=success, flash_key=FLASH):
+        st.rerun()
 
 
 @st.cache_data(show_spinner=False)
@@ -53,7 +41,10 @@ def _users(url: str) -> pd.DataFrame:
 
 def _create_user_form(actor: Actor) -> None:
     st.markdown("**Create a user**")
-    with st.form("admin_create_user", clear_on_submit=False):
+    # A new form (new widget keys) after each user created: the next one starts empty. After a refusal the
+    # values stay, so only the wrong one needs retyping.
+    round_ = st.session_state.setdefault("admin_create_round", 0)
+    with st.form(f"admin_create_user_{round_}"):
         username = st.text_input("Username", max_chars=64, help="Letters, digits, '.', '-' and '_'.")
         name = st.text_input("Full name", max_chars=120)
         email = st.text_input("Email", max_chars=254)
@@ -68,16 +59,19 @@ def _create_user_form(actor: Actor) -> None:
         return
     generated = not password
     password = password or secrets.token_urlsafe(12)
-    try:
-        with state.session() as s:
-            created = users.create_user(session=s, actor=actor, username=username, name=name, role=role,
-                                        password=password, email=email, must_change_password=must_change).username
-    except ValidationError as exc:
-        _show_errors(exc)
-        return
-    if generated:
-        st.session_state["admin_temp_password"] = (created, password)
-    _flash(f"Created user {created} ({role}).")
+    created = {}
+
+    def action(s):
+        created["username"] = users.create_user(session=s, actor=actor, username=username, name=name, role=role,
+                                                password=password, email=email,
+                                                must_change_password=must_change).username
+
+    if state.write(action):
+        if generated:
+            st.session_state["admin_temp_password"] = (created["username"], password)
+        st.session_state["admin_create_round"] = round_ + 1
+        st.session_state[FLASH] = f"Created user {plain(created['username'])} ({role})."
+        st.rerun()
 
 
 def _manage_user(actor: Actor, frame: pd.DataFrame) -> None:
@@ -91,54 +85,45 @@ def _manage_user(actor: Actor, frame: pd.DataFrame) -> None:
         role = st.selectbox("Role", roles, index=roles.index(user["role"]) if user["role"] in roles else 0)
         change = st.form_submit_button("Change role", icon=":material/manage_accounts:")
     if change:
-        _update_user(actor, username, f"{username} is now {role}.", role=role)
+        _update_user(actor, username, f"{plain(username)} is now {role}.", role=role)
     left, right = st.columns(2)
     if user["active"]:
         if left.button("Deactivate", key="admin_user_deactivate", icon=":material/person_off:",
                        disabled=username == actor.username, help="You cannot deactivate yourself."):
-            _update_user(actor, username, f"Deactivated {username}.", is_active=False)
+            _update_user(actor, username, f"Deactivated {plain(username)}.", is_active=False)
     elif left.button("Reactivate", key="admin_user_reactivate", icon=":material/person_check:"):
-        _update_user(actor, username, f"Reactivated {username}.", is_active=True)
+        _update_user(actor, username, f"Reactivated {plain(username)}.", is_active=True)
     if right.button("Reset password", key="admin_user_reset", icon=":material/key:",
                     help="Sets a temporary password, shown once, that must be changed at the next login."):
-        try:
-            with state.session() as s:
-                password = users.reset_password(session=s, actor=actor, username=username)
-        except ValidationError as exc:
-            _show_errors(exc)
-            return
-        st.session_state["admin_temp_password"] = (username, password)
-        _flash(f"Reset the password of {username}.")
+        reset = {}
+
+        def action(s):
+            reset["password"] = users.reset_password(session=s, actor=actor, username=username)
+
+        if state.write(action):
+            st.session_state["admin_temp_password"] = (username, reset["password"])
+            st.session_state[FLASH] = f"Reset the password of {plain(username)}."
+            st.rerun()
 
 
 def _update_user(actor: Actor, username: str, message: str, **changes) -> None:
-    try:
-        with state.session() as s:
-            users.update_user(session=s, actor=actor, username=username, **changes)
-    except ValidationError as exc:
-        _show_errors(exc)
-        return
-    _flash(message)
+    _write(lambda s: users.update_user(session=s, actor=actor, username=username, **changes), message)
 
 
 def _users_tab(url: str, actor: Actor) -> None:
     if temp := st.session_state.pop("admin_temp_password", None):
-        st.warning(f"Temporary password for **{temp[0]}**, shown only now. Hand it over safely; it must be "
+        st.warning(f"Temporary password for **{plain(temp[0])}**, shown only now. Hand it over safely; it must be "
                    "changed at the first login.", icon=":material/key:")
         st.code(temp[1], language=None)
     frame = _users(url)
     # utc=True reads naive times as UTC and converts aware ones, so the comparison works for either kind.
     locked_until = pd.to_datetime(frame["locked_until"], utc=True)
     shown = frame.assign(locked=locked_until.notna() & (locked_until > pd.Timestamp.now(tz="UTC")))
-    st.dataframe(shown[["username", "name", "email", "role", "active", "locked", "last_login",
-                        "must_change_password"]], hide_index=True, width="stretch",
-                 column_config={"username": "Username", "name": "Name", "email": "Email", "role": "Role",
-                                "active": "Active", "locked": st.column_config.CheckboxColumn(
-                                    "Locked", help="Too many failed logins; unlocks by itself after 15 minutes or "
-                                                   "with a password reset."),
-                                "last_login": st.column_config.DatetimeColumn("Last login (UTC)",
-                                                                              format="YYYY-MM-DD HH:mm"),
-                                "must_change_password": st.column_config.CheckboxColumn("Must change password")})
+    labels.table(shown, ["username", "name", "email", "role", "active", "locked", "last_login",
+                         "must_change_password"],
+                 overrides={"locked": st.column_config.CheckboxColumn(
+                     "Locked", help="Too many failed logins; unlocks by itself after 15 minutes or with a password "
+                                    "reset.")})
     left, right = st.columns(2)
     with left:
         _create_user_form(actor)
@@ -157,12 +142,13 @@ def _company_tab(url: str, actor: Actor) -> None:
     profile, dates = _profile(url)
     p = profile or {}
     latest = date.today() + timedelta(days=5 * 366)
+    limit = company.ProfileIn.max_chars
     with st.form("admin_company"):
         c1, c2 = st.columns(2)
         values = {
-            "legal_name": c1.text_input("Legal name", value=p.get("legal_name", ""), max_chars=200),
+            "legal_name": c1.text_input("Legal name", value=p.get("legal_name", ""), max_chars=limit("legal_name")),
             "ctpat_account_number": c2.text_input("CTPAT account number", value=p.get("ctpat_account_number", ""),
-                                                  max_chars=40),
+                                                  max_chars=limit("ctpat_account_number")),
             "entity_type": c1.selectbox("Entity type", ENTITY_TYPES,
                                         index=ENTITY_TYPES.index(p.get("entity_type", "Importer"))),
             "tier": c2.selectbox("Tier", TIERS, index=TIERS.index(p.get("tier", "Not certified"))),
@@ -173,30 +159,25 @@ def _company_tab(url: str, actor: Actor) -> None:
             "annual_review_anniversary": c1.date_input(
                 "Annual review anniversary", value=p.get("annual_review_anniversary"), min_value=FIRST_CTPAT_DATE,
                 max_value=latest, help="The Annual Security Profile Review window opens 90 days before it."),
-            "ior_number": c2.text_input("IOR number", value=p.get("ior_number", ""), max_chars=20),
-            "primary_contact": c1.text_input("Primary contact", value=p.get("primary_contact", ""), max_chars=120),
+            "ior_number": c2.text_input("IOR number", value=p.get("ior_number", ""), max_chars=limit("ior_number")),
+            "primary_contact": c1.text_input("Primary contact", value=p.get("primary_contact", ""),
+                                             max_chars=limit("primary_contact")),
             "primary_contact_email": c2.text_input("Primary contact email", value=p.get("primary_contact_email", ""),
-                                                   max_chars=254),
+                                                   max_chars=limit("primary_contact_email")),
         }
         submitted = st.form_submit_button("Save profile", type="primary", icon=":material/save:")
     if submitted:
-        try:
-            with state.session() as s:
-                company.save_profile(session=s, actor=actor, values=values)
-        except ValidationError as exc:
-            _show_errors(exc)
-            return
-        _flash("Saved the company profile.")
+        _write(lambda s: company.save_profile(session=s, actor=actor, values=values), "Saved the company profile.")
     if dates is None:
         st.info("No profile yet: the dashboard shows the key dates once it is saved.")
         return
     st.markdown("**Key dates**")
     cols = st.columns(3)
-    cols[0].metric("Next annual review anniversary", str(dates["next_anniversary"] or "–"),
+    cols[0].metric("Next annual review anniversary", labels.show(dates["next_anniversary"]),
                    f"in {dates['days_to_anniversary']} days" if dates["next_anniversary"] else None,
                    delta_color="off")
-    cols[1].metric("Review window opens", str(dates["review_window_opens"] or "–"))
-    cols[2].metric("Revalidation due", str(dates["revalidation_due"] or "–"),
+    cols[1].metric("Review window opens", labels.show(dates["review_window_opens"]))
+    cols[2].metric("Revalidation due", labels.show(dates["revalidation_due"]),
                    f"in {dates['days_to_revalidation']} days" if dates["revalidation_due"] else None,
                    delta_color="off")
 
@@ -210,15 +191,11 @@ def _programs(url: str) -> pd.DataFrame:
 def _mra_tab(url: str, actor: Actor) -> None:
     st.warning(MRA_CAVEAT, icon=":material/info:")
     programs = _programs(url)
-    st.dataframe(programs, hide_index=True, width="stretch",
-                 column_order=["partner_country", "acronym", "program_name", "signed", "confirmed", "country_codes",
-                               "customs_administration", "source"],
-                 column_config={"partner_country": "Partner", "acronym": "Acronym", "program_name": "Program",
-                                "signed": "Signed", "confirmed": "Confirmed", "country_codes": "Countries",
-                                "customs_administration": "Customs administration", "source": "Source"})
-    labels = {int(r.id): f"{r.acronym} · {r.partner_country} ({r.signed})" for r in programs.itertuples()}
-    pick = st.selectbox("Add or correct a program", [None, *labels], key="admin_mra_pick",
-                        format_func=lambda i: "New program" if i is None else labels[i])
+    labels.table(programs, ["partner_country", "acronym", "program_name", "signed", "confirmed", "country_codes",
+                            "customs_administration", "source"])
+    names = {int(r.id): f"{r.acronym} · {r.partner_country} ({r.signed})" for r in programs.itertuples()}
+    pick = st.selectbox("Add or correct a program", [None, *names], key="admin_mra_pick",
+                        format_func=lambda i: "New program" if i is None else names[i])
     p = programs[programs["id"] == pick].iloc[0].to_dict() if pick is not None else {}
     with st.form(f"admin_mra_{pick or 'new'}"):
         c1, c2 = st.columns(2)
@@ -235,14 +212,16 @@ def _mra_tab(url: str, actor: Actor) -> None:
             "source": st.text_area("Source", value=p.get("source", ""), max_chars=1000),
         }
         submitted = st.form_submit_button("Save program", type="primary", icon=":material/save:")
-    if submitted:
-        try:
-            with state.session() as s:
-                saved = mra.save_program(session=s, actor=actor, values=values, program_id=pick).acronym
-        except ValidationError as exc:
-            _show_errors(exc)
-            return
-        _flash(f"Saved MRA program {saved}.")
+    if not submitted:
+        return
+    saved = {}
+
+    def action(s):
+        saved["acronym"] = mra.save_program(session=s, actor=actor, values=values, program_id=pick).acronym
+
+    if state.write(action):
+        st.session_state[FLASH] = f"Saved MRA program {plain(saved['acronym'])}."
+        st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
@@ -275,7 +254,7 @@ def _audit_tab(url: str) -> None:
     usernames = sorted(set(_users(url)["username"]) | set(recent["user"]) | {"system"})
     c1, c2, c3 = st.columns(3)
     c1.selectbox("User", usernames, index=None, placeholder="Anyone", key="admin_audit_user")
-    c2.selectbox("Entity", sorted(set(recent["entity"])), index=None, placeholder="Anything",
+    c2.selectbox("Record type", sorted(set(recent["entity"])), index=None, placeholder="Anything",
                  key="admin_audit_entity", accept_new_options=True)
     c3.selectbox("Action", sorted(set(recent["action"])), index=None, placeholder="Any action",
                  key="admin_audit_action", accept_new_options=True)
@@ -290,9 +269,9 @@ def _audit_tab(url: str) -> None:
     events = _events(url, filters, AUDIT_LIMIT)
     more = " (the newest shown; narrow the filters or download them all)" if len(events) == AUDIT_LIMIT else ""
     st.caption(f"{len(events):,} events{more}")
-    st.dataframe(_readable(events), hide_index=True, width="stretch",
-                 column_order=["at", "user", "action", "entity", "id", "summary", "changes", "before", "after"],
-                 column_config={"at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")})
+    # The changes in words; the raw before/after values are in the CSV download.
+    labels.table(_readable(events), ["at", "user", "action", "entity", "id", "summary", "changes"],
+                 overrides={"at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")})
     st.download_button("Download CSV", data=lambda: audit_csv(filters), file_name="audit-log.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", key="admin_audit_csv")
 
@@ -303,8 +282,8 @@ def render() -> None:
         return
     st.title("Admin")
     url = state.database_url()
-    if message := st.session_state.pop("admin_flash", None):
-        st.success(message, icon=":material/check_circle:")
+    if message := st.session_state.pop(FLASH, None):
+        st.success(message, icon=":material/check_circle:")  # markdown, typed parts made plain
     tabs = dict(zip(TABS, st.tabs(TABS, key="admin_tab", on_change="rerun"), strict=True))
     for name, draw in (("Users", _users_tab), ("Company profile", _company_tab), ("MRA programs", _mra_tab)):
         if tabs[name].open:

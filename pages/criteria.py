@@ -7,17 +7,20 @@ import pandas as pd
 import streamlit as st
 
 from models.common import ENTITY_TYPES, LANGUAGES
-from services.core.permissions import Actor, ValidationError
+from services.core.permissions import Actor
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS
-from ui import auth, state
+from ui import auth, labels, state
 from ui.questions import question_markdown
+from ui.text import plain
 
 PICK = "criteria_pick"  # id of the criterion whose detail is open
 SEEN = "criteria_seen"  # the selection last seen in each table, so only a new click opens a criterion
 CRITERION_ID = re.compile(r"^\d{1,2}\.\d{1,2}$")
 ROW_HEIGHT = 35  # pixels per table row: category tables are drawn at full height, without inner scrolling
 MARKS = {"CBP source": "", "role rule": "*", criteria.ADMIN_OVERRIDE: "†"}
+# A criterion's must/should: "" where the sources do not confirm it (6.4 today), so the figures add up.
+REQUIREMENTS = {"must": "Must", "should": "Should", "": "Not confirmed"}
 
 
 @st.cache_data(show_spinner=False)
@@ -65,10 +68,19 @@ def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requiremen
 
 
 def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
-    cols = st.columns(4)
+    """Criteria shown = must + should + not confirmed: the figures add up, and the odd ones are named."""
+    unconfirmed = frame.loc[frame["requirement"] == "", "criterion_id"].tolist()
+    cols = st.columns(5 if unconfirmed else 4)
     cols[0].metric("Criteria shown", len(frame))
     cols[1].metric("Must", int((frame["requirement"] == "must").sum()))
     cols[2].metric("Should", int((frame["requirement"] == "should").sum()))
+    if unconfirmed:
+        cols.pop(3).metric("Must/should not confirmed", len(unconfirmed),
+                           help="CBP's sources in seed/reference do not say whether these are must or should: "
+                                f"{', '.join(unconfirmed)}.")
+        st.caption(f"Must/should not confirmed in the sources: {', '.join(unconfirmed)} "
+                   f"({'; '.join(frame.loc[frame['requirement'] == '', 'summary'].map(plain))}). Treat "
+                   f"{'it' if len(unconfirmed) == 1 else 'them'} as must until CBP's document says otherwise.")
     if entity_type:
         cols[3].metric("To confirm", int((frame["applies"] == "unknown").sum()), help="Applies 'unknown': neither a "
                        "CBP source nor a clear role rule decides. Partners are asked; an admin confirms or overrides.")
@@ -85,16 +97,16 @@ def _catalogue_tab(frame: pd.DataFrame, entity_type: str | None, data: dict, act
     columns = ["criterion_id", "requirement", "applies_to", "summary", "caveat",
                *(["applies", "basis", "condition", "note"] if entity_type else [])]
     # Fixed widths so that the tables of all categories line up.
-    config = {"criterion_id": st.column_config.TextColumn("Criterion", width=80),
-              "requirement": st.column_config.TextColumn("Must/should", width=95),
-              "summary": st.column_config.TextColumn("Summary", width=480),
-              "caveat": st.column_config.TextColumn("Caveat", width=180),
-              "basis": st.column_config.TextColumn("Basis", width=120),
-              "applies": st.column_config.TextColumn("Applies", width=80, help="unknown: asked, to confirm"),
-              "condition": st.column_config.TextColumn("Condition", width=180),
-              "note": st.column_config.TextColumn("Note", width=200),
-              "applies_to": st.column_config.NumberColumn("Entity types", width=95,
-                                                          help="How many of the 12 entity types it applies to.")}
+    widths = {"criterion_id": 80, "requirement": 95, "summary": 480, "caveat": 180, "basis": 120, "applies": 80,
+              "condition": 180, "note": 200, "applies_to": 95}
+    config = {column: st.column_config.TextColumn(labels.label(column), width=width)
+              for column, width in widths.items()}
+    config["applies"] = st.column_config.TextColumn(labels.label("applies"), width=80,
+                                                    help="unknown: asked, to confirm")
+    config["requirement"] = st.column_config.SelectboxColumn(labels.label("requirement"), width=95,
+                                                             options=list(REQUIREMENTS), format_func=REQUIREMENTS.get)
+    config["applies_to"] = st.column_config.NumberColumn(labels.label("applies_to"), width=95,
+                                                         help="How many of the 12 entity types it applies to.")
     seen = st.session_state.setdefault(SEEN, {})
     slots = {}
     for focus_area, area in frame.groupby("focus_area", sort=False):
@@ -102,9 +114,8 @@ def _catalogue_tab(frame: pd.DataFrame, entity_type: str | None, data: dict, act
         for (number, category), group in area.groupby(["category_number", "category"], sort=False):
             st.markdown(f"**{number}. {category}**")
             key = f"criteria_table_{number}_{sig}"
-            event = st.dataframe(group[columns], key=key, on_select="rerun", selection_mode="single-row",
-                                 hide_index=True, width="stretch", column_config=config,
-                                 height=ROW_HEIGHT * (len(group) + 1) + 3)
+            event = labels.table(group, columns, overrides=config, key=key, on_select="rerun",
+                                 selection_mode="single-row", height=ROW_HEIGHT * (len(group) + 1) + 3)
             slot = st.container()
             ids = group["criterion_id"].tolist()
             for cid in ids:
@@ -130,7 +141,7 @@ def _detail(cid: str, data: dict, actor: Actor) -> None:
         head, close = st.columns([5, 1], vertical_alignment="center")
         head.markdown(f"#### {cid} · {crit['category']}")
         close.button("Close", key="criteria_close", icon=":material/close:", on_click=_close)
-        st.badge(crit["requirement"] or "must/should unconfirmed",
+        st.badge(crit["requirement"] or "must/should not confirmed",
                  color="red" if crit["requirement"] == "must" else "blue")
         st.markdown(crit["summary"])
         if crit["caveat"]:
@@ -151,7 +162,7 @@ def _detail(cid: str, data: dict, actor: Actor) -> None:
         rows = data["applicability"]
         rows = rows[rows["criterion_id"] == cid][["entity_type", "applies", "requirement", "basis", "condition",
                                                    "note"]]
-        st.dataframe(rows, hide_index=True, width="stretch")
+        labels.table(rows)
         if actor.is_admin:
             _override_form(cid, rows, actor)
 
@@ -167,16 +178,11 @@ def _override_form(cid: str, rows: pd.DataFrame, actor: Actor) -> None:
         note = st.text_area("Note", value=now["note"], max_chars=500,
                             help="Why: e.g. the CBP document for this entity type that decides it.")
         submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
-    if submitted:
-        try:
-            with state.session() as s:
-                criteria.set_applicability(session=s, actor=actor, criterion_id=cid, entity_type=entity,
-                                           applies=applies, note=note)
-        except ValidationError as exc:
-            st.error(str(exc))
-            return
-        state.invalidate()
-        st.session_state["criteria_flash"] = f"Saved: {cid} for {entity} applies {applies} (admin override)."
+    if submitted and state.write(
+        lambda s: criteria.set_applicability(session=s, actor=actor, criterion_id=cid, entity_type=entity,
+                                             applies=applies, note=note),
+        success=f"Saved: {cid} for {entity} applies {applies} (admin override).", flash_key="criteria_flash",
+    ):
         st.rerun()
     if now.get("basis") == criteria.ADMIN_OVERRIDE and st.button(
             "Undo the override", key=f"criteria_restore_{cid}_{entity}", icon=":material/undo:",
@@ -213,8 +219,8 @@ def render() -> None:
     entity_type = c1.selectbox("Entity type", ENTITY_TYPES, index=None, key="criteria_entity",
                                placeholder="All entity types (the whole catalogue)",
                                help="Pick one to see its questionnaire set: the criteria that apply to it.")
-    requirements = c2.multiselect("Must / should", ["must", "should"], key="criteria_requirement",
-                                  placeholder="Both")
+    requirements = c2.multiselect("Must / should", list(REQUIREMENTS), format_func=REQUIREMENTS.get,
+                                  key="criteria_requirement", placeholder="All")
     bases = c4.multiselect("Basis", criteria.BASES, key="criteria_basis", placeholder="Any",
                            help="What the applicability rests on: a CBP source, a role rule (the rule in words in "
                            "the note) or an admin override.")

@@ -16,7 +16,8 @@ from services.exports import workbook
 from services.exports.safe import csv_bytes
 from services.reference import criteria
 from services.reports import overview
-from ui import auth, cached, state
+from ui import auth, cached, charts, labels, state
+from ui.text import plain
 
 STATE_COLORS = {
     "not sent": "#cbd5e1", "sent": "#93c5fd", "opened": "#60a5fa", "in progress": "#2563eb",
@@ -70,7 +71,8 @@ def funnel_chart(frame: pd.DataFrame, *, by: str | None = None, top: int | None 
     if not legend:
         color = color.legend(None)
     if by is None:
-        encoding = {"y": alt.Y("status:N").sort(states).title(None), "x": alt.X("partners:Q").title("partners")}
+        encoding = {"y": alt.Y("status:N").sort(states).title(None), "x": alt.X("partners:Q").axis(
+            charts.count_axis("partners"))}
         tooltip = [alt.Tooltip("status:N", title="state"), alt.Tooltip("partners:Q")]
     else:
         totals = counts.groupby(by)["partners"].sum().sort_values(ascending=False)
@@ -78,10 +80,10 @@ def funnel_chart(frame: pd.DataFrame, *, by: str | None = None, top: int | None 
             counts = counts[counts[by].isin(totals.index[:top])]
         encoding = {
             "y": alt.Y(f"{by}:N").sort(list(totals.index)).title(None).axis(labelLimit=220),
-            "x": alt.X("sum(partners):Q").title("partners"),
+            "x": alt.X("sum(partners):Q").axis(charts.count_axis("partners")),
             "order": alt.Order("order:Q"),
         }
-        tooltip = [alt.Tooltip(f"{by}:N", title=by.replace("_", " ")), alt.Tooltip("status:N", title="state"),
+        tooltip = [alt.Tooltip(f"{by}:N", title=labels.label(by)), alt.Tooltip("status:N", title="state"),
                    alt.Tooltip("partners:Q")]
     return (alt.Chart(counts).mark_bar().encode(color=color, tooltip=tooltip, **encoding)
             .properties(height=alt.Step(20)))
@@ -121,7 +123,7 @@ def _open_form(actor: Actor) -> None:
                                   criticalities=criticalities or None, exempt_certified=exempt)
         opened["id"] = cycle.id
 
-    if _write(action, f"Cycle {name.strip()} opened."):
+    if _write(action, f"Cycle {plain(name)} opened."):
         st.session_state["cycles_choice"] = opened["id"]
         st.rerun()
 
@@ -181,11 +183,7 @@ def _filters(frame: pd.DataFrame) -> pd.DataFrame:
     chosen_types = c.multiselect("Entity type", sorted(frame["entity_type"].unique()), key="cycles_types")
     text = d.text_input("Code or name contains", key="cycles_text")
     shown = drill_down(frame, states=chosen_states, countries=chosen_countries, entity_types=chosen_types, text=text)
-    dates = {c: st.column_config.DatetimeColumn(c.removesuffix("_at"), format="YYYY-MM-DD")
-             for c in ("sent_at", "opened_at", "submitted_at", "reviewed_at")}
-    st.dataframe(shown[DRILL_COLUMNS], hide_index=True, width="stretch", height=320,
-                 column_config={"partner_code": "code", "legal_name": "partner", "entity_type": "entity type",
-                                **dates})
+    labels.table(shown, DRILL_COLUMNS, height=320)
     st.caption(f"{len(shown):,} of {len(frame):,} partners shown.")
     return shown
 
@@ -229,8 +227,8 @@ def _shown_workbook(shown: pd.DataFrame, cycle_name: str) -> None:
     asked = shown[shown["status"] != "exempt"]
     problem = workbook_limit(shown, _question_counts(state.database_url()))
     if problem:
-        st.info(f"{problem} Narrow the filters, or write one file per partner with "
-                f"`manage.py export-questionnaires --cycle \"{cycle_name}\" --out DIR`.", icon=":material/table_view:")
+        st.info(f"{problem} Narrow the filters, or write one file per partner with:", icon=":material/table_view:")
+        st.code(f'manage.py export-questionnaires --cycle "{cycle_name}" --out DIR', language="bash")
         return
     build = questionnaire_file(asked["assignment_id"].astype(int).tolist())
     label = f"Download {len(asked):,} questionnaire{'' if len(asked) == 1 else 's'} (.xlsx)"
@@ -303,16 +301,19 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
             issued["url"] = links.link_url(base_url=base_url, token=links.issue_link(
                 session=s, actor=actor, assignment_id=assignment_id))
 
-        if _write(action, f"New link for {row.partner_code}."):
+        if _write(action, f"New link for {plain(row.partner_code)}."):
             st.session_state["cycles_link"] = (row.partner_code, issued["url"])
             st.rerun()
-    if b.button("Revoke link", icon=":material/link_off:", key="cycles_revoke"):
+    with state.session() as s:  # not cached: a link issued or revoked elsewhere shows at once
+        linked = links.has_working_link(session=s, assignment_id=assignment_id)
+    if b.button("Revoke link", icon=":material/link_off:", key="cycles_revoke", disabled=not linked,
+                help=None if linked else "This partner has no working link."):
         if _write(lambda s: links.revoke_link(session=s, actor=actor, assignment_id=assignment_id),
-                  f"The link of {row.partner_code} no longer works."):
+                  f"The link of {plain(row.partner_code)} no longer works."):
             st.rerun()
     if c.button("Mark sent", icon=":material/outgoing_mail:", key="cycles_mark", disabled=row.status != "not sent"):
         if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=[assignment_id]),
-                  f"{row.partner_code} marked as sent."):
+                  f"{plain(row.partner_code)} marked as sent."):
             st.rerun()
     with st.form("cycles_exempt", enter_to_submit=False, border=False):
         if row.status == "exempt":
@@ -326,17 +327,17 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
             exempt = row.status != "exempt"
             if _write(lambda s: cycles.set_exempt(session=s, actor=actor, assignment_id=assignment_id,
                                                   exempt=exempt, reason=reason),
-                      f"{row.partner_code}: exemption {'set' if exempt else 'removed'}."):
+                      f"{plain(row.partner_code)}: exemption {'set' if exempt else 'removed'}."):
                 st.rerun()
 
 
 def _close(actor: Actor, cycle: pd.Series) -> None:
     with st.expander("Close this cycle", icon=":material/lock:"):
         st.caption("Closing stops every link of the cycle; answers and reviews stay.")
-        sure = st.checkbox(f"Yes, close {cycle['name']}", key="cycles_close_sure")
+        sure = st.checkbox(f"Yes, close {plain(cycle['name'])}", key="cycles_close_sure")
         if st.button("Close cycle", disabled=not sure, key="cycles_close"):
             if _write(lambda s: cycles.close_cycle(session=s, actor=actor, cycle_id=int(cycle["id"])),
-                      f"Cycle {cycle['name']} closed."):
+                      f"Cycle {plain(cycle['name'])} closed."):
                 st.rerun()
 
 
@@ -350,7 +351,7 @@ def render() -> None:
         st.success(flash)
     link = st.session_state.pop("cycles_link", None)
     if link:
-        st.info(f"Personal link of **{link[0]}**, shown only now (only its hash is stored):",
+        st.info(f"Personal link of **{plain(link[0])}**, shown only now (only its hash is stored):",
                 icon=":material/link:")
         st.code(link[1], language=None)
 
@@ -362,8 +363,8 @@ def render() -> None:
     if all_cycles.empty:
         st.info("No cycle yet." + (" Open one above." if actor.can_write else ""))
         return
-    st.dataframe(all_cycles[["name", "due_date", "status", "partners", *cycles.FUNNEL_STATES]], hide_index=True,
-                 width="stretch", column_config={"due_date": "due"})
+    labels.table(all_cycles, ["name", "due_date", "status", "partners", *cycles.FUNNEL_STATES],
+                 overrides={name: (name.capitalize(), "count") for name in cycles.FUNNEL_STATES})
 
     ids = all_cycles["id"].astype(int).tolist()
     if st.session_state.get("cycles_choice") not in ids:
@@ -371,7 +372,7 @@ def render() -> None:
     names = dict(zip(ids, all_cycles["name"], strict=True))
     cycle_id = st.selectbox("Cycle", ids, format_func=names.get, key="cycles_choice")
     cycle = all_cycles[all_cycles["id"] == cycle_id].iloc[0]
-    st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {cycle['created_by']}")
+    st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {plain(cycle['created_by'])}")
     frame = cached.cycle_funnel(cycle_id, today)
     if frame.empty:
         st.info("This cycle has no partners.")
@@ -383,7 +384,15 @@ def render() -> None:
 
 @st.fragment
 def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None:
-    """Drill-down and actions; a fragment, so filtering does not redraw the charts (writes rerun the whole page)."""
+    """Drill-down and actions; a fragment, so filtering does not redraw the charts (writes rerun the whole page).
+
+    A fragment rerun gets the arguments of the page's last full run: the controls are those of the role the page
+    was drawn for, but each write is done as the user is now, so a role lowered meanwhile is refused (with a
+    message) instead of writing under the old role.
+    """
+    now = auth.current_user()
+    if now is None:
+        return
     st.subheader("Partners")
     shown = _filters(frame)
     cycle_name = str(cycle["name"])
@@ -393,11 +402,11 @@ def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None
         st.markdown("**The partners shown**")
         _shown_workbook(shown, cycle_name)
         if writable:
-            _bulk_links(actor, shown, cycle_name)
+            _bulk_links(now, shown, cycle_name)
     with right:
         st.markdown("**One partner**")
         row = _choose(shown, cycle_name)
         if writable and row is not None:
-            _one_assignment(actor, row)
+            _one_assignment(now, row)
     if writable:
-        _close(actor, cycle)
+        _close(now, cycle)

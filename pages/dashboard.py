@@ -5,7 +5,9 @@ import streamlit as st
 
 from services.company import profile as company
 from services.reports import overview
-from ui import auth, charts, state
+from ui import auth, charts, labels, state
+from ui.labels import show
+from ui.text import plain
 
 
 @st.cache_data(show_spinner=False)
@@ -33,12 +35,12 @@ def _profile_panel(profile: dict | None, dates: dict | None) -> None:
     if profile is None:
         st.info("No company profile yet. An admin enters it on the Admin page.")
         return
-    st.markdown(f"**{profile['legal_name']}** · {profile['entity_type']} · **{profile['tier']}**")
+    st.markdown(f"**{plain(profile['legal_name'])}** · {profile['entity_type']} · **{profile['tier']}**")
     left, right = st.columns(2)
     left.markdown(
-        f"Account number: `{profile['ctpat_account_number'] or '–'}`  \n"
-        f"Certified: {profile['certification_date'] or '–'}  \n"
-        f"Last validation: {profile['last_validation_date'] or '–'}"
+        f"Account number: {plain(show(profile['ctpat_account_number']))}  \n"
+        f"Certified: {show(profile['certification_date'])}  \n"
+        f"Last validation: {show(profile['last_validation_date'])}"
     )
     if dates and dates["next_anniversary"]:
         right.markdown(
@@ -85,5 +87,4 @@ def render() -> None:
         st.vega_lite_chart(spec=data["type_spec"], width="stretch")
     with right:
         st.markdown("**Top countries**")
-        st.dataframe(by_country[["country", "region", "partners"]].head(15), hide_index=True, width="stretch",
-                     height="content")
+        labels.table(by_country.head(15), ["country", "region", "partners"], height="content")

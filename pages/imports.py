@@ -2,37 +2,33 @@
 
 import hashlib
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import col, select
 
-from models import Cycle, ImportRecord
 from services.collection import cycles
-from services.core.permissions import Actor, PermissionDenied, ValidationError
+from services.core.permissions import Actor
 from services.imports import answers as answer_import
 from services.imports import partners as partner_import
 from services.imports import reader as tabular
-from ui import auth, state
+from services.imports.history import import_history
+from ui import auth, labels, state
+from ui.text import plain
 
 # Only a hint for the file picker: the importers judge a file by its content.
 FILE_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls"]
-HISTORY_COLUMNS = ["imported_at", "kind", "filename", "cycle", "username", "rows", "created", "changed", "unchanged",
-                   "sha256"]
+# The example files of docs/import-formats.md (a test imports them), offered as templates to start from.
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+PARTNER_EXAMPLES = {"partners.csv": "Example partner file (ERP column names, CSV)"}
+RESPONSE_EXAMPLES = {"responses-long.csv": "Example answers, long form (CSV)",
+                     "responses-wide.csv": "Example answers, wide form (CSV)"}
 
 
 @st.cache_data(show_spinner=False)
 def _history(url: str) -> pd.DataFrame:
-    # The import services have no history read (yet): the only query written in a page.
     with state.session() as s:
-        rows = s.exec(
-            select(ImportRecord.imported_at, ImportRecord.kind, ImportRecord.filename, Cycle.name,
-                   ImportRecord.username, ImportRecord.rows, ImportRecord.created, ImportRecord.changed,
-                   ImportRecord.unchanged, ImportRecord.sha256)
-            .outerjoin(Cycle, col(Cycle.id) == ImportRecord.cycle_id)
-            .order_by(col(ImportRecord.id).desc()).limit(1000)
-        ).all()
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        return import_history(session=s)
 
 
 @st.cache_data(show_spinner=False)
@@ -63,13 +59,9 @@ def _cached_preview(kind: str, fingerprint: tuple, make):
     if held and held[0] == fingerprint:
         return held[1]
     with st.spinner("Checking the files…"):
-        try:
-            with state.session() as s:
-                preview = make(s)
-        except ValidationError as exc:
-            st.error(str(exc))
-            return None
-    st.session_state[f"imports_{kind}_preview"] = (fingerprint, preview)
+        preview = state.attempt(make)
+    if preview is not None:
+        st.session_state[f"imports_{kind}_preview"] = (fingerprint, preview)
     return preview
 
 
@@ -83,34 +75,44 @@ def _problems(kind: str, problems: pd.DataFrame) -> None:
         st.success("No problems found.", icon=":material/check_circle:")
         return
     st.markdown(f"**Problems** ({errors:,} errors, {warnings:,} warnings)")
-    st.dataframe(problems, hide_index=True, width="stretch", height=min(38 + 35 * len(problems), 420),
-                 column_config={"row": st.column_config.NumberColumn(format="%d")})
+    labels.table(problems, overrides={"value": "Value in the file"}, height=min(38 + 35 * len(problems), 420))
     st.download_button("Download the problems (CSV)", tabular.problems_csv(problems), file_name=f"{kind} problems.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key=f"imports_{kind}_csv")
 
 
 def _apply(kind: str, action, message) -> None:
-    try:
-        with state.session() as s:
-            result = action(s)
-    except (ValidationError, PermissionDenied) as exc:
-        st.error(str(exc))
-        return
-    state.invalidate()
-    st.session_state.pop(f"imports_{kind}_preview", None)
-    st.session_state[f"imports_{kind}_round"] += 1
-    st.session_state["imports_flash"] = message(result)
-    st.rerun()
+    """Import through the page write helper; `message` turns the import records into the flash (markdown)."""
+    done = {}
+
+    def write(s):
+        done["records"] = action(s)
+
+    if state.write(write):
+        st.session_state.pop(f"imports_{kind}_preview", None)
+        st.session_state[f"imports_{kind}_round"] += 1
+        st.session_state["imports_flash"] = message(done["records"])
+        st.rerun()
+
+
+def _examples(files: dict[str, str]) -> None:
+    """The example files as downloads: real files that import cleanly, to start a file from."""
+    cols = st.columns(len(files))
+    for column, (name, title) in zip(cols, files.items(), strict=True):
+        column.download_button(title, (EXAMPLES / name).read_bytes, file_name=name, mime="text/csv",
+                               icon=":material/download:", on_click="ignore", key=f"imports_example_{name}")
+    st.caption("The formats and rules are in docs/import-formats.md; the Excel questionnaires of the Cycles page "
+               "also import back as they are.")
 
 
 def _responses(actor: Actor) -> None:
+    st.caption("Excel questionnaires exported by the app, or CSV/XLSX files in long form (partner_code, "
+               "criterion_id, answer, comment, answered_on) or wide form (partner_code, then one column per "
+               "criterion). One file or many.")
+    _examples(RESPONSE_EXAMPLES)
     options = _open_cycles(state.database_url(), date.today())
     if not options:
         st.info("No open cycle. Open one on the Cycles page first.")
         return
-    st.caption("Excel questionnaires exported by the app, or CSV/XLSX files in long form (partner_code, "
-               "criterion_id, answer, comment, answered_on) or wide form (partner_code, then one column per "
-               "criterion). One file or many.")
     cycle_id = st.selectbox("Cycle", list(options), format_func=options.get, key="imports_cycle")
     files = _uploads("responses", "Questionnaire response files", multiple=True)
     if not files:
@@ -126,11 +128,10 @@ def _responses(actor: Actor) -> None:
     cols[1].metric("Changed", f"{totals['changed']:,}")
     cols[2].metric("Unchanged", f"{totals['unchanged']:,}")
     cols[3].metric("Partners", f"{len(preview.summary):,}")
-    st.dataframe(preview.files_frame, hide_index=True, width="stretch")
+    labels.table(preview.files_frame)
     if not preview.summary.empty:
         st.markdown("**Per partner**")
-        st.dataframe(preview.summary, hide_index=True, width="stretch", height=min(38 + 35 * len(preview.summary), 420),
-                     column_config={"status_after": "status after import"})
+        labels.table(preview.summary, height=min(38 + 35 * len(preview.summary), 420))
     _problems("responses", preview.problems)
     nothing = preview.writes.empty
     if nothing and not preview.has_errors:
@@ -138,14 +139,16 @@ def _responses(actor: Actor) -> None:
     if st.button("Import", type="primary", icon=":material/upload:", disabled=preview.has_errors or nothing,
                  key="imports_responses_apply"):
         _apply("responses", lambda s: answer_import.apply_responses(session=s, actor=actor, preview=preview),
-               lambda records: f"Imported {len(records)} file(s) into {preview.cycle_name}: {totals['new']:,} new, "
-                               f"{totals['changed']:,} changed, {totals['unchanged']:,} unchanged answers.")
+               lambda records: f"Imported {len(records)} file(s) into {plain(preview.cycle_name)}: "
+                               f"{totals['new']:,} new, {totals['changed']:,} changed, {totals['unchanged']:,} "
+                               "unchanged answers.")
 
 
 def _partners(actor: Actor) -> None:
     st.caption("CSV or XLSX files with one partner per row, e.g. an ERP export. Headers are matched by name in any "
                "order (partner_code or vendor code, legal_name, entity_type, country, identifiers, contact, "
                "language, criticality, ...). A row with an existing partner code updates that partner.")
+    _examples(PARTNER_EXAMPLES)
     files = _uploads("partners", "Partner files", multiple=True)
     if not files:
         return
@@ -158,9 +161,7 @@ def _partners(actor: Actor) -> None:
     for column, (label, count) in zip(cols, counts.items(), strict=True):
         column.metric(label.capitalize(), f"{count:,}")
     if not preview.rows.empty:
-        st.dataframe(preview.rows, hide_index=True, width="stretch", height=min(38 + 35 * len(preview.rows), 420),
-                     column_config={"row": st.column_config.NumberColumn(format="%d"),
-                                    "duplicate_of": "possible duplicate of"})
+        labels.table(preview.rows, height=min(38 + 35 * len(preview.rows), 420))
     _problems("partners", preview.problems)
     nothing = not (preview.creates or preview.updates or preview.parents)
     if nothing and not preview.has_errors:
@@ -179,10 +180,8 @@ def _history_table() -> None:
     if history.empty:
         st.caption("No import yet.")
         return
-    st.dataframe(history, hide_index=True, width="stretch",
-                 column_config={"imported_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm"),
-                                "filename": "file", "username": "by", "created": "new",
-                                "sha256": st.column_config.TextColumn("content hash", width="small")})
+    labels.table(history, overrides={"username": "By", "sha256": st.column_config.TextColumn(
+        labels.label("sha256"), width="small")})
 
 
 def render() -> None:

@@ -5,10 +5,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from models.common import LANGUAGES
 from services.collection import evidence, questionnaire
 from services.core.permissions import Actor
 from services.exports import workbook
-from ui import auth, cached, state
+from ui import auth, cached, labels, state
+from ui.text import plain
 
 VALUES = ("yes", "partial", "no", "na")
 # The review queue: what waits for the team first, then what the partner still has, then what is done.
@@ -20,6 +22,7 @@ VIEWS = {
     "open": "Not answered",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ANSWER = ("Answer", "answer")  # answer values in words in every table of the page
 ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "previous_value", "evidence_count",
                   "source", "answered_by", "answered_on"]
 
@@ -73,20 +76,20 @@ def _pick(today: date) -> int | None:
         right.info("No submission waits for review in this cycle." if not everyone
                    else "This cycle has no partner to review.")
         return None
-    labels = {
+    choices = {
         int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}"
         + (f" {r.submitted_at:%Y-%m-%d}" if r.status == "submitted" and pd.notna(r.submitted_at) else "")
         for r in queue.itertuples()
     }
     waiting = int((queue["status"] == "submitted").sum())
-    return right.selectbox(f"Partner ({waiting:,} submitted, waiting for review)", list(labels),
-                           format_func=labels.get, key="review_assignment")
+    return right.selectbox(f"Partner ({waiting:,} submitted, waiting for review)", list(choices),
+                           format_func=choices.get, key="review_assignment")
 
 
 def _header(info: dict, questions: pd.DataFrame) -> None:
-    st.subheader(f"{info['partner_code']} · {info['legal_name']}")
-    st.caption(f"{info['entity_type']} · {info['cycle_name']} (due {info['due_date']}) · questionnaire in "
-               f"{info['language']}")
+    st.subheader(f"{plain(info['partner_code'])} · {plain(info['legal_name'])}")
+    st.caption(f"{info['entity_type']} · {plain(info['cycle_name'])} (due {info['due_date']}) · questionnaire in "
+               f"{LANGUAGES.get(info['language'], info['language'])}")
     answered = int((questions["value"] != "").sum())
     changed = len(answer_view(questions, "changed"))
     cols = st.columns(5)
@@ -101,7 +104,7 @@ def _header(info: dict, questions: pd.DataFrame) -> None:
     if info["status"] == "submitted" and info["submitted_at"] is not None:
         st.caption(f"Submitted {info['submitted_at']:%Y-%m-%d %H:%M} UTC")
     if info["reviewed_by"]:
-        st.caption(f"Last reviewed by {info['reviewed_by']} on {info['reviewed_at']:%Y-%m-%d}")
+        st.caption(f"Last reviewed by {plain(info['reviewed_by'])} on {info['reviewed_at']:%Y-%m-%d}")
     assignment_id = info["assignment_id"]
 
     def content() -> bytes:
@@ -121,15 +124,12 @@ def _answers(questions: pd.DataFrame) -> None:
                                 required=True)
     shown = answer_view(questions, view or "all")
     columns = ANSWER_COLUMNS + (["review_comment"] if (questions["review_comment"] != "").any() else [])
-    st.dataframe(shown[columns], hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 520),
-                 column_config={
-                     "criterion_id": st.column_config.TextColumn("criterion", width="small"),
-                     "question": st.column_config.TextColumn(width="large"),
-                     "comment": st.column_config.TextColumn(width="medium"),
-                     "previous_value": "last cycle",
-                     "evidence_count": st.column_config.NumberColumn("evidence", width="small"),
-                     "review_comment": "open review comment",
-                 })
+    labels.table(shown, columns, height=min(38 + 35 * len(shown), 520), overrides={
+        "criterion_id": st.column_config.TextColumn(labels.label("criterion_id"), width="small"),
+        "value": ANSWER,
+        "comment": st.column_config.TextColumn(labels.label("comment"), width="medium"),
+        "evidence_count": st.column_config.NumberColumn(labels.label("evidence_count"), width="small"),
+    })
 
 
 def _evidence(actor: Actor, files: pd.DataFrame) -> None:
@@ -137,10 +137,9 @@ def _evidence(actor: Actor, files: pd.DataFrame) -> None:
     if files.empty:
         st.caption("No evidence file attached.")
         return
-    st.dataframe(files[["criterion_id", "filename", "content_type", "size_bytes", "uploaded_by", "uploaded_at"]],
-                 hide_index=True, width="stretch")
-    labels = {int(r.id): f"{r.criterion_id} · {r.filename}" for r in files.itertuples()}
-    chosen = st.selectbox("File", list(labels), format_func=labels.get, key="review_evidence")
+    labels.table(files, ["criterion_id", "filename", "content_type", "size_bytes", "uploaded_by", "uploaded_at"])
+    names = {int(r.id): f"{r.criterion_id} · {r.filename}" for r in files.itertuples()}
+    chosen = st.selectbox("File", list(names), format_func=names.get, key="review_evidence")
     row = files[files["id"] == chosen].iloc[0]
 
     def content() -> bytes:
@@ -154,15 +153,15 @@ def _evidence(actor: Actor, files: pd.DataFrame) -> None:
 
 def _history(questions: pd.DataFrame, history: pd.DataFrame) -> None:
     st.markdown("**Answer history**")
-    labels = {cid: f"{cid} · {question}" for cid, question in zip(questions["criterion_id"], questions["question"],
+    names = {cid: f"{cid} · {question}" for cid, question in zip(questions["criterion_id"], questions["question"],
                                                                    strict=True)}
-    criterion = st.selectbox("Question", list(labels), format_func=labels.get, key="review_history_question")
+    criterion = st.selectbox("Question", list(names), format_func=names.get, key="review_history_question")
     rows = history[history["criterion_id"] == criterion]
     if rows.empty:
         st.caption("Not answered yet.")
         return
-    st.dataframe(rows[["value", "comment", "source", "answered_by", "answered_on", "recorded_at", "is_current"]],
-                 hide_index=True, width="stretch", column_config={"source": "path"})
+    labels.table(rows, ["value", "comment", "source", "answered_by", "answered_on", "recorded_at", "is_current"],
+                 overrides={"value": ANSWER, "source": "Path"})
 
 
 def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
@@ -173,17 +172,18 @@ def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
         return
     if st.button("Accept", type="primary", icon=":material/task_alt:", key="review_accept"):
         if _write(lambda s: questionnaire.accept(session=s, actor=actor, assignment_id=assignment_id),
-                  f"Accepted the questionnaire of {info['partner_code']}."):
+                  f"Accepted the questionnaire of {plain(info['partner_code'])}."):
             st.rerun()
     with st.form("review_return", enter_to_submit=False):
         st.caption("Or return it: write what to fix next to each question concerned (at least one). The partner's "
                    "link opens the questionnaire again with your comments.")
         editor = questions[["criterion_id", "question", "value", "comment"]].assign(return_comment="")
         edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key="review_return_editor",
+            editor, hide_index=True, width="stretch", key="review_return_editor", placeholder=labels.EMPTY,
             disabled=["criterion_id", "question", "value", "comment"],
-            column_config={"criterion_id": "criterion",
-                           "return_comment": st.column_config.TextColumn("what to fix", max_chars=2000)},
+            column_config={**labels.column_config(editor.columns, {"value": ANSWER}),
+                           "return_comment": st.column_config.TextColumn(labels.label("return_comment"),
+                                                                         max_chars=2000)},
         )
         note = st.text_area("Note (kept in the audit log)", max_chars=1000, key="review_note")
         returned = st.form_submit_button("Return to partner", icon=":material/undo:", key="review_return_submit")
@@ -192,7 +192,7 @@ def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
                     if isinstance(text, str) and text.strip()}
         if _write(lambda s: questionnaire.return_for_fixes(session=s, actor=actor, assignment_id=assignment_id,
                                                            comments=comments, note=note),
-                  f"Returned to {info['partner_code']} with {len(comments)} comment(s)."):
+                  f"Returned to {plain(info['partner_code'])} with {len(comments)} comment(s)."):
             st.rerun()
 
 
@@ -202,8 +202,8 @@ def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
     with st.expander("Enter an answer on the partner's behalf", icon=":material/edit_note:"):
         st.caption("For answers received by mail or phone; recorded with your name and the path \"staff\".")
         with st.form("review_staff_entry", enter_to_submit=False, border=False):
-            labels = dict(zip(questions["criterion_id"], questions["question"], strict=True))
-            criterion = st.selectbox("Question", list(labels), format_func=lambda c: f"{c} · {labels[c]}",
+            names = dict(zip(questions["criterion_id"], questions["question"], strict=True))
+            criterion = st.selectbox("Question", list(names), format_func=lambda c: f"{c} · {names[c]}",
                                      key="review_entry_question")
             value = st.radio("Answer", VALUES, horizontal=True, index=None, key="review_entry_value")
             comment = st.text_area("Comment", max_chars=4000, key="review_entry_comment")
@@ -218,7 +218,7 @@ def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
         if _write(lambda s: questionnaire.save_answers(session=s, assignment_id=info["assignment_id"],
                                                        answers=[answer], source="staff",
                                                        answered_by=actor.username, actor=actor),
-                  f"Answer to {criterion} saved for {info['partner_code']}."):
+                  f"Answer to {criterion} saved for {plain(info['partner_code'])}."):
             st.rerun()
 
 

@@ -17,6 +17,7 @@ from services.collection import cycles, evidence, links, questionnaire
 from services.core.permissions import ValidationError
 from services.exports import workbook
 from ui import state
+from ui.text import plain as _plain
 
 VALUES = ("yes", "partial", "no", "na")
 # The uploader's filter only guides the file picker; the evidence service judges the content.
@@ -24,7 +25,6 @@ EVIDENCE_ENDINGS = sorted({end.lstrip(".") for _, ends in evidence.EVIDENCE_TYPE
 EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
 # The submit check's wording (services.collection.questionnaire.submission_problems), translated for the partner.
 _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Shown for an unknown, expired or revoked link, before the partner's language is known: in every language.
 INVALID_LINK = "  \n".join(texts.texts_in_every_language("supplier.invalid_link").values())
@@ -42,11 +42,6 @@ def _word(value: object, language: str) -> str:
 
 def _answer_words(language: str) -> dict[str, str]:
     return {value: _word(value, language) for value in VALUES}
-
-
-def _plain(text: object) -> str:
-    """User-written text made safe inside markdown (no formatting, links or badges)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def _blank(value: object) -> bool:
@@ -114,11 +109,8 @@ def _offline(info: dict, token: str, language: str) -> None:
 def _mark_opened(assignment_id: int) -> None:
     if st.session_state.get("supplier_opened") == assignment_id:
         return
-    with state.session() as s:
-        changed = questionnaire.mark_opened(session=s, assignment_id=assignment_id)
+    state.write(lambda s: questionnaire.mark_opened(session=s, assignment_id=assignment_id))
     st.session_state["supplier_opened"] = assignment_id
-    if changed:
-        state.invalidate()
 
 
 def _flash(kind: str, message: str) -> None:
@@ -191,35 +183,48 @@ def _save(info: dict, token: str, entries: dict[str, tuple], language: str) -> i
     """Store the section's answers, then its evidence files; the number of answers written, None when nothing was."""
     answers = [{"criterion_id": cid, "value": value, "comment": (comment or "").strip()}
                for cid, (value, comment, _) in entries.items() if value is not None]
-    try:
-        with state.session() as s:
-            if links.resolve_token(session=s, token=token) is None:
-                return None
-            count = questionnaire.save_answers(session=s, assignment_id=info["assignment_id"], answers=answers,
-                                               source="link", answered_by=info["who"])
-    except ValidationError as exc:
-        _flash("error", str(exc))
+    saved = {}
+
+    def save(s):
+        if links.resolve_token(session=s, token=token) is not None:
+            saved["count"] = questionnaire.save_answers(session=s, assignment_id=info["assignment_id"],
+                                                        answers=answers, source="link", answered_by=info["who"])
+
+    if not state.write(save, on_error=lambda message: _flash("error", message)) or "count" not in saved:
         return None
-    # Each file on its own: one rejected file must not undo the answers or the other files.
     for cid, (_, _, uploads) in entries.items():
         for upload in uploads:
-            try:
-                with state.session() as s:
-                    evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=cid,
-                                          filename=upload.name, data=upload.getvalue(),
-                                          uploaded_by=info["who"])
-                _flash("success", t("uploaded", language, file=_plain(upload.name)))
-            except ValidationError as exc:
-                _flash("error", t("upload_rejected", language, file=_plain(upload.name), criterion=cid,
-                                  reason=str(exc)))
-    return count
+            _attach(info, cid, upload, language)
+    return saved["count"]
+
+
+def _attach(info: dict, criterion_id: str, upload, language: str) -> None:
+    """One evidence file in a transaction of its own: a rejected file does not undo the answers or other files."""
+    name = _plain(upload.name)
+
+    def add(s):
+        evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=criterion_id,
+                              filename=upload.name, data=upload.getvalue(), uploaded_by=info["who"])
+
+    def reject(reason: str) -> None:
+        _flash("error", t("upload_rejected", language, file=name, criterion=criterion_id, reason=reason))
+
+    if state.write(add, on_error=reject):
+        _flash("success", t("uploaded", language, file=name))
 
 
 def _submit(info: dict, language: str) -> list[str]:
     """Submit; the problems that stopped it, in the partner's language (empty when submitted)."""
-    with state.session() as s:
-        problems = questionnaire.submit(session=s, assignment_id=info["assignment_id"], submitted_by=info["who"])
-        missing = questionnaire.missing_answers(session=s, assignment_id=info["assignment_id"]) if problems else []
+    found: dict = {"problems": [], "missing": []}
+
+    def submit(s):
+        found["problems"] = questionnaire.submit(session=s, assignment_id=info["assignment_id"],
+                                                 submitted_by=info["who"])
+        if found["problems"]:
+            found["missing"] = questionnaire.missing_answers(session=s, assignment_id=info["assignment_id"])
+
+    state.write(submit, on_error=lambda message: _flash("error", message))
+    problems, missing = found["problems"], found["missing"]
     lines = [t("unanswered", language, ids=", ".join(missing))] if missing else []
     for problem in problems:
         if problem.split(":", 1)[0] in missing:

@@ -716,7 +716,17 @@ def test_partner_file_with_errors_cannot_be_imported(page_app, session, staff):
     problems = at.dataframe[1].value
     assert list(problems["row"]) == [2] and "ZZ" in set(problems["value"])
     assert at.button(key="imports_partners_apply").disabled
-    assert at.get("download_button")[0].proto.label == "Download the problems (CSV)"
+    assert "Download the problems (CSV)" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_imports_page_offers_the_example_files(page_app, staff, downloads):
+    at = page_app("imports", role="analyst").run()
+    offered = {b.proto.label for b in at.get("download_button")}
+    assert {"Example partner file (ERP column names, CSV)", "Example answers, long form (CSV)",
+            "Example answers, wide form (CSV)"} <= offered
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    for name in ("partners.csv", "responses-long.csv", "responses-wide.csv"):
+        assert downloads[name]() == (examples / name).read_bytes()  # the files tests/test_docs_examples.py imports
 
 
 def test_response_file_preview_import_and_repeat(page_app, session, cycle, partner_ids):

@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 
 from services.reference.loader import SEED
+from ui import labels
 
 
 @cache
@@ -26,19 +27,25 @@ def world_choropleth(frame: pd.DataFrame, *, value: str, title: str, scheme: str
         .transform_filter(f"isValid(datum['{value}'])")
         .encode(
             color=alt.Color(f"{value}:Q").scale(scheme=scheme, type="sqrt").title(title),
-            tooltip=[alt.Tooltip("country:N"), alt.Tooltip(f"{value}:Q", title=title)],
+            tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip(f"{value}:Q", title=title)],
         )
     )
     return (base + shaded).project(type="equalEarth").properties(height=380)
 
 
+def count_axis(title: str) -> alt.Axis:
+    """The axis of a count (partners, questionnaires): whole-number ticks only, never "0.2 partners"."""
+    return alt.Axis(title=title, tickMinStep=1, format="d")
+
+
 def bar(frame: pd.DataFrame, *, category: str, value: str, color: str | None = None, title: str = "") -> alt.Chart:
-    """Horizontal bars sorted by value."""
+    """Horizontal bars of a count per category, sorted by the count."""
     encoding = {
         "y": alt.Y(f"{category}:N").sort("-x").title(None).axis(labelLimit=320),
-        "x": alt.X(f"sum({value}):Q").title(title or value),
-        "tooltip": [alt.Tooltip(f"{category}:N"), alt.Tooltip(f"sum({value}):Q", title=title or value)],
+        "x": alt.X(f"sum({value}):Q").axis(count_axis(title or value)),
+        "tooltip": [alt.Tooltip(f"{category}:N", title=labels.label(category)),
+                    alt.Tooltip(f"sum({value}):Q", title=title or value)],
     }
     if color:
-        encoding["color"] = alt.Color(f"{color}:N").title(color.replace("_", " "))
+        encoding["color"] = alt.Color(f"{color}:N").title(labels.label(color))
     return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=alt.Step(22))

@@ -1,8 +1,9 @@
 """The process-wide engine, first-start initialisation, and per-action sessions for the pages."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -10,8 +11,10 @@ from sqlmodel import Session
 
 from services.core import config, db, startup
 from services.core.permissions import PermissionDenied, ValidationError
+from ui.text import plain
 
 log = logging.getLogger("ctpat")
+T = TypeVar("T")
 
 
 def _secret(name: str) -> str | None:
@@ -54,18 +57,53 @@ def invalidate() -> None:
     st.cache_data.clear()
 
 
-def write(action, *, success: str, flash_key: str) -> bool:
+def refusal(exc: ValidationError | PermissionDenied) -> str:
+    """Why a write or a check was refused, as markdown that shows the service's message literally.
+
+    Several problems of one input (joined by "; ") become a list; a PermissionDenied also says what to do, since
+    it mostly means the user's role was changed while the page was open.
+    """
+    if isinstance(exc, PermissionDenied):
+        return (f"{plain(exc)}  \nYour role may have been changed since this page was opened: reload the page to "
+                "see what you may do now.")
+    problems = [p for p in str(exc).split("; ") if p.strip()]
+    return plain(problems[0]) if len(problems) == 1 else "\n".join(f"- {plain(p)}" for p in problems)
+
+
+def _refused(exc: ValidationError | PermissionDenied, on_error: Callable[[str], None] | None) -> None:
+    if on_error is not None:
+        on_error(refusal(exc))
+    else:
+        st.error(refusal(exc), icon=":material/block:" if isinstance(exc, PermissionDenied) else ":material/error:")
+
+
+def write(action: Callable[[Session], object], *, success: str | None = None, flash_key: str | None = None,
+          on_error: Callable[[str], None] | None = None) -> bool:
     """Run one write in its own transaction and show the outcome; True when it worked.
 
-    On success the cached reads are dropped and `success` is kept under `flash_key` for the page to show after its
-    rerun; a refused write shows its message here.
+    Every page writes through here. A refused write (ValidationError: bad input; PermissionDenied: the role does
+    not allow it) commits nothing and shows its message, or hands it to ``on_error`` when the page shows messages
+    its own way (e.g. after a rerun). On success the cached reads are dropped and ``success`` is kept under
+    ``flash_key`` for the page to show after its rerun.
     """
     try:
         with session() as s:
             action(s)
     except (ValidationError, PermissionDenied) as exc:
-        st.error(str(exc))
+        _refused(exc, on_error)
         return False
     invalidate()
-    st.session_state[flash_key] = success
+    if flash_key and success:
+        st.session_state[flash_key] = success
     return True
+
+
+def attempt(check: Callable[[Session], T], *, on_error: Callable[[str], None] | None = None) -> T | None:
+    """Run a check that writes nothing but may refuse its input (an import preview, a duplicate check): its
+    result, or None after showing why it was refused, as ``write`` does."""
+    try:
+        with session() as s:
+            return check(s)
+    except (ValidationError, PermissionDenied) as exc:
+        _refused(exc, on_error)
+        return None

@@ -142,3 +142,10 @@ def keep_link_open(*, session: Session, assignment: Assignment, days: int) -> da
 def link_url(*, base_url: str, token: str) -> str:
     """The address a partner opens: <app URL>/?token=..."""
     return f"{base_url.rstrip('/')}/?token={token}"
+
+
+def has_working_link(*, session: Session, assignment_id: int) -> bool:
+    """Whether the assignment has an issued link that is neither revoked nor expired (one revoke_link would stop)."""
+    assignment = get_assignment(session=session, assignment_id=assignment_id)
+    return bool(assignment.token_hash and not assignment.token_revoked and assignment.token_expires_at is not None
+                and assignment.token_expires_at >= utcnow())

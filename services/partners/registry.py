@@ -1,30 +1,23 @@
 """Business partners: validation, search, add, edit, deactivate, duplicate detection."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pydantic
 from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models import Answer, Assignment, Certification, Country, Evidence, MraProgram, Partner, ReviewComment
-from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, PARTNER_STATUSES, utcnow
+from models.common import utcnow
+from models.partner import PartnerIn
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
-from services.partners.identifiers import (
-    EMAIL,
-    IDENTIFIER_FORMATS,
-    identifier_error,
-    normalize_identifier,
-    normalize_name,
-)
+from services.partners.identifiers import IDENTIFIER_FORMATS, normalize_name
 
-EDITABLE_FIELDS: tuple[str, ...] = (
-    "partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "latitude", "longitude",
-    *IDENTIFIER_FORMATS, "contact_name", "contact_email", "language", "parent_id", "criticality",
-    "import_share", "status", "notes",
-)
+EDITABLE_FIELDS: tuple[str, ...] = tuple(PartnerIn.model_fields)
 SORTABLE = ("partner_code", "legal_name", "entity_type", "country_iso2", "criticality", "import_share", "status",
             "updated_at")
 LIST_COLUMNS = ["id", "partner_code", "legal_name", "entity_type", "country_iso2", "city", "criticality",
@@ -37,77 +30,26 @@ class PartnerPage:
     total: int
 
 
-def clean_partner_values(values: dict[str, Any], *, country_codes: set[str]) -> tuple[dict[str, Any], list[str]]:
-    """Normalise partner field values and list every problem found (field name first in each message)."""
-    out: dict[str, Any] = {}
-    errors: list[str] = []
+def partner_input(values: PartnerIn | Mapping[str, Any], *, country_codes: set[str]) -> PartnerIn:
+    """The values checked as a PartnerIn; ValidationError lists every problem ("field: message"; "; " between)."""
+    data = values.model_dump() if isinstance(values, PartnerIn) else values
+    try:
+        return PartnerIn.model_validate(data, context={"country_codes": country_codes})
+    except pydantic.ValidationError as error:
+        raise ValidationError("; ".join(PartnerIn.problems(error))) from None
 
-    def text(field: str, limit: int, required: bool = False) -> None:
-        raw = values.get(field)
-        value = "" if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw).strip()
-        if required and not value:
-            errors.append(f"{field}: required")
-        if len(value) > limit:
-            errors.append(f"{field}: longer than {limit} characters")
-        out[field] = value
 
-    text("partner_code", 40, required=True)
-    out["partner_code"] = out["partner_code"].upper()
-    text("legal_name", 200, required=True)
-    text("address", 300)
-    text("city", 100)
-    text("contact_name", 120)
-    text("contact_email", 254)
-    text("notes", 2000)
-    if out["contact_email"] and not EMAIL.match(out["contact_email"]):
-        errors.append(f"contact_email: '{out['contact_email']}' is not an email address")
+def clean_partner_values(values: Mapping[str, Any], *, country_codes: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """The row check of file imports: the values as a Partner row and every problem ("field: message").
 
-    entity = str(values.get("entity_type") or "").strip()
-    match = {e.lower(): e for e in ENTITY_TYPES}.get(entity.lower())
-    if match is None:
-        errors.append(f"entity_type: '{entity}' is not a CTPAT entity type")
-    out["entity_type"] = match or entity
-
-    country = str(values.get("country_iso2") or "").strip().upper()
-    if country not in country_codes:
-        errors.append(f"country_iso2: '{country}' is not an ISO 3166 alpha-2 country code")
-    out["country_iso2"] = country
-
-    for field, allowed, default in (
-        ("criticality", CRITICALITIES, "medium"),
-        ("status", PARTNER_STATUSES, "active"),
-        ("language", tuple(LANGUAGES), "en"),
-    ):
-        value = str(values.get(field) or default).strip().lower()
-        if value not in allowed:
-            errors.append(f"{field}: '{value}' must be one of {', '.join(allowed)}")
-        out[field] = value
-
-    for field, low, high in (("latitude", -90, 90), ("longitude", -180, 180), ("import_share", 0, 100)):
-        raw = values.get(field)
-        if raw is None or raw == "" or (isinstance(raw, float) and pd.isna(raw)):
-            out[field] = None
-            continue
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            errors.append(f"{field}: '{raw}' is not a number")
-            continue
-        if not low <= number <= high:
-            errors.append(f"{field}: {number} is outside {low}..{high}")
-        out[field] = number
-
-    for field in IDENTIFIER_FORMATS:
-        value = normalize_identifier(field, values.get(field))
-        problem = identifier_error(field, value, country)
-        if problem:
-            errors.append(f"{field}: {problem}")
-        out[field] = value
-
-    parent = values.get("parent_id")
-    out["parent_id"] = int(parent) if parent not in (None, "") and not pd.isna(parent) else None
-    out["normalized_name"] = normalize_name(out["legal_name"])
-    return out, errors
+    With problems, the values are the normalised input, so a preview can still show what the row says.
+    """
+    try:
+        return partner_input(values, country_codes=country_codes).row(), []
+    except ValidationError as error:
+        out = PartnerIn.normalise(values)
+        out["normalized_name"] = normalize_name(out["legal_name"])
+        return out, str(error).split("; ")
 
 
 def _country_codes(session: Session) -> set[str]:
@@ -119,7 +61,7 @@ def _as_dict(partner: Partner) -> dict[str, Any]:
 
 
 def find_duplicates(
-    *, session: Session, values: dict[str, Any], exclude_id: int | None = None
+    *, session: Session, values: Mapping[str, Any], exclude_id: int | None = None
 ) -> list[tuple[Partner, str]]:
     """Existing partners that share a trade identifier or the normalised name, with the reason."""
     conditions = [getattr(Partner, f) == values[f] for f in IDENTIFIER_FORMATS if values.get(f)]
@@ -150,16 +92,20 @@ def _check_parent(session: Session, parent_id: int | None, own_id: int | None) -
         raise ValidationError(f"parent_id: no partner with id {parent_id}")
 
 
-def create_partner(*, session: Session, actor: Actor, values: dict[str, Any]) -> Partner:
+def _checked(session: Session, values: PartnerIn | Mapping[str, Any], own: Partner | None = None) -> PartnerIn:
+    """values as a PartnerIn, plus the rules that need the register: a free partner code and an existing parent."""
+    partner = partner_input(values, country_codes=_country_codes(session))
+    if own is None or partner.partner_code != own.partner_code:
+        if session.exec(select(Partner.id).where(Partner.partner_code == partner.partner_code)).first():
+            raise ValidationError(f"partner_code: '{partner.partner_code}' is already used")
+    _check_parent(session, partner.parent_id, own.id if own else None)
+    return partner
+
+
+def create_partner(*, session: Session, actor: Actor, values: PartnerIn | Mapping[str, Any]) -> Partner:
     """Validate and add a partner; raises ValidationError listing every problem."""
     require_write(actor)
-    clean, errors = clean_partner_values(values, country_codes=_country_codes(session))
-    if not errors and session.exec(select(Partner.id).where(Partner.partner_code == clean["partner_code"])).first():
-        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
-    if errors:
-        raise ValidationError("; ".join(errors))
-    _check_parent(session, clean["parent_id"], None)
-    partner = Partner(**clean)
+    partner = Partner(**_checked(session, values).row())
     session.add(partner)
     session.flush()
     audit.record(session=session, actor=actor, action="create", entity="partner", entity_id=partner.partner_code,
@@ -167,22 +113,18 @@ def create_partner(*, session: Session, actor: Actor, values: dict[str, Any]) ->
     return partner
 
 
-def update_partner(*, session: Session, actor: Actor, partner_id: int, values: dict[str, Any]) -> Partner:
-    """Change a partner's fields; the audit log keeps the values before and after."""
+def update_partner(
+    *, session: Session, actor: Actor, partner_id: int, values: PartnerIn | Mapping[str, Any]
+) -> Partner:
+    """Change a partner's fields (a mapping may hold only the fields that change); the audit log keeps the values
+    before and after."""
     require_write(actor)
     partner = session.get(Partner, partner_id)
     if partner is None:
         raise ValidationError(f"No partner with id {partner_id}")
     before = _as_dict(partner)
-    clean, errors = clean_partner_values({**before, **values}, country_codes=_country_codes(session))
-    if clean["partner_code"] != partner.partner_code and session.exec(
-        select(Partner.id).where(Partner.partner_code == clean["partner_code"])
-    ).first():
-        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
-    if errors:
-        raise ValidationError("; ".join(errors))
-    _check_parent(session, clean["parent_id"], partner.id)
-    for field, value in clean.items():
+    changes = values.model_dump() if isinstance(values, PartnerIn) else values
+    for field, value in _checked(session, {**before, **changes}, own=partner).row().items():
         setattr(partner, field, value)
     partner.updated_at = utcnow()
     session.add(partner)
@@ -288,16 +230,12 @@ def export_partners(
     return frame
 
 
-def check_new_partner(*, session: Session, values: dict[str, Any]) -> list[tuple[Partner, str]]:
+def check_new_partner(
+    *, session: Session, values: PartnerIn | Mapping[str, Any]
+) -> list[tuple[Partner, str]]:
     """Validate a new partner without saving it: raises ValidationError as create_partner would, else returns
     the existing partners it may duplicate (same identifier, or same normalised name and country), with reasons."""
-    clean, errors = clean_partner_values(values, country_codes=_country_codes(session))
-    if not errors and session.exec(select(Partner.id).where(Partner.partner_code == clean["partner_code"])).first():
-        errors.append(f"partner_code: '{clean['partner_code']}' is already used")
-    if errors:
-        raise ValidationError("; ".join(errors))
-    _check_parent(session, clean["parent_id"], None)
-    return find_duplicates(session=session, values=clean)
+    return find_duplicates(session=session, values=_checked(session, values).row())
 
 
 def certifications(*, session: Session, partner_id: int) -> pd.DataFrame:
@@ -382,3 +320,8 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
                          f"moved, {folded} combined, identifiers taken over: {', '.join(taken) or 'none'}",
                  after={"kept": keep.partner_code, "merged": duplicate.partner_code})
     return keep
+
+
+def partner_count(*, session: Session) -> int:
+    """How many partners the register holds (active or not)."""
+    return session.exec(select(func.count()).select_from(Partner)).one()

@@ -1,9 +1,8 @@
-"""Command-line imports of partners and questionnaire answers: ``manage.py import-partners`` / ``import-responses``.
+"""File imports of partners and questionnaire answers: ``import-partners`` and ``import-responses``.
 
 Both print the preview (counts per partner or per row, then every problem with file, row, column, value and
 message). Exit code 2 and nothing written when any file has an error; 0 otherwise (also for --dry-run, which
-writes nothing). ``register(subparsers)`` adds the commands to manage.py's parser; each handler is
-``cmd_x(args, ctx) -> int`` like manage.py's own commands (ctx.engine is the initialised database).
+writes nothing).
 """
 
 import argparse
@@ -12,42 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.common import Role
+from cli.base import CLI, Context, arg, command
 from services.collection import cycles
 from services.core import db
-from services.core.permissions import Actor, ValidationError
+from services.core.permissions import ValidationError
 from services.imports.answers import apply_responses, preview_responses
 from services.imports.partners import apply_partners, preview_partners
 from services.imports.reader import problems_csv
 
-CLI_ACTOR = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
+DRY_RUN = arg("--dry-run", action="store_true", help="show the preview only; write nothing")
+PROBLEMS_CSV = arg("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add import-partners and import-responses to a parser's subcommands (handler in ``args.run``)."""
-    partners = subparsers.add_parser(
-        "import-partners", help="Import or update partners from a CSV/XLSX file (preview, then all or nothing).",
-        description="Import or update partners from a CSV/XLSX file. Rows with an existing partner code update "
-                    "that partner; possible duplicates are listed and skipped.", allow_abbrev=False)
-    partners.add_argument("file", type=Path, metavar="FILE")
-    partners.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
-    partners.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
-    partners.set_defaults(run=cmd_import_partners)
-
-    responses = subparsers.add_parser(
-        "import-responses", help="Import questionnaire answers from CSV/XLSX files (long or wide form).",
-        description="Import questionnaire answers from CSV/XLSX files into a cycle (default: the newest open "
-                    "one). All files are one transaction: any error in any file and nothing is written.",
-        allow_abbrev=False)
-    responses.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    responses.add_argument("--cycle", metavar="NAME", help="cycle name (default: the newest open cycle)")
-    responses.add_argument("--dry-run", action="store_true", help="show the preview only; write nothing")
-    responses.add_argument("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
-    responses.set_defaults(run=cmd_import_responses)
-
-
-def cmd_import_partners(args: argparse.Namespace, ctx) -> int:
-    """Preview a partner file, then import it unless it has errors or --dry-run is given."""
+@command("import-partners", "Import or update partners from a CSV/XLSX file (preview, then all or nothing).",
+         arg("file", type=Path, metavar="FILE"), DRY_RUN, PROBLEMS_CSV)
+def cmd_import_partners(args: argparse.Namespace, ctx: Context) -> int:
+    """Import or update partners from a CSV/XLSX file. Rows with an existing partner code update that partner;
+    possible duplicates are listed and skipped."""
     files = _read_files([args.file])
     with db.session_scope(ctx.engine) as session:
         preview = preview_partners(session=session, files=files)
@@ -58,14 +38,19 @@ def cmd_import_partners(args: argparse.Namespace, ctx) -> int:
         if args.dry_run:
             print("Dry run: nothing was written.")
             return 0
-        apply_partners(session=session, actor=CLI_ACTOR, preview=preview)
+        apply_partners(session=session, actor=CLI, preview=preview)
     counts = preview.counts
     print(f"Imported: {counts['new']} new, {counts['update']} updated partners.")
     return 0
 
 
-def cmd_import_responses(args: argparse.Namespace, ctx) -> int:
-    """Preview answer files against a cycle, then import them unless any has errors or --dry-run is given."""
+@command("import-responses", "Import questionnaire answers from CSV/XLSX files (long or wide form).",
+         arg("files", type=Path, nargs="+", metavar="FILE"),
+         arg("--cycle", metavar="NAME", help="cycle name (default: the newest open cycle)"),
+         DRY_RUN, PROBLEMS_CSV)
+def cmd_import_responses(args: argparse.Namespace, ctx: Context) -> int:
+    """Import questionnaire answers from CSV/XLSX files into a cycle (default: the newest open one). All files are
+    one transaction: any error in any file and nothing is written."""
     files = _read_files(args.files)
     with db.session_scope(ctx.engine) as session:
         cycle = (cycles.get_cycle_by_name(session=session, name=args.cycle) if args.cycle
@@ -80,7 +65,7 @@ def cmd_import_responses(args: argparse.Namespace, ctx) -> int:
         if args.dry_run:
             print("Dry run: nothing was written.")
             return 0
-        apply_responses(session=session, actor=CLI_ACTOR, preview=preview)
+        apply_responses(session=session, actor=CLI, preview=preview)
     totals = preview.totals
     print(f"Imported into '{preview.cycle_name}': {totals['new']} new and {totals['changed']} changed answers.")
     return 0
