@@ -13,9 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
-from models import Assignment, Country
+from models import Assignment
+from models.collection import AssignmentStatus, CycleStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, Role
 from services.collection import cycles
 from services.core import db
@@ -82,17 +83,9 @@ def _entity_types(chosen: list[str] | None) -> list[str] | None:
 
 def cmd_open_cycle(args: argparse.Namespace, ctx: "Context") -> int:
     """Open the cycle and print how many questionnaires start in each state."""
-    if args.due < date.today():
-        raise ValidationError(f"--due: {args.due.isoformat()} is in the past; every questionnaire would be overdue "
-                              "at once.")
     entity_types = _entity_types(args.entity_types)
     countries = sorted({c.strip().upper() for c in args.countries}) if args.countries else None
     with db.session_scope(ctx.engine) as session:
-        if countries:
-            known = set(session.exec(select(Country.iso2).where(col(Country.iso2).in_(countries))).all())
-            unknown = [c for c in countries if c not in known]
-            if unknown:
-                raise ValidationError(f"--country: unknown country code '{unknown[0]}' (use ISO codes such as MX)")
         cycle = cycles.open_cycle(
             session=session, actor=CLI, name=args.name, due_date=args.due, language=args.language,
             entity_types=entity_types, countries=countries, criticalities=args.criticalities,
@@ -122,7 +115,7 @@ def cmd_export_questionnaires(args: argparse.Namespace, ctx: "Context") -> int:
                                                                      assignment_ids=[i for i, _ in statuses])}
         else:
             files = workbook.cycle_workbooks(session=session, cycle_id=cycle.id)
-        name, closed = cycle.name, cycle.status != "open"
+        name, closed = cycle.name, cycle.status != CycleStatus.open
     existing = sorted(file_name for file_name in files if (out / file_name).exists())
     if existing and not args.force:
         raise ValidationError(f"{len(existing)} of the files already exist in {out} (e.g. {existing[0]}); nothing "
@@ -130,7 +123,7 @@ def cmd_export_questionnaires(args: argparse.Namespace, ctx: "Context") -> int:
     out.mkdir(parents=True, exist_ok=True)
     for file_name, data in files.items():
         (out / file_name).write_bytes(data)
-    exempt = sum(1 for _, status in statuses if status == "exempt")
+    exempt = sum(1 for _, status in statuses if status == AssignmentStatus.exempt)
     what = "1 workbook with every partner" if args.single_file else f"{len(files):,} workbooks, one per partner"
     print(f"Wrote {what} of cycle '{name}' to {out}; {exempt:,} exempt partner(s) left out.")
     if closed:

@@ -9,6 +9,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Requirement(StrEnum):
+    """How CBP words a Minimum Security Criterion: "must" is required, "should" recommended."""
+
+    must = "must"
+    should = "should"
+
+
+class Applicability(StrEnum):
+    """Whether a criterion applies to an entity type; "unknown" until a source or an admin decides."""
+
+    yes = "yes"
+    no = "no"
+    unknown = "unknown"
+
+
 class Role(StrEnum):
     admin = "admin"
     analyst = "analyst"

@@ -129,3 +129,10 @@ def page_app(engine, database_url, staff, monkeypatch):
 
     yield make
     st.cache_data.clear()
+
+
+def via_link(session: Session, assignment_id: int):
+    """The partner of an assignment acting through its own personal link (a services.collection.states.PartnerActor)."""
+    from services.collection import links
+
+    return links.partner_actor(session=session, assignment_id=assignment_id)

@@ -16,7 +16,7 @@ from services.core import config
 from services.core.permissions import ValidationError
 from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET
 from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, via_link
 from ui import i18n
 from ui.i18n import INVALID_LINK
 
@@ -354,7 +354,8 @@ def chen(session, cycle, partner_ids) -> tuple[Assignment, str]:
 
 def save_by_link(session, assignment: Assignment, ids: list[str], value: str = "yes", comment: str = "") -> None:
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="partner",
-                               answers=[{"criterion_id": c, "value": value, "comment": comment} for c in ids])
+                               answers=[{"criterion_id": c, "value": value, "comment": comment} for c in ids],
+                               actor=via_link(session, assignment.id))
     session.commit()
 
 
@@ -490,7 +491,8 @@ def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app
 def test_submitted_questionnaire_offers_no_offline_download(supplier_app, session, chen):
     assignment, token = chen
     save_by_link(session, assignment, questions_of(session, assignment))
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen",
+                                actor=via_link(session, assignment.id)) == []
     session.commit()
     at = supplier_app(token).run()
     assert not at.exception
@@ -520,7 +522,8 @@ def test_returned_questionnaire_shows_the_team_comments(supplier_app, session, c
     assignment, token = chen
     sections = sections_of(session, assignment)
     save_by_link(session, assignment, questions_of(session, assignment))
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen",
+                                actor=via_link(session, assignment.id)) == []
     commented = sections[3][0]
     questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
                                    comments={commented: "Photo of the 7-point inspection checklist, please"})
@@ -543,8 +546,10 @@ def test_last_cycle_answers_are_prefilled(supplier_app, session, partner_ids, st
     old = assignment_of(session, first.id, partner_ids["MX-0001"])
     ids = questions_of(session, old)
     questionnaire.save_answers(session=session, assignment_id=old.id, source="link", answered_by="ramirez",
-                               answers=[{"criterion_id": c, "value": "no", "comment": "pending"} for c in ids])
-    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="ramirez") == []
+                               answers=[{"criterion_id": c, "value": "no", "comment": "pending"} for c in ids],
+                               actor=via_link(session, old.id))
+    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="ramirez",
+                                actor=via_link(session, old.id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=old.id)
     second = cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
                                due_date=date.today() + timedelta(days=40), partner_ids=[partner_ids["MX-0001"]])
@@ -567,7 +572,8 @@ def submitted(session, cycle, partner_ids) -> Assignment:
     ids = questions_of(session, assignment)
     save_by_link(session, assignment, ids)
     save_by_link(session, assignment, ids[:1], value="no", comment="Seals are bought from a local shop")
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez",
+                                actor=via_link(session, assignment.id)) == []
     session.commit()
     return assignment
 
@@ -620,7 +626,7 @@ def test_review_history_and_evidence_download(page_app, session, cycle, partner_
     save_by_link(session, assignment, [first], value="partial", comment="Audit planned")
     save_by_link(session, assignment, [first], value="yes")
     evidence.add_evidence(session=session, assignment_id=assignment.id, criterion_id=first, filename="audit.txt",
-                          data=b"Audit report 2027\n", uploaded_by="ops")
+                          data=b"Audit report 2027\n", uploaded_by="ops", actor=via_link(session, assignment.id))
     session.commit()
     at = page_app("review", role="viewer").run()
     at.toggle(key="review_everyone").set_value(True).run()

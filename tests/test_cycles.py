@@ -12,7 +12,7 @@ from services.collection import cycles, links, questionnaire
 from services.core import audit
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
-from tests.conftest import ANALYST, VIEWER
+from tests.conftest import ANALYST, VIEWER, via_link
 
 TODAY = date.today()
 DUE = TODAY + timedelta(days=60)
@@ -167,7 +167,8 @@ def test_accepted_assignment_cannot_be_exempted(session, staff):
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="staff", answered_by="luis",
                                actor=ANALYST, answers=[{"criterion_id": c, "value": "yes"} for c in ids])
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="luis") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="luis",
+                                actor=via_link(session, assignment.id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment.id)
     with pytest.raises(ValidationError, match="cannot exempt an assignment that is accepted"):
         cycles.set_exempt(session=session, actor=ANALYST, assignment_id=assignment.id, exempt=True, reason="x")
@@ -189,7 +190,7 @@ def test_funnel_and_cycle_counts(session, staff):
     cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=date(2027, 1, 31))
     a0, a1, a2, a3 = (assignment_of(session, cycle, p) for p in partners)
     assert cycles.mark_sent(session=session, actor=ANALYST, assignment_ids=[a0.id, a1.id, a3.id]) == 2
-    questionnaire.mark_opened(session=session, assignment_id=a1.id)
+    questionnaire.mark_opened(session=session, assignment_id=a1.id, actor=via_link(session, a1.id))
     session.commit()
 
     before_due = cycles.funnel(session=session, cycle_id=cycle.id, today=date(2027, 1, 15))

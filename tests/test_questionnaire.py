@@ -13,7 +13,7 @@ from services.core import audit
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
 from services.reference.criteria import criteria_for_entity_type
-from tests.conftest import ANALYST, VIEWER
+from tests.conftest import ANALYST, VIEWER, via_link
 
 DUE = date.today() + timedelta(days=60)
 
@@ -31,7 +31,7 @@ def open_for(session: Session, partner: Partner, name: str = "2027") -> Assignme
 
 def answer_all(session: Session, assignment: Assignment, value: str = "yes", source: str = "link", **extra) -> int:
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)
-    actor = ANALYST if source == "staff" else None
+    actor = ANALYST if source == "staff" else via_link(session, assignment.id)
     return questionnaire.save_answers(
         session=session, assignment_id=assignment.id, source=source, answered_by="Ms. Chen", actor=actor,
         answers=[{"criterion_id": c, "value": value, "comment": f"comment {c}" if value != "yes" else ""} | extra
@@ -81,7 +81,8 @@ def test_questionnaire_applies_the_entity_type(session, staff):
     assert not frame["category_number"].isin([5, 6]).any()  # brokers do not handle cargo
     with pytest.raises(ValidationError, match="not a question for a Customs Broker"):
         questionnaire.save_answers(session=session, assignment_id=broker.id, source="link", answered_by="x",
-                                   answers=[{"criterion_id": "6.1", "value": "yes"}])
+                                   answers=[{"criterion_id": "6.1", "value": "yes"}],
+                                   actor=via_link(session, broker.id))
 
 
 def test_question_language_with_english_fallback(session, staff):
@@ -107,7 +108,8 @@ def test_question_language_with_english_fallback(session, staff):
 def test_answers_are_stored_once_whatever_the_language(session, staff):
     assignment = open_for(session, add_partner(session, "ES1", language="es"))
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="Sra. Ramírez",
-                               answers=[{"criterion_id": "1.1", "value": "YES "}])
+                               answers=[{"criterion_id": "1.1", "value": "YES "}],
+                               actor=via_link(session, assignment.id))
     english = questionnaire.questionnaire(session=session, assignment_id=assignment.id, language="en")
     spanish = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
     assert english.set_index("criterion_id").loc["1.1", "value"] == "yes"
@@ -156,14 +158,15 @@ def test_invalid_answers_write_nothing(session, staff):
     ]
     with pytest.raises(ValidationError) as raised:
         questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="x",
-                                   answers=bad)
+                                   answers=bad, actor=via_link(session, assignment.id))
     message = str(raised.value)
     assert "1.1: 'maybe' is not an answer" in message and "99.1: not a question" in message
     assert "1.2: choose an answer" in message and "1.3: answered twice" in message
     assert history_count(session, assignment) == 0 and assignment.status == "not sent"
     # Unanswered rows of a draft are simply skipped.
     assert questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="x",
-                                      answers=[{"criterion_id": "1.1", "value": None, "comment": float("nan")}]) == 0
+                                      answers=[{"criterion_id": "1.1", "value": None, "comment": float("nan")}],
+                                      actor=via_link(session, assignment.id)) == 0
 
 
 def test_staff_entry_needs_a_writer(session, staff):
@@ -174,10 +177,10 @@ def test_staff_entry_needs_a_writer(session, staff):
                                    actor=VIEWER, answers=answers)
     with pytest.raises(PermissionDenied):
         questionnaire.save_answers(session=session, assignment_id=assignment.id, source="staff", answered_by="x",
-                                   answers=answers)
+                                   answers=answers, actor=None)
     with pytest.raises(ValidationError, match="source"):
         questionnaire.save_answers(session=session, assignment_id=assignment.id, source="email", answered_by="x",
-                                   answers=answers)
+                                   answers=answers, actor=ANALYST)
 
 
 def test_prefill_from_last_cycles_accepted_answers(session, staff):
@@ -187,10 +190,12 @@ def test_prefill_from_last_cycles_accepted_answers(session, staff):
     old, old_other = session.exec(select(Assignment).where(Assignment.cycle_id == cycle_2026.id)
                                   .order_by(Assignment.partner_id)).scalars().all()
     answer_all(session, old, value="partial")
-    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="Ms. Chen") == []
+    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="Ms. Chen",
+                                actor=via_link(session, old.id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=old.id)
     answer_all(session, old_other, value="no")
-    assert questionnaire.submit(session=session, assignment_id=old_other.id, submitted_by="B") == []  # not accepted
+    assert questionnaire.submit(session=session, assignment_id=old_other.id, submitted_by="B",
+                                actor=via_link(session, old_other.id)) == []  # not accepted
     cycles.close_cycle(session=session, actor=ANALYST, cycle_id=cycle_2026.id)
 
     cycle_2027 = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=DUE)
@@ -205,8 +210,9 @@ def test_prefill_from_last_cycles_accepted_answers(session, staff):
     confirmed = [{"criterion_id": r.criterion_id, "value": r.previous_value, "comment": r.previous_comment}
                  for r in frame.itertuples()]
     assert questionnaire.save_answers(session=session, assignment_id=new.id, source="link", answered_by="Ms. Chen",
-                                      answers=confirmed) == len(frame)
-    assert questionnaire.submit(session=session, assignment_id=new.id, submitted_by="Ms. Chen") == []
+                                      answers=confirmed, actor=via_link(session, new.id)) == len(frame)
+    assert questionnaire.submit(session=session, assignment_id=new.id, submitted_by="Ms. Chen",
+                                actor=via_link(session, new.id)) == []
     assert set(questionnaire.questionnaire(session=session, assignment_id=old.id)["value"]) == {"partial"}
 
 
@@ -216,8 +222,9 @@ def test_submit_lists_problems_in_questionnaire_order(session, staff):
     answers = [{"criterion_id": c, "value": "yes"} for c in ids if c not in ("1.2", "4.10", "4.9")]
     answers += [{"criterion_id": "4.10", "value": "no"}, {"criterion_id": "4.9", "value": "partial", "comment": " "}]
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="x",
-                               answers=answers)
-    problems = questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x")
+                               answers=answers, actor=via_link(session, assignment.id))
+    problems = questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x",
+                                    actor=via_link(session, assignment.id))
     assert problems == ["1.2: not answered", "4.9: a comment is required for 'partial'",
                         "4.10: a comment is required for 'no'"]
     assert questionnaire.missing_answers(session=session, assignment_id=assignment.id) == ["1.2"]
@@ -232,16 +239,18 @@ def test_state_machine_refuses_illegal_transitions(session, staff):
         questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
                                        comments={"1.1": "why?"})
     answer_all(session, assignment)
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen",
+                                actor=via_link(session, assignment.id)) == []
     assert assignment.status == "submitted" and assignment.submitted_at is not None
     with pytest.raises(ValidationError, match="submitted; it cannot be submitted again"):
-        questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen")
+        questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen",
+                             actor=via_link(session, assignment.id))
     with pytest.raises(ValidationError, match="submitted; its answers cannot be changed"):
         answer_all(session, assignment, value="no")
     with pytest.raises(PermissionDenied):
         questionnaire.accept(session=session, actor=VIEWER, assignment_id=assignment.id)
     with pytest.raises(PermissionDenied):
-        questionnaire.accept(session=session, actor=cycles.partner_actor("A1"), assignment_id=assignment.id)
+        questionnaire.accept(session=session, actor=via_link(session, assignment.id), assignment_id=assignment.id)
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment.id)
     with pytest.raises(ValidationError, match="this one is accepted"):
         questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment.id)
@@ -256,11 +265,13 @@ def test_a_stale_page_cannot_change_a_submitted_questionnaire(session, staff, en
     with Session(engine, expire_on_commit=False) as other:
         stale = other.get(Assignment, assignment.id)  # loaded while still "in progress"
         assert stale.status == "in progress"
-        assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x") == []
+        assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x",
+                                    actor=via_link(session, assignment.id)) == []
         session.commit()
         with pytest.raises(ValidationError, match="submitted"):
             questionnaire.save_answers(session=other, assignment_id=assignment.id, source="link", answered_by="x",
-                                       answers=[{"criterion_id": "1.1", "value": "no", "comment": "late"}])
+                                       answers=[{"criterion_id": "1.1", "value": "no", "comment": "late"}],
+                                       actor=via_link(other, assignment.id))
         other.rollback()
     current = select(Answer.value).where(Answer.assignment_id == assignment.id, Answer.criterion_id == "1.1",
                                          Answer.is_current)
@@ -273,17 +284,20 @@ def test_closed_cycle_is_read_only(session, staff):
     with pytest.raises(ValidationError, match="closed"):
         answer_all(session, assignment)
     with pytest.raises(ValidationError, match="closed"):
-        questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x")
+        questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x",
+                             actor=via_link(session, assignment.id))
     assert questionnaire.assignment_info(session=session, assignment_id=assignment.id)["editable"] is False
 
 
 def test_mark_opened_once(session, staff):
     assignment = open_for(session, add_partner(session, "A1"))
     links.issue_link(session=session, actor=ANALYST, assignment_id=assignment.id)
-    assert questionnaire.mark_opened(session=session, assignment_id=assignment.id) is True
+    assert questionnaire.mark_opened(session=session, assignment_id=assignment.id,
+                                     actor=via_link(session, assignment.id)) is True
     session.refresh(assignment)
     assert assignment.status == "opened" and assignment.opened_at is not None
-    assert questionnaire.mark_opened(session=session, assignment_id=assignment.id) is False
+    assert questionnaire.mark_opened(session=session, assignment_id=assignment.id,
+                                     actor=via_link(session, assignment.id)) is False
     events = audit.list_events(session=session, action="open", entity="assignment")
     assert events["user"].tolist() == ["partner:A1"]
 
@@ -292,7 +306,8 @@ def test_return_then_fix_then_accept(session, staff):
     assignment = open_for(session, add_partner(session, "A1"))
     token = links.issue_link(session=session, actor=ANALYST, assignment_id=assignment.id, valid_days=5)
     answer_all(session, assignment)
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen",
+                                actor=via_link(session, assignment.id)) == []
     assert links.resolve_token(session=session, token=token).status == "submitted"  # read-only view stays reachable
 
     with pytest.raises(ValidationError, match="at least one question"):
@@ -314,9 +329,11 @@ def test_return_then_fix_then_accept(session, staff):
     assert frame.loc["1.1", "review_comment"] == ""
 
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="Ms. Chen",
-                               answers=[{"criterion_id": "7.1", "value": "yes", "comment": "checklist attached"}])
+                               answers=[{"criterion_id": "7.1", "value": "yes", "comment": "checklist attached"}],
+                               actor=via_link(session, assignment.id))
     assert assignment.status == "in progress"
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="Ms. Chen",
+                                actor=via_link(session, assignment.id)) == []
     assert session.exec(select(ReviewComment.resolved)).scalars().all() == [True]
     assert set(questionnaire.questionnaire(session=session, assignment_id=assignment.id)["review_comment"]) == {""}
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment.id)
