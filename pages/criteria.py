@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from models.common import ENTITY_TYPES, LANGUAGES
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
 from services.core.permissions import Actor, ValidationError
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS
@@ -44,7 +44,7 @@ def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requiremen
     url = state.database_url()
     frame = data["criteria"] if entity_type is None else _questionnaire_set(url, entity_type)
     applies = data["applicability"]
-    counts = applies[applies["applies"] == "yes"].groupby("criterion_id").size()
+    counts = applies[applies["applies"] == Applicability.yes].groupby("criterion_id").size()
     frame = frame.assign(applies_to=frame["criterion_id"].map(counts).fillna(0).astype(int))
     if requirements:
         frame = frame[frame["requirement"].isin(requirements)]
@@ -61,8 +61,8 @@ def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requiremen
 def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
     cols = st.columns(4)
     cols[0].metric("Criteria shown", len(frame))
-    cols[1].metric("Must", int((frame["requirement"] == "must").sum()))
-    cols[2].metric("Should", int((frame["requirement"] == "should").sum()))
+    cols[1].metric("Must", int((frame["requirement"] == Requirement.must).sum()))
+    cols[2].metric("Should", int((frame["requirement"] == Requirement.should).sum()))
     if entity_type:
         defaults = int((frame["basis"] == "product default").sum())
         cols[3].metric("On the product default", defaults, help="Applicability no CBP source decides for this "
@@ -122,7 +122,7 @@ def _detail(cid: str, data: dict, actor: Actor) -> None:
         head.markdown(f"#### {cid} · {crit['category']}")
         close.button("Close", key="criteria_close", icon=":material/close:", on_click=_close)
         st.badge(crit["requirement"] or "must/should unconfirmed",
-                 color="red" if crit["requirement"] == "must" else "blue")
+                 color="red" if crit["requirement"] == Requirement.must else "blue")
         st.markdown(crit["summary"])
         if crit["caveat"]:
             st.warning(crit["caveat"], icon=":material/warning:")
@@ -144,7 +144,7 @@ def _override_form(cid: str, rows: pd.DataFrame, actor: Actor) -> None:
     st.markdown("**Correct the applicability** (admin)")
     entity = st.selectbox("Entity type", ENTITY_TYPES, key=f"criteria_override_type_{cid}")
     current = rows[rows["entity_type"] == entity]
-    now = current.iloc[0].to_dict() if len(current) else {"applies": "unknown", "note": ""}
+    now = current.iloc[0].to_dict() if len(current) else {"applies": Applicability.unknown, "note": ""}
     with st.form(f"criteria_override_{cid}_{entity}"):
         applies = st.radio("Applies", criteria.APPLIES, index=criteria.APPLIES.index(now["applies"]),
                            horizontal=True)
@@ -188,7 +188,7 @@ def render() -> None:
     entity_type = c1.selectbox("Entity type", ENTITY_TYPES, index=None, key="criteria_entity",
                                placeholder="All entity types (the whole catalogue)",
                                help="Pick one to see its questionnaire set: the criteria that apply to it.")
-    requirements = c2.multiselect("Must / should", ["must", "should"], key="criteria_requirement",
+    requirements = c2.multiselect("Must / should", list(Requirement), key="criteria_requirement",
                                   placeholder="Both")
     text = (c3.text_input("Search", key="criteria_search", icon=":material/search:",
                           placeholder="criterion id (4.10) or words") or "").strip()

@@ -28,13 +28,15 @@ _TEXTS: dict[str, dict[str, str]] = {
     "language": {"en": "Language", "es": "Idioma", "zh": "语言"},
     "intro": {
         "en": "Answer each question with yes, partial, no or not applicable. A comment is required for partial and "
-              "no. Last year's answers are filled in: confirm or change them. Save a draft at any time and come "
-              "back later with the same link; submit when you are done.",
+              "no, and for not applicable on a required question. Last year's answers are filled in: confirm or "
+              "change them. Save a draft at any time and come back later with the same link; submit when you are "
+              "done.",
         "es": "Responda cada pregunta con sí, parcial, no o no aplica. El comentario es obligatorio para parcial y "
-              "no. Las respuestas del año pasado ya están completadas: confírmelas o cámbielas. Guarde un borrador "
-              "cuando quiera y vuelva más tarde con el mismo enlace; envíe el cuestionario cuando termine.",
-        "zh": "请对每个问题回答“是”“部分”“否”或“不适用”。回答“部分”或“否”时必须填写说明。去年的答案已预先填好，"
-              "请确认或修改。您可以随时保存草稿，稍后用同一链接继续填写；完成后请提交。",
+              "no, y para no aplica en una pregunta obligatoria. Las respuestas del año pasado ya están completadas: "
+              "confírmelas o cámbielas. Guarde un borrador cuando quiera y vuelva más tarde con el mismo enlace; "
+              "envíe el cuestionario cuando termine.",
+        "zh": "请对每个问题回答“是”“部分”“否”或“不适用”。回答“部分”或“否”时，以及对必须项回答“不适用”时，必须填写"
+              "说明。去年的答案已预先填好，请确认或修改。您可以随时保存草稿，稍后用同一链接继续填写；完成后请提交。",
     },
     "progress": {
         "en": "{answered} of {total} questions answered",
@@ -51,9 +53,11 @@ _TEXTS: dict[str, dict[str, str]] = {
     "not_answered": {"en": "Not answered", "es": "Sin responder", "zh": "未回答"},
     "comment": {"en": "Comment", "es": "Comentario", "zh": "说明"},
     "comment_help": {
-        "en": "Required for partial and no: what is missing, and what you are doing about it.",
-        "es": "Obligatorio para parcial y no: qué falta y qué está haciendo al respecto.",
-        "zh": "回答“部分”或“否”时必填：缺少什么，以及您正在采取的措施。",
+        "en": "Required for partial and no: what is missing, and what you are doing about it. Required for not "
+              "applicable on a required question: why it does not apply.",
+        "es": "Obligatorio para parcial y no: qué falta y qué está haciendo al respecto. Obligatorio para no aplica "
+              "en una pregunta obligatoria: por qué no aplica.",
+        "zh": "回答“部分”或“否”时必填：缺少什么，以及您正在采取的措施。对必须项回答“不适用”时必填：为什么不适用。",
     },
     "last_year": {"en": "Last year: {value}", "es": "Año pasado: {value}", "zh": "去年：{value}"},
     "team_comment": {
@@ -145,6 +149,26 @@ _TEXTS: dict[str, dict[str, str]] = {
               "están completadas.",
         "zh": "更习惯用 Excel？请下载您的问卷（.xlsx），在“Answers”工作表中作答，并按第一个工作表的说明在截止日期前"
               "发回给您的联系人。您在此处已保存的回答已预先填好。",
+    },
+    # Last cycle's accepted answers, shown pre-filled: they count as answered and are confirmed on submitting.
+    "carried": {
+        "en": "{count} of them are your answers from last time: check them; submitting confirms them.",
+        "es": "{count} de ellas son sus respuestas de la vez anterior: revíselas; al enviar quedan confirmadas.",
+        "zh": "其中 {count} 个是您上次的回答：请核对；提交即表示确认。",
+    },
+    "to_confirm": {
+        "en": "Your answer from last time: change it if it is no longer true.",
+        "es": "Su respuesta de la vez anterior: cámbiela si ya no es cierta.",
+        "zh": "这是您上次的回答：如已不符合实际，请修改。",
+    },
+    "confirm_count": {"en": "{count} to confirm", "es": "{count} por confirmar", "zh": "{count} 个待确认"},
+    "stale": {
+        "en": "The answers to {ids} were changed elsewhere since this page was loaded, so nothing was saved. The "
+              "page now shows the newer answers: check them and save again.",
+        "es": "Las respuestas a {ids} se cambiaron en otro lugar desde que se cargó esta página, así que no se "
+              "guardó nada. La página ya muestra las respuestas más recientes: revíselas y guarde de nuevo.",
+        "zh": "自本页面加载以来，{ids} 的回答已在别处被修改，因此未保存任何内容。页面现在显示的是最新的回答：请核对后"
+              "重新保存。",
     },
 }
 

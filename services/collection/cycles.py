@@ -181,7 +181,7 @@ def open_cycle(
         session=session, actor=actor, action="open", entity="cycle", entity_id=cycle.name,
         summary=f"Opened cycle {cycle.name} for {len(rows)} partners ({exempt} exempt), due {due_date.isoformat()}",
         after={
-            "due_date": due_date, "language": language, "assignments": len(rows), "exempt": exempt,
+            "due_date": due_date, "language": language, "assignments": len(rows), S.exempt: exempt,
             "entity_types": list(entity_types or []), "countries": list(countries or []),
             "criticalities": list(criticalities or []), "chosen_partners": None if partner_ids is None else
             len(partner_ids), "exempt_certified": exempt_certified,
@@ -232,7 +232,7 @@ def set_exempt(*, session: Session, actor: Actor, assignment_id: int, exempt: bo
     if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=move.sources,
                           values={"status": move.target, **values}):
         status = current_status(session=session, assignment_id=assignment_id)
-        raise ValidationError(f"{code}: cannot {'exempt' if exempt else 'un-exempt'} an assignment that is {status}")
+        raise ValidationError(f"{code}: cannot {action} an assignment that is {status}")
     session.refresh(assignment)
     audit.record(
         session=session, actor=actor, action=action, entity="assignment",

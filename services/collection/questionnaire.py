@@ -152,7 +152,7 @@ def questionnaire(*, session: Session, assignment_id: int, language: str | None 
             review.get(cid, ""), evidence.get(cid, 0), answer.id if answer else None,
             rules.flag(answer.value, q.requirement) if answer else "",
         ))
-    return pd.DataFrame(records, columns=QUESTIONNAIRE_COLUMNS)
+    return pd.DataFrame(records, columns=QUESTIONNAIRE_COLUMNS).astype({"answer_id": "Int64"})
 
 
 def assignment_info(*, session: Session, assignment_id: int) -> dict[str, Any]:
@@ -446,7 +446,7 @@ def _send_back(session: Session, actor: Actor, assignment_id: int, comments: dic
         required = " or ".join(sorted(move.sources))
         raise ValidationError(f"{partner.partner_code}: only {'an' if required[0] in 'aeiou' else 'a'} {required} "
                               "questionnaire can be "
-                              f"{'returned' if action == Action.return_ else 'reopened'}; this one is {before}.")
+                              f"{'reopened' if action == Action.reopen else move.target}; this one is {before}.")
     session.add_all(
         ReviewComment(assignment_id=assignment_id, criterion_id=cid, comment=text, author=actor.username)
         for cid, text in cleaned.items()

@@ -76,8 +76,8 @@ def with_prefill(frame: pd.DataFrame) -> pd.DataFrame:
     questionnaire.questionnaire returns them; adds shown_value, shown_comment and carried (True where the shown
     answer is last cycle's, still to be confirmed by submitting it or saving the section).
     """
-    own = frame["value"].map(is_answered).astype(bool)
-    carried = ~own & frame["previous_value"].map(is_answered).astype(bool)
+    own = frame["value"].isin(ANSWER_VALUES)
+    carried = ~own & frame["previous_value"].isin(ANSWER_VALUES)
     return frame.assign(
         shown_value=frame["value"].where(own, frame["previous_value"].where(carried, "")),
         shown_comment=frame["comment"].where(own, frame["previous_comment"].where(carried, "")),

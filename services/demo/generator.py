@@ -31,7 +31,9 @@ from models import (
     Partner,
     ReviewComment,
 )
-from models.common import ENTITY_TYPES
+from models.collection import AnswerSource, AnswerValue, AssignmentStatus, CycleStatus
+from models.common import ENTITY_TYPES, Applicability, Requirement
+from services.collection import rules
 from services.partners.identifiers import normalize_name
 
 MAX_PARTNERS = 100_000
@@ -465,10 +467,16 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MID_SKIP = {"a", "an", "and", "of", "the"}
 # Name words that tell nothing apart: legal-form leftovers normalize_name keeps ("S.A." gives "s a").
 _FORM_WORDS = frozenset("a c h k l r s v sdn bhd private joint stock public pt indonesia industrial".split())
-_FUNNEL = {"not sent": 6, "sent": 20, "opened": 12, "in progress": 16, "submitted": 14, "returned": 5,
-           "accepted": 27}
-_ANSWERED = ("in progress", "submitted", "returned", "accepted")
-_VALUES = np.array(["yes", "partial", "no", "na"], dtype=object)
+S = AssignmentStatus
+_FUNNEL = {S.not_sent: 6, S.sent: 20, S.opened: 12, S.in_progress: 16, S.submitted: 14, S.returned: 5, S.accepted: 27}
+_ANSWERED = (S.in_progress, S.submitted, S.returned, S.accepted)
+_VALUES = np.array(rules.ANSWER_VALUES, dtype=object)
+# Why a must criterion does not apply at the partner's site (the answer rules want a reason), by language.
+_NOT_APPLICABLE = {
+    "en": ("Not done at our site: our logistics provider handles this for us.",),
+    "es": ("No se realiza en nuestras instalaciones: lo hace nuestro proveedor logístico.",),
+    "zh": ("本厂不涉及此项：由我们的物流服务商负责。",),
+}
 _RETURN_NOTES = ("Please upload a photo of the 7-point inspection checklist.",
                  "Please attach the current seal log (last 3 months).",
                  "Which date is the corrective action planned for?",
@@ -888,7 +896,8 @@ def _cycles(session: Session, rng: random.Random, firms: list[_Firm], certificat
     _bulk(session, Cycle, [
         {"name": name, "due_date": due, "default_language": "en", "status": status, "created_by": "luis",
          "created_at": clock.at(start, 14)}
-        for name, due, status, (start, _) in zip(names, (closed_due, open_due), ("closed", "open"), windows,
+        for name, due, status, (start, _) in zip(names, (closed_due, open_due), (CycleStatus.closed, CycleStatus.open),
+                                                 windows,
                                                  strict=True)])
     cycle_ids = dict(session.exec(select(Cycle.name, Cycle.id).where(col(Cycle.name).in_(names))).all())
     exempt = {c["partner_id"]: c for c in certificates if c["verified_on"]}
@@ -905,14 +914,14 @@ def _cycles(session: Session, rng: random.Random, firms: list[_Firm], certificat
             reason = ""
             known = cert and cert["verified_on"] <= (today if is_open else start)  # verified before the cycle
             if known and cert["valid_until"] >= (open_due if is_open else closed_due) and rng.random() < 0.9:
-                status = "exempt"
+                status = S.exempt
                 label = "CTPAT" if cert["program"] == "CTPAT" else f"MRA-recognized {cert['program']}"
                 reason = (f"{label} certificate {cert['certificate_number']} verified on {cert['verified_on']}, "
                           f"valid until {cert['valid_until']}")
             elif is_open:
                 status = rng.choices(list(_FUNNEL), weights=list(_FUNNEL.values()))[0]
             else:
-                status = rng.choices(("accepted", "returned", "submitted", "sent"), (88, 3, 3, 6))[0]
+                status = rng.choices((S.accepted, S.returned, S.submitted, S.sent), (88, 3, 3, 6))[0]
             row = _assignment(rng, clock, cycle_ids[names[is_open]], firm, status, start, limit, reason)
             rows.append(row)
             if status in _ANSWERED:
@@ -937,17 +946,17 @@ def _assignment(rng: random.Random, clock: _Clock, cycle_id: int, firm: _Firm, s
 
     sent = opened = saved = submitted = reviewed = None
     reviewer = ""
-    if status == "exempt":
+    if status == S.exempt:
         reviewed, reviewer = later(begin, 0.05), "luis"
-    elif status != "not sent":
+    elif status != S.not_sent:
         sent = later(begin, 0.15)
-        if status != "sent":
+        if status != S.sent:
             opened = later(sent, 0.4)
-        if opened and status == "in progress":
+        if opened and status == S.in_progress:
             saved = later(opened, 1.0)
-        if opened and status in ("submitted", "returned", "accepted"):
+        if opened and status in (S.submitted, S.returned, S.accepted):
             submitted = later(opened, 0.7)
-        if submitted and status in ("returned", "accepted"):
+        if submitted and status in (S.returned, S.accepted):
             reviewed, reviewer = later(submitted, 1.0), rng.choice(("luis", "luis", "luis", "dana"))
     return {
         "cycle_id": cycle_id, "partner_id": firm.id, "status": status, "language": firm.row["language"],
@@ -966,15 +975,19 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     as a partner does when it edits a pre-filled questionnaire.
     """
     applicable = session.exec(
-        select(CriterionApplicability.entity_type, Criterion.criterion_id, Criterion.category_number)
+        select(CriterionApplicability.entity_type, Criterion.criterion_id, Criterion.category_number,
+               func.coalesce(func.nullif(CriterionApplicability.requirement, ""), Criterion.requirement))
         .join(Criterion, col(Criterion.criterion_id) == col(CriterionApplicability.criterion_id))
-        .where(CriterionApplicability.applies == "yes")
+        .where(CriterionApplicability.applies == Applicability.yes)
         .order_by(col(CriterionApplicability.entity_type), col(Criterion.sort_key))).all()
-    criteria = sorted({(cid, category) for _, cid, category in applicable})
+    criteria = sorted({(cid, category) for _, cid, category, _ in applicable})
     position = {cid: k for k, (cid, _) in enumerate(criteria)}
     lists: dict[str, list[int]] = {}
-    for entity, cid, _ in applicable:
+    musts: dict[str, set[int]] = {}
+    for entity, cid, _, requirement in applicable:
         lists.setdefault(entity, []).append(position[cid])
+        if requirement == Requirement.must:
+            musts.setdefault(entity, set()).add(position[cid])
     by_type = {entity: np.array(cols, dtype=np.int64) for entity, cols in lists.items()}
     categories = np.array([category for _, category in criteria])
 
@@ -991,15 +1004,17 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     for q in questionnaires:
         firm = firms[q.firm]
         cols = by_type.get(firm.row["entity_type"], np.array([], dtype=np.int64))
-        if q.status == "in progress":
+        if q.status == S.in_progress:
             cols = cols[:max(1, math.ceil(len(cols) * gen.uniform(0.15, 0.9)))]
         values = _VALUES[(this_year if q.open_cycle else last_year)[q.firm, cols]].tolist()
         parent = firms[firm.parent] if firm.parent is not None else None
-        source = "file" if parent or picks[q.firm, 0] % 10 == 0 else "link"
+        source = AnswerSource.file if parent or picks[q.firm, 0] % 10 == 0 else AnswerSource.link
         answered_by = (parent or firm).row["contact_name"]
-        texts = _GAPS[firm.row["language"]]
-        comments = [_comment(texts, category, value, pick) for category, value, pick in
-                    zip(categories[cols].tolist(), values, picks[q.firm, cols].tolist(), strict=True)]
+        language = firm.row["language"]
+        must = musts.get(firm.row["entity_type"], set())
+        comments = [_comment(language, category, value, pick, Requirement.must if k in must else Requirement.should)
+                    for k, category, value, pick in zip(cols.tolist(), categories[cols].tolist(), values,
+                                                        picks[q.firm, cols].tolist(), strict=True)]
         ids = [criteria[k][0] for k in cols.tolist()]
         start = 0
         for count, stamp in _saves(gen, len(ids), q, source):
@@ -1010,7 +1025,7 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
                         for cid, value, comment in zip(ids[start:start + count], values[start:start + count],
                                                        comments[start:start + count], strict=True))
             start += count
-        if q.status == "returned":
+        if q.status == S.returned:
             notes.extend(_return_notes(gen, q, cols.tolist(), values, criteria))
         if len(rows) >= _CHUNK:
             _bulk(session, Answer, rows)
@@ -1021,11 +1036,15 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     return total + len(rows)
 
 
-def _comment(texts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]], category: int, value: str, pick: int) -> str:
-    """A short explanation for a partial or missing answer, fitting the criterion's category."""
-    if value not in ("partial", "no"):
+def _comment(language: str, category: int, value: str, pick: int, requirement: str) -> str:
+    """The explanation the answer rules ask for (partial, no, n/a on a must), fitting the criterion's category."""
+    if not rules.comment_required(value, requirement):
         return ""
-    options = texts.get(category, texts[7])[value == "no"]
+    if value == AnswerValue.na:
+        options = _NOT_APPLICABLE[language]
+    else:
+        texts = _GAPS[language]
+        options = texts.get(category, texts[7])[value == AnswerValue.no]
     return options[pick % len(options)]
 
 
@@ -1035,7 +1054,7 @@ def _saves(gen: np.random.Generator, count: int, q: _Questionnaire, source: str)
     An uploaded file records everything at once; a partner on the link saves one to three times, the last save
     at submission (or at the assignment's last update while still in progress).
     """
-    if source == "file":
+    if source == AnswerSource.file:
         return [(count, q.finished)]
     saves = min(count, int(gen.integers(1, 4)))
     sizes = [len(part) for part in np.array_split(np.arange(count), saves)]
@@ -1053,7 +1072,7 @@ def _draw_codes(gen: np.random.Generator, gap: np.ndarray) -> np.ndarray:
 def _return_notes(gen: np.random.Generator, q: _Questionnaire, cols: list[int], values: list[str],
                   criteria: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """Why a submission was sent back: the reviewer's comment on one or two weak answers (else any question)."""
-    weak = [k for k, value in zip(cols, values, strict=True) if value in ("partial", "no")] or cols
+    weak = [k for k, value in zip(cols, values, strict=True) if value in rules.GAP_VALUES] or cols
     chosen = gen.choice(weak, size=min(len(weak), int(gen.integers(1, 3))), replace=False).tolist()
     return [{"assignment_id": q.assignment_id, "criterion_id": criteria[k][0],
              "comment": _RETURN_NOTES[int(gen.integers(len(_RETURN_NOTES)))], "author": q.reviewer,

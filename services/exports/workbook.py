@@ -32,7 +32,10 @@ from openpyxl.xml.constants import REL_NS, SHEET_MAIN_NS
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
+from models.collection import AnswerValue as A
+from models.collection import AssignmentStatus
 from models.common import LANGUAGES
+from services.collection import rules
 from services.collection.answers import current_answers
 from services.collection.questionnaire import questionnaire
 from services.company import profile as company
@@ -44,9 +47,9 @@ ANSWER_COLUMNS = ["partner_code", "criterion_id", "category", "requirement", "qu
                   "answered_on"]
 # The drop-down words per language; services.imports.answers.ANSWER_WORDS reads every one of them back.
 DROPDOWN_WORDS: dict[str, dict[str, str]] = {
-    "en": {"yes": "yes", "partial": "partial", "no": "no", "na": "n/a"},
-    "es": {"yes": "sí", "partial": "parcial", "no": "no", "na": "no aplica"},
-    "zh": {"yes": "是", "partial": "部分", "no": "否", "na": "不适用"},
+    "en": {A.yes: "yes", A.partial: "partial", A.no: "no", A.na: "n/a"},
+    "es": {A.yes: "sí", A.partial: "parcial", A.no: "no", A.na: "no aplica"},
+    "zh": {A.yes: "是", A.partial: "部分", A.no: "否", A.na: "不适用"},
 }
 _WIDTHS = {"partner_code": 14, "criterion_id": 11, "category": 30, "requirement": 12, "question": 70, "answer": 13,
            "comment": 50, "answered_on": 13}
@@ -71,7 +74,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "step1": "Answer every question on the sheet “Answers”: one row per question.",
         "step2": "Column “answer”: choose one of the values of the drop-down list (see below).",
         "step3": "Column “comment”: required when the answer is “{partial}” or “{no}”: say what is missing and when "
-                 "it will be in place. Optional otherwise.",
+                 "it will be in place; and for “{na}” on a “must” criterion: say why it does not apply. Optional "
+                 "otherwise.",
         "step4": "Column “answered_on”: optional, the date of your answer as YYYY-MM-DD; left empty, the day we "
                  "receive the file is used.",
         "step5": "Answers already filled in are your answers of the last review (or the ones you already gave us): "
@@ -81,8 +85,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "step7": "Keep the file as an Excel workbook (.xlsx). Do not save it as .xls or .xlsm, and do not type "
                  "formulas (cells starting with “=”).",
         "allowed": "Allowed answers (drop-down list in the column “answer”)",
-        "yes": "the criterion is fully met", "partial": "partly met; a comment is required",
-        "no": "not met; a comment is required", "na": "does not apply to your business",
+        A.yes: "the criterion is fully met", A.partial: "partly met; a comment is required",
+        A.no: "not met; a comment is required",
+        A.na: "does not apply to your business; a comment is required on a “must” criterion",
         "send": "Sending it back",
         "send_to": "Save the file (Excel workbook, .xlsx) and send it by {due} to:",
         "nobody": "the person who sent it to you",
@@ -98,7 +103,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "step1": "Responda cada pregunta en la hoja “Answers”: una fila por pregunta.",
         "step2": "Columna “answer”: elija uno de los valores de la lista desplegable (ver abajo).",
         "step3": "Columna “comment”: obligatoria si la respuesta es “{partial}” o “{no}”; indique qué falta y "
-                 "cuándo estará implementado. Opcional en los demás casos.",
+                 "cuándo estará implementado; y para “{na}” en un criterio “must”: indique por qué no aplica. "
+                 "Opcional en los demás casos.",
         "step4": "Columna “answered_on”: opcional, la fecha de su respuesta como AAAA-MM-DD; si la deja vacía, se "
                  "usa el día en que recibimos el archivo.",
         "step5": "Las respuestas ya llenadas son sus respuestas de la revisión anterior (o las que ya nos dio): "
@@ -109,8 +115,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "step7": "Conserve el archivo como libro de Excel (.xlsx). No lo guarde como .xls o .xlsm y no escriba "
                  "fórmulas (celdas que empiezan con “=”).",
         "allowed": "Respuestas permitidas (lista desplegable en la columna “answer”)",
-        "yes": "se cumple totalmente el criterio", "partial": "se cumple en parte; comentario obligatorio",
-        "no": "no se cumple; comentario obligatorio", "na": "no aplica a su negocio",
+        A.yes: "se cumple totalmente el criterio", A.partial: "se cumple en parte; comentario obligatorio",
+        A.no: "no se cumple; comentario obligatorio",
+        A.na: "no aplica a su negocio; comentario obligatorio en un criterio “must”",
         "send": "Cómo devolverlo",
         "send_to": "Guarde el archivo (libro de Excel, .xlsx) y envíelo a más tardar el {due} a:",
         "nobody": "la persona que se lo envió",
@@ -125,7 +132,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "how": "填写说明",
         "step1": "请在工作表“Answers”中回答每一个问题：每个问题占一行。",
         "step2": "“answer”列：从下拉列表中选择一个值（见下文）。",
-        "step3": "“comment”列：回答为“{partial}”或“{no}”时必须填写，说明缺少什么以及何时落实；其他情况可选填。",
+        "step3": "“comment”列：回答为“{partial}”或“{no}”时必须填写，说明缺少什么以及何时落实；对“must”标准回答"
+                 "“{na}”时也必须填写，说明为什么不适用；其他情况可选填。",
         "step4": "“answered_on”列：可选，填写回答日期，格式为 YYYY-MM-DD；留空则以我们收到文件的日期为准。",
         "step5": "已填好的答案是您在上一次审核中的答案（或您已提交的答案）：请逐一核对，如有变化请修改。",
         "step6": "请勿修改 partner_code、criterion_id、category、requirement 和 question 列，也不要重命名工作表或"
@@ -133,8 +141,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "step7": "请将文件保存为 Excel 工作簿（.xlsx）。不要另存为 .xls 或 .xlsm，"
                  "也不要输入公式（以“=”开头的单元格）。",
         "allowed": "可选答案（“answer”列中的下拉列表）",
-        "yes": "完全符合该标准", "partial": "部分符合，必须填写备注",
-        "no": "不符合，必须填写备注", "na": "不适用于贵公司的业务",
+        A.yes: "完全符合该标准", A.partial: "部分符合，必须填写备注",
+        A.no: "不符合，必须填写备注", A.na: "不适用于贵公司的业务；“must”标准须填写备注",
         "send": "如何交回",
         "send_to": "请保存文件（Excel 工作簿，.xlsx），并于 {due} 之前发送给：",
         "nobody": "向您发送此文件的人",
@@ -232,8 +240,8 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     if chosen["cycle_id"].nunique() > 1:
         raise ValidationError("The questionnaires belong to different cycles; export one cycle at a time.")
     cycle = session.get(Cycle, int(chosen["cycle_id"].iloc[0]))
-    exempt = int(chosen["status"].eq("exempt").sum())
-    chosen = chosen[chosen["status"] != "exempt"]
+    exempt = int(chosen["status"].eq(AssignmentStatus.exempt).sum())
+    chosen = chosen[chosen["status"] != AssignmentStatus.exempt]
     if chosen.empty:
         raise ValidationError(f"Nothing to export from cycle '{cycle.name}': the {exempt} chosen partner(s) are "
                               "exempt.")
@@ -250,9 +258,11 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     previous = _answers(session, chosen["previous_id"].dropna().astype(int).tolist(), "previous")
     rows = rows.merge(previous.rename(columns={"assignment_id": "previous_id"}), on=["previous_id", "criterion_id"],
                       how="left")
-    has_answer = rows["current_value"].fillna("").ne("")
-    rows["answer"] = rows["current_value"].where(has_answer, rows["previous_value"]).fillna("").astype(str)
-    rows["comment"] = rows["current_comment"].where(has_answer, rows["previous_comment"]).fillna("").astype(str)
+    shown = rules.with_prefill(pd.DataFrame({
+        "value": rows["current_value"], "comment": rows["current_comment"],
+        "previous_value": rows["previous_value"], "previous_comment": rows["previous_comment"]}).fillna(""))
+    rows["answer"] = shown["shown_value"].astype(str)
+    rows["comment"] = shown["shown_comment"].astype(str)
     rows = rows.sort_values(["partner_code", "order"], ignore_index=True)
     # answered_on stays empty: the import then records the day it arrives, and a changed answer never keeps
     # the date of the answer it replaces.
@@ -285,20 +295,10 @@ def _answers(session: Session, assignment_ids: list[int], prefix: str) -> pd.Dat
 
 
 def _previous_assignments(session: Session, cycle: Cycle, partner_ids: list[int]) -> pd.DataFrame:
-    """partner_id -> previous_id: the partner's accepted assignment in its most recent earlier cycle.
-
-    The same choice as services.questionnaire makes for previous_value, for many partners at once.
-    """
-    found = []
-    for start in range(0, len(partner_ids), _CHUNK):
-        found += session.exec(
-            select(Assignment.partner_id, Assignment.id, Assignment.cycle_id)
-            .where(col(Assignment.partner_id).in_(partner_ids[start:start + _CHUNK]),
-                   Assignment.status == "accepted", col(Assignment.cycle_id) < cycle.id)
-        ).all()
-    frame = pd.DataFrame([tuple(r) for r in found], columns=["partner_id", "previous_id", "cycle_id"])
-    frame = frame.sort_values("cycle_id", ascending=False).drop_duplicates("partner_id")
-    return frame[["partner_id", "previous_id"]].astype({"previous_id": "Int64"})
+    """partner_id -> previous_id: where each partner's pre-fill comes from (rules.previous_accepted)."""
+    found = rules.previous_accepted(session=session, partner_ids=partner_ids, cycle_id=cycle.id)
+    frame = pd.DataFrame(list(found.items()), columns=["partner_id", "previous_id"])
+    return frame.astype({"partner_id": "int64", "previous_id": "Int64"})
 
 
 def _contact(session: Session) -> str:
@@ -509,7 +509,8 @@ def _instructions(book: Workbook, cycle: Cycle, contact: str, texts: dict[str, s
     line("")
     line(texts["how"], kind="heading")
     for number in range(1, 8):
-        line(f"{number}.", texts[f"step{number}"].format(partial=words["partial"], no=words["no"]))
+        line(f"{number}.", texts[f"step{number}"].format(partial=words[A.partial], no=words[A.no],
+                                                                na=words[A.na]))
     line("")
     line(texts["allowed"], kind="heading")
     for value, word in words.items():

@@ -4,17 +4,17 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from models import Criterion, CriterionApplicability, CriterionText
-from models.common import ENTITY_TYPES, LANGUAGES
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_admin
 
-APPLIES: tuple[str, ...] = ("yes", "no", "unknown")
+APPLIES: tuple[str, ...] = tuple(Applicability)
 ADMIN_OVERRIDE = "admin override"
 CRITERION_COLUMNS = ["criterion_id", "focus_area", "category_number", "category", "requirement", "summary", "caveat",
                      "source", "sort_key"]
 APPLICABILITY_COLUMNS = ["id", "criterion_id", "entity_type", "applies", "requirement", "basis", "note", "source",
                          "sort_key"]
-_REQUIREMENT_ORDER = {"must": 0, "should": 1}
+_REQUIREMENT_ORDER = {Requirement.must: 0, Requirement.should: 1}
 
 
 def list_criteria(*, session: Session) -> pd.DataFrame:
@@ -55,7 +55,7 @@ def criteria_for_entity_type(*, session: Session, entity_type: str) -> pd.DataFr
     if entity_type not in ENTITY_TYPES:
         raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
     rows = applicability(session=session, entity_type=entity_type)
-    rows = rows[rows["applies"] == "yes"][["criterion_id", "requirement", "basis", "note"]]
+    rows = rows[rows["applies"] == Applicability.yes][["criterion_id", "requirement", "basis", "note"]]
     merged = list_criteria(session=session).merge(rows, on="criterion_id", suffixes=("_criterion", ""))
     merged["requirement"] = merged["requirement"].where(merged["requirement"] != "", merged["requirement_criterion"])
     merged["_order"] = merged["requirement"].map(_REQUIREMENT_ORDER).fillna(len(_REQUIREMENT_ORDER))

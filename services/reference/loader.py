@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
-from models.common import ENTITY_TYPES
+from models.common import ENTITY_TYPES, Applicability
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -102,7 +102,8 @@ def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.
     """
     explicit = by_entity.rename(columns={"summary_if_different": "note"}).assign(basis="CBP source")
     explicit["source"] = explicit["source"].str.slice(0, 1000)
-    baseline = explicit[(explicit["entity_type"] == "Foreign Manufacturer") & (explicit["applies"] == "yes")]
+    baseline = explicit[(explicit["entity_type"] == "Foreign Manufacturer")
+                        & (explicit["applies"] == Applicability.yes)]
     category = criteria.set_index("criterion_id")["category_number"]
     defaults = []
     for entity in ENTITY_TYPES:
@@ -114,7 +115,8 @@ def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.
                 continue
             skip = entity == "Customs Broker" and category[cid] in (5, 6)
             defaults.append({
-                "criterion_id": cid, "entity_type": entity, "applies": "no" if skip else "yes", "requirement": "",
+                "criterion_id": cid, "entity_type": entity,
+                "applies": Applicability.no if skip else Applicability.yes, "requirement": "",
                 "note": "Brokers do not handle cargo." if skip else "Foreign-manufacturer baseline until CBP's "
                 "document for this entity type is loaded.",
                 "source": "", "basis": "product default",
