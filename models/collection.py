@@ -1,16 +1,16 @@
 """Collection tables (cycles, assignments, answers, evidence, imports) and the vocabularies they store.
 
-The vocabularies are StrEnums: their members compare equal to the plain strings the columns hold (the columns stay
-VARCHAR of the same length, so no migration), and no other module spells a status or an answer value out.
+The vocabularies are StrEnums, stored as VARCHAR of the same length as before (models.common.EnumText: no database
+enum type, no migration) and read back as members; no other module spells a status or an answer value out.
 """
 
 from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
-from models.common import utcnow
+from models.common import EnumText, utcnow
 
 
 class AssignmentStatus(StrEnum):
@@ -61,7 +61,7 @@ class Cycle(SQLModel, table=True):
     name: str = Field(max_length=120, unique=True)
     due_date: date
     default_language: str = Field(default="en", max_length=5)
-    status: CycleStatus = Field(default=CycleStatus.open, sa_type=AutoString(length=10))
+    status: CycleStatus = Field(default=CycleStatus.open, sa_type=EnumText(CycleStatus, 10))
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -74,7 +74,8 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
-    status: AssignmentStatus = Field(default=AssignmentStatus.not_sent, sa_type=AutoString(length=12), index=True)
+    status: AssignmentStatus = Field(default=AssignmentStatus.not_sent, sa_type=EnumText(AssignmentStatus, 12),
+                                     index=True)
     language: str = Field(default="en", max_length=5)
     exempt_reason: str = Field(default="", max_length=300)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)
@@ -109,10 +110,10 @@ class Answer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10)
-    value: AnswerValue = Field(sa_type=AutoString(length=8))
+    value: AnswerValue = Field(sa_type=EnumText(AnswerValue, 8))
     comment: str = Field(default="", max_length=4000)
     answered_on: date | None = None
-    source: AnswerSource = Field(sa_type=AutoString(length=8))
+    source: AnswerSource = Field(sa_type=EnumText(AnswerSource, 8))
     answered_by: str = Field(max_length=120)
     recorded_at: datetime = Field(default_factory=utcnow)
     is_current: bool = True

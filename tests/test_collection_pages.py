@@ -554,12 +554,26 @@ def test_last_cycle_answers_are_prefilled(supplier_app, session, partner_ids, st
     second = cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
                                due_date=date.today() + timedelta(days=40), partner_ids=[partner_ids["MX-0001"]])
     session.commit()
-    token = issue_token(session, assignment_of(session, second.id, partner_ids["MX-0001"]))
+    new = assignment_of(session, second.id, partner_ids["MX-0001"])
+    token = issue_token(session, new)
     at = supplier_app(token).run()
     assert "Cuestionario de seguridad" in texts(at)
     assert at.radio(key=f"q_{ids[0]}").value == "no"
     assert at.text_area(key=f"c_{ids[0]}").value == "pending"
-    assert "Año pasado: No" in texts(at)
+    assert "Su respuesta de la vez anterior: cámbiela si ya no es cierta." in texts(at)
+    # Pre-filled answers count as answered, in the progress and the sections, and are marked to confirm.
+    assert at.get("progress")[0].proto.text.startswith(f"{len(ids)} de {len(ids)} preguntas respondidas · "
+                                                       f"{len(ids)} de ellas son sus respuestas de la vez anterior")
+    first_section = at.selectbox(key="supplier_section").options[0]
+    assert re.search(r" · (\d+)/\1 · \1 por confirmar$", first_section), first_section
+
+    # Submitting right away confirms them all: stored as this cycle's answers, through the link.
+    at.button(key="submit").click().run()
+    assert not at.exception and not at.error
+    assert assignment_of(session, second.id, partner_ids["MX-0001"]).status == "submitted"
+    stored = session.exec(select(Answer).where(Answer.assignment_id == new.id, Answer.is_current)).all()
+    assert {(a.criterion_id, a.value, a.comment, a.source) for a in stored} == {
+        (c, "no", "pending", "link") for c in ids}
 
 
 # --- Review -----------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from models import (
     Certification,
     CompanyProfile,
     Country,
+    Criterion,
     CriterionApplicability,
     Cycle,
     MraProgram,
@@ -27,6 +28,7 @@ from models import (
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
+from services.collection import rules
 from services.company import profile as company
 from services.core import db
 from services.demo.generator import DemoSummary, seed_demo
@@ -295,8 +297,10 @@ def test_cycles_and_assignment_funnel(demo):
 
 
 def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
-    applies = {(a.entity_type, a.criterion_id) for a in demo.exec(select(CriterionApplicability))
-               if a.applies == "yes"}
+    own = dict(demo.exec(select(Criterion.criterion_id, Criterion.requirement)).all())
+    requirement = {(a.entity_type, a.criterion_id): a.requirement or own[a.criterion_id]
+                   for a in demo.exec(select(CriterionApplicability)) if a.applies == "yes"}
+    applies = set(requirement)
     applicable = Counter(entity for entity, _ in applies)
     assignments = {a.id: a for a in demo.exec(select(Assignment))}
     entity_of = {a.id: demo.get(Partner, a.partner_id).entity_type for a in assignments.values()}
@@ -309,7 +313,9 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
     for answer in answers:
         assignment = assignments[answer.assignment_id]
         assert (entity_of[assignment.id], answer.criterion_id) in applies
-        assert bool(answer.comment) == (answer.value in ("partial", "no"))
+        # The answer rules' comments: partial and no, and n/a on a must criterion.
+        assert bool(answer.comment) == rules.comment_required(
+            answer.value, requirement[entity_of[assignment.id], answer.criterion_id])
         assert answer.answered_by and answer.is_current
         recorded = _aware(answer.recorded_at)
         assert _aware(assignment.opened_at) <= recorded <= _aware(assignment.submitted_at or assignment.updated_at)
