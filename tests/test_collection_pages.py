@@ -1,7 +1,10 @@
 """The collection pages through AppTest: cycles, review, imports, and the supplier questionnaire behind its link."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -826,3 +829,70 @@ def test_staff_logged_in_with_a_token_still_gets_only_the_questionnaire(router_a
     at.run()
     assert "供应链安全问卷" in texts(at)
     assert len(at.get("page_link")) == 0 and len(at.sidebar.children) == 0
+
+
+# --- Fresh data across processes (issue 7, item 16) ----------------------------------------------------------
+
+
+def manage_py(database_url: str, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """manage.py in a real process of its own, on the test database."""
+    env = {**os.environ, "CTPAT_DATABASE_URL": database_url, "CTPAT_DATA_DIR": str(tmp_path / "data")}
+    return subprocess.run([sys.executable, "manage.py", *argv], cwd=Path(APP).parent, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_pages_show_what_another_process_wrote_on_the_next_run(page_app, session, cycle, partner_ids, database_url,
+                                                                 tmp_path):
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    first = questions_of(session, assignment)[0]
+    save_by_link(session, assignment, [first], value="no", comment="no seal log yet")
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    shown = at.dataframe[0].value.set_index("criterion_id")
+    assert (shown.at[first, "value"], shown.at[first, "comment"]) == ("no", "no seal log yet")
+
+    answers = tmp_path / "answers.csv"
+    answers.write_text(f"partner_code,criterion_id,answer,comment\nCN-0001,{first},yes,\n", encoding="utf-8")
+    done = manage_py(database_url, tmp_path, "import-responses", str(answers), "--cycle", cycle.name)
+    assert done.returncode == 0, done.stderr
+    opened = manage_py(database_url, tmp_path, "open-cycle", "2028 spot check",
+                       "--due", (date.today() + timedelta(days=9)).isoformat(), "--country", "VN")
+    assert opened.returncode == 0, opened.stderr
+
+    at.run()
+    assert not at.exception
+    shown = at.dataframe[0].value.set_index("criterion_id")
+    assert (shown.at[first, "value"], shown.at[first, "comment"], shown.at[first, "source"]) == ("yes", "", "file")
+    assert "2028 spot check" in at.selectbox(key="review_cycle").options  # a cycle opened on the command line
+
+
+def test_a_stale_save_draft_is_refused_and_the_page_reloads(supplier_app, session, chen):
+    assignment, token = chen
+    first, second = sections_of(session, assignment)[1][:2]
+    at = supplier_app(token).run()
+    at.radio(key=f"q_{first}").set_value("no")
+    at.text_area(key=f"c_{first}").set_value("no seal log yet")
+    at.button(key="save").click().run()
+    assert "草稿已保存：更改了 1 个回答。" in texts(at)
+    # The team imports the partner's newer answer while the page stays open.
+    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="file", answered_by="luis",
+                               answers=[{"criterion_id": first, "value": "yes"}], actor=ANALYST)
+    session.commit()
+
+    at.radio(key=f"q_{second}").set_value("partial")
+    at.text_area(key=f"c_{second}").set_value("half done")
+    at.button(key="save").click().run()  # the form still shows "no" for the first question
+    assert not at.exception
+    assert f"自本页面加载以来，{first} 的回答已在别处被修改，因此未保存任何内容。" in texts(at)
+    fresh(session)
+    rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(r.criterion_id, r.value) for r in rows} == {(first, "yes")}  # nothing written over it, nothing else
+    assert at.radio(key=f"q_{first}").value == "yes"  # reloaded
+    assert at.radio(key=f"q_{second}").value == "partial"  # the partner's own change is still in the form
+
+    at.button(key="save").click().run()
+    assert "草稿已保存：更改了 1 个回答。" in texts(at)
+    fresh(session)
+    rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(r.criterion_id, r.value) for r in rows} == {(first, "yes"), (second, "partial")}

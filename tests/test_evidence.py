@@ -194,3 +194,20 @@ def test_evidence_follows_the_questionnaire_rules(session, assignments):
                              actor=via_link(session, assignment.id))
     assert evidence.list_evidence(session=session, assignment_id=assignment.id).empty
     assert audit.list_events(session=session, action="remove evidence").iloc[0]["user"] == "partner:A1"
+
+
+def test_evidence_changes_check_their_actor(session, assignments, evidence_folder):
+    """Issue 7, item 18: without an actor, as a viewer, or through another partner's link: refused."""
+    a1, b1 = assignments["A1"], assignments["B1"]
+    for actor in (None, VIEWER, via_link(session, b1.id)):
+        with pytest.raises(PermissionDenied):
+            evidence.add_evidence(session=session, assignment_id=a1.id, criterion_id="7.1", filename="a.png",
+                                  data=PNG, uploaded_by="x", actor=actor)
+    item = upload(session, a1, "a.png", PNG)
+    for actor in (None, VIEWER, via_link(session, b1.id)):
+        with pytest.raises(PermissionDenied):
+            evidence.remove_evidence(session=session, assignment_id=a1.id, evidence_id=item.id, removed_by="x",
+                                     actor=actor)
+    evidence.remove_evidence(session=session, assignment_id=a1.id, evidence_id=item.id, removed_by="luis",
+                             actor=ANALYST)
+    assert evidence.list_evidence(session=session, assignment_id=a1.id).empty
