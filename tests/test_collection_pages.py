@@ -609,6 +609,24 @@ def test_review_page_renders_for_every_role(page_app, submitted, role):
         assert len(at.text_area) == 0
 
 
+def test_review_flags_not_applicable_on_a_must_criterion(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    frame = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
+    must, should = (frame.loc[frame["requirement"] == r, "criterion_id"].iloc[0] for r in ("must", "should"))
+    save_by_link(session, assignment, frame["criterion_id"].tolist())
+    save_by_link(session, assignment, [must], value="na", comment="We run no trucks of our own")
+    save_by_link(session, assignment, [should], value="na")
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez",
+                                actor=via_link(session, assignment.id)) == []
+    session.commit()
+    at = page_app("review", role="analyst").run()
+    assert at.metric[3].label == "Partial, no or flagged" and at.metric[3].value == "1"
+    at.segmented_control(key="review_view").set_value("attention").run()
+    shown = at.dataframe[0].value
+    assert shown["criterion_id"].tolist() == [must]
+    assert shown["flag"].tolist() == ["not applicable on a must criterion"]
+
+
 def test_review_accept(page_app, session, submitted):
     at = page_app("review", role="analyst").run()
     at.button(key="review_accept").click().run()
@@ -635,6 +653,23 @@ def test_review_return_needs_a_comment_then_returns(page_app, session, submitted
     second = questions_of(session, submitted)[1]
     frame = questionnaire.questionnaire(session=session, assignment_id=submitted.id)
     assert frame.set_index("criterion_id").at[second, "review_comment"] == "Photo of the seal log, please"
+
+
+def test_review_reopens_an_accepted_questionnaire(page_app, session, submitted):
+    questionnaire.accept(session=session, actor=ANALYST, assignment_id=submitted.id)
+    session.commit()
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(submitted.id).run()
+    assert "Accept" not in buttons(at)
+    at.session_state["review_reopen_editor"] = {
+        "edited_rows": {0: {"reopen_comment": "New seal supplier since March: update"}}, "added_rows": [],
+        "deleted_rows": []}
+    at.button(key="review_reopen_submit").click().run()
+    assert not at.exception
+    assert "Reopened the questionnaire of MX-0001 with 1 comment(s)." in texts(at)
+    fresh(session)
+    assert session.get(Assignment, submitted.id).status == "returned"
 
 
 def test_review_history_and_evidence_download(page_app, session, cycle, partner_ids, downloads):
