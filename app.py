@@ -51,6 +51,7 @@ def _supplier_token() -> str | None:
 def main() -> None:
     st.set_page_config(page_title="CTPAT Workbench", page_icon=":material/verified_user:", layout="wide")
     state.engine()
+    state.data_version()  # another process wrote since this one last looked: cached reads are dropped
     if _supplier_token():
         # A supplier session gets its questionnaire and nothing else: no staff pages, no menu, no login form.
         st.set_page_config(page_title="Questionnaire", page_icon=":material/assignment:", layout="centered")

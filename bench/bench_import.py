@@ -33,7 +33,9 @@ from sqlalchemy import insert  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from models import Assignment, Criterion, CriterionText, Cycle, Partner  # noqa: E402
+from models.collection import AnswerValue  # noqa: E402
 from models.common import Role, utcnow  # noqa: E402
+from services.collection import rules  # noqa: E402
 from services.core import db  # noqa: E402
 from services.core.permissions import Actor  # noqa: E402
 from services.imports.answers import apply_responses, preview_responses  # noqa: E402
@@ -108,9 +110,11 @@ def answer_rows(sets: dict[str, pd.DataFrame], partners: int, total: int, prefix
     frame = pd.concat(parts, ignore_index=True)
     values, weights = zip(*ANSWER_MIX, strict=True)
     frame["answer"] = rng.choices(values, weights, k=len(frame))
-    needs = frame["answer"].isin(["partial", "no"])
+    needs = rules.comment_required_mask(frame["answer"], frame["requirement"])  # partial, no; n/a on a must
     frame["comment"] = ""
     frame.loc[needs, "comment"] = "Procedure being rolled out at the second plant; due next quarter."
+    not_applicable = needs & frame["answer"].eq(AnswerValue.na).to_numpy()
+    frame.loc[not_applicable, "comment"] = "Not done at this site: the forwarder does it."
     frame["answered_on"] = "2026-11-15"
     return frame
 

@@ -1,22 +1,57 @@
+"""Collection tables (cycles, assignments, answers, evidence, imports) and the vocabularies they store.
+
+The vocabularies are StrEnums, stored as VARCHAR of the same length as before (models.common.EnumText: no database
+enum type, no migration) and read back as members; no other module spells a status or an answer value out.
+"""
+
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from models.common import utcnow
+from models.common import EnumText, utcnow
 
-ASSIGNMENT_STATES: tuple[str, ...] = (
-    "not sent",
-    "sent",
-    "opened",
-    "in progress",
-    "submitted",
-    "returned",
-    "accepted",
-    "exempt",
-)
-ANSWER_VALUES: tuple[str, ...] = ("yes", "partial", "no", "na")
-ANSWER_SOURCES: tuple[str, ...] = ("link", "file", "staff")
+
+class AssignmentStatus(StrEnum):
+    """Where a partner's questionnaire stands; the moves between them are in services.collection.states."""
+
+    not_sent = "not sent"
+    sent = "sent"
+    opened = "opened"
+    in_progress = "in progress"
+    submitted = "submitted"
+    returned = "returned"
+    accepted = "accepted"
+    exempt = "exempt"
+
+
+class DerivedStatus(StrEnum):
+    """Shown in place of the stored status, never stored: past the due date and not finished."""
+
+    overdue = "overdue"
+
+
+class AnswerValue(StrEnum):
+    """A partner's answer to one criterion."""
+
+    yes = "yes"
+    partial = "partial"
+    no = "no"
+    na = "na"  # not applicable to the partner's business
+
+
+class AnswerSource(StrEnum):
+    """The path an answer came through."""
+
+    link = "link"  # the partner, through its personal link
+    file = "file"  # a file import (Excel round-trip or bulk file)
+    staff = "staff"  # the team, on the partner's behalf
+
+
+class CycleStatus(StrEnum):
+    open = "open"
+    closed = "closed"
 
 
 class Cycle(SQLModel, table=True):
@@ -26,7 +61,7 @@ class Cycle(SQLModel, table=True):
     name: str = Field(max_length=120, unique=True)
     due_date: date
     default_language: str = Field(default="en", max_length=5)
-    status: str = Field(default="open", max_length=10)  # open | closed
+    status: CycleStatus = Field(default=CycleStatus.open, sa_type=EnumText(CycleStatus, 10))
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -39,7 +74,8 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
-    status: str = Field(default="not sent", max_length=12, index=True)
+    status: AssignmentStatus = Field(default=AssignmentStatus.not_sent, sa_type=EnumText(AssignmentStatus, 12),
+                                     index=True)
     language: str = Field(default="en", max_length=5)
     exempt_reason: str = Field(default="", max_length=300)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)
@@ -74,10 +110,10 @@ class Answer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10)
-    value: str = Field(max_length=8)  # yes | partial | no | na
+    value: AnswerValue = Field(sa_type=EnumText(AnswerValue, 8))
     comment: str = Field(default="", max_length=4000)
     answered_on: date | None = None
-    source: str = Field(max_length=8)  # link | file | staff
+    source: AnswerSource = Field(sa_type=EnumText(AnswerSource, 8))
     answered_by: str = Field(max_length=120)
     recorded_at: datetime = Field(default_factory=utcnow)
     is_current: bool = True

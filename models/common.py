@@ -3,10 +3,48 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import AutoString
+
 
 def utcnow() -> datetime:
     """Aware UTC timestamp: SQLModel's datetime columns refuse naive values and read back in UTC."""
     return datetime.now(UTC)
+
+
+class EnumText(TypeDecorator):
+    """A StrEnum stored as plain VARCHAR (no database enum type, so no migration): members in, members out.
+
+    Writing a value outside the enum fails, as a last guard behind the services' own checks.
+    """
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int):
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
+
+
+class Requirement(StrEnum):
+    """How CBP words a Minimum Security Criterion: "must" is required, "should" recommended."""
+
+    must = "must"
+    should = "should"
+
+
+class Applicability(StrEnum):
+    """Whether a criterion applies to an entity type; "unknown" until a source or an admin decides."""
+
+    yes = "yes"
+    no = "no"
+    unknown = "unknown"
 
 
 class Role(StrEnum):

@@ -4,14 +4,6 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-class Applies(StrEnum):
-    """Whether a criterion applies to an entity type; "unknown" is asked and flagged for the admin to confirm."""
-
-    yes = "yes"
-    no = "no"
-    unknown = "unknown"
-
-
 class Basis(StrEnum):
     """What an applicability row rests on (docs/APPLICABILITY.md)."""
 
@@ -59,7 +51,7 @@ class CriterionApplicability(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     criterion_id: str = Field(foreign_key="criterion.criterion_id", max_length=10, index=True)
     entity_type: str = Field(max_length=60, index=True)
-    applies: str = Field(max_length=8)  # Applies
+    applies: str = Field(max_length=8)  # models.common.Applicability
     requirement: str = Field(default="", max_length=8)
     basis: str = Field(max_length=20)  # Basis
     note: str = Field(default="", max_length=500)

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from models.common import ENTITY_TYPES, LANGUAGES
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
 from services.core.permissions import Actor
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS
@@ -20,7 +20,7 @@ CRITERION_ID = re.compile(r"^\d{1,2}\.\d{1,2}$")
 ROW_HEIGHT = 35  # pixels per table row: category tables are drawn at full height, without inner scrolling
 MARKS = {"CBP source": "", "role rule": "*", criteria.ADMIN_OVERRIDE: "†"}
 # A criterion's must/should: "" where the sources do not confirm it (6.4 today), so the figures add up.
-REQUIREMENTS = {"must": "Must", "should": "Should", "": "Not confirmed"}
+REQUIREMENTS = {Requirement.must: "Must", Requirement.should: "Should", "": "Not confirmed"}
 
 
 @st.cache_data(show_spinner=False)
@@ -50,7 +50,7 @@ def _filtered(data: dict[str, pd.DataFrame], entity_type: str | None, requiremen
     url = state.database_url()
     frame = data["criteria"] if entity_type is None else _questionnaire_set(url, entity_type)
     applies = data["applicability"]
-    counts = applies[applies["applies"] == "yes"].groupby("criterion_id").size()
+    counts = applies[applies["applies"] == Applicability.yes].groupby("criterion_id").size()
     frame = frame.assign(applies_to=frame["criterion_id"].map(counts).fillna(0).astype(int))
     if requirements:
         frame = frame[frame["requirement"].isin(requirements)]
@@ -72,8 +72,8 @@ def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
     unconfirmed = frame.loc[frame["requirement"] == "", "criterion_id"].tolist()
     cols = st.columns(5 if unconfirmed else 4)
     cols[0].metric("Criteria shown", len(frame))
-    cols[1].metric("Must", int((frame["requirement"] == "must").sum()))
-    cols[2].metric("Should", int((frame["requirement"] == "should").sum()))
+    cols[1].metric("Must", int((frame["requirement"] == Requirement.must).sum()))
+    cols[2].metric("Should", int((frame["requirement"] == Requirement.should).sum()))
     if unconfirmed:
         cols.pop(3).metric("Must/should not confirmed", len(unconfirmed),
                            help="CBP's sources in seed/reference do not say whether these are must or should: "
@@ -82,8 +82,9 @@ def _summary(frame: pd.DataFrame, entity_type: str | None) -> None:
                    f"({'; '.join(frame.loc[frame['requirement'] == '', 'summary'].map(plain))}). Treat "
                    f"{'it' if len(unconfirmed) == 1 else 'them'} as must until CBP's document says otherwise.")
     if entity_type:
-        cols[3].metric("To confirm", int((frame["applies"] == "unknown").sum()), help="Applies 'unknown': neither a "
-                       "CBP source nor a clear role rule decides. Partners are asked; an admin confirms or overrides.")
+        cols[3].metric("To confirm", int((frame["applies"] == Applicability.unknown).sum()),
+                       help="Applies 'unknown': neither a CBP source nor a clear role rule decides. Partners are "
+                       "asked; an admin confirms or overrides.")
         bases = frame["basis"].value_counts()
         st.caption(f"The questionnaire for a **{entity_type}** asks these {len(frame)} criteria (those that apply), "
                    "must first: " + ", ".join(f"{n} on {b}" for b, n in bases.items()) + ". Criteria with a "
@@ -142,7 +143,7 @@ def _detail(cid: str, data: dict, actor: Actor) -> None:
         head.markdown(f"#### {cid} · {crit['category']}")
         close.button("Close", key="criteria_close", icon=":material/close:", on_click=_close)
         st.badge(crit["requirement"] or "must/should not confirmed",
-                 color="red" if crit["requirement"] == "must" else "blue")
+                 color="red" if crit["requirement"] == Requirement.must else "blue")
         st.markdown(crit["summary"])
         if crit["caveat"]:
             st.warning(crit["caveat"], icon=":material/warning:")
@@ -171,7 +172,7 @@ def _override_form(cid: str, rows: pd.DataFrame, actor: Actor) -> None:
     st.markdown("**Correct the applicability** (admin)")
     entity = st.selectbox("Entity type", ENTITY_TYPES, key=f"criteria_override_type_{cid}")
     current = rows[rows["entity_type"] == entity]
-    now = current.iloc[0].to_dict() if len(current) else {"applies": "unknown", "note": ""}
+    now = current.iloc[0].to_dict() if len(current) else {"applies": Applicability.unknown, "note": ""}
     with st.form(f"criteria_override_{cid}_{entity}"):
         applies = st.radio("Applies", criteria.APPLIES, index=criteria.APPLIES.index(now["applies"]),
                            horizontal=True)

@@ -8,8 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
-from services.collection import cycles, links
+from models.collection import AssignmentStatus, CycleStatus, DerivedStatus
+from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, Applicability
+from services.collection import cycles, links, states
 from services.core import config
 from services.core.permissions import Actor
 from services.exports import workbook
@@ -19,12 +20,14 @@ from services.reports import overview
 from ui import auth, cached, charts, labels, state
 from ui.text import plain
 
+S = AssignmentStatus
 STATE_COLORS = {
-    "not sent": "#cbd5e1", "sent": "#93c5fd", "opened": "#60a5fa", "in progress": "#2563eb",
-    "submitted": "#7c3aed", "accepted": "#16a34a", "returned": "#f59e0b", "exempt": "#64748b", "overdue": "#dc2626",
+    S.not_sent: "#cbd5e1", S.sent: "#93c5fd", S.opened: "#60a5fa", S.in_progress: "#2563eb",
+    S.submitted: "#7c3aed", S.accepted: "#16a34a", S.returned: "#f59e0b", S.exempt: "#64748b",
+    DerivedStatus.overdue: "#dc2626",
 }
-# States whose partner still needs a link to answer (a link replaces the previous one).
-NEEDS_LINK = ("not sent", "sent", "opened", "in progress", "returned", "overdue")
+# States whose partner still needs a link to answer (a link replaces the previous one); overdue ones are editable.
+NEEDS_LINK = (*sorted(states.EDITABLE), DerivedStatus.overdue)
 DRILL_COLUMNS = ["partner_code", "legal_name", "country", "entity_type", "criticality", "language", "status",
                  "sent_at", "opened_at", "submitted_at", "reviewed_at"]
 TOP_COUNTRIES = 20
@@ -41,7 +44,7 @@ def _question_counts(url: str) -> dict[str, int]:
     """Entity type -> number of questions in its questionnaire (the rows it takes on the Answers sheet)."""
     with state.session() as s:
         rows = criteria.applicability(session=s)
-    return rows[rows["applies"] == "yes"].groupby("entity_type")["criterion_id"].nunique().to_dict()
+    return rows[rows["applies"] == Applicability.yes].groupby("entity_type")["criterion_id"].nunique().to_dict()
 
 
 @st.cache_data(show_spinner=False)
@@ -142,15 +145,15 @@ def _chart_specs(url: str, cycle_id: int, today: date) -> dict[str, dict]:
 
 def _charts(frame: pd.DataFrame, specs: dict[str, dict]) -> None:
     counts = frame["status"].value_counts()
-    responded = int(counts.get("submitted", 0) + counts.get("accepted", 0))
-    asked = len(frame) - int(counts.get("exempt", 0))
+    responded = int(counts.get(S.submitted, 0) + counts.get(S.accepted, 0))
+    asked = len(frame) - int(counts.get(S.exempt, 0))
     cols = st.columns(5)
     cols[0].metric("Partners", f"{len(frame):,}")
     cols[1].metric("Submitted or accepted", f"{responded:,}", f"{responded / asked:.0%} of those asked" if asked
                    else None, delta_color="off", delta_arrow="off")
-    cols[2].metric("Returned", f"{int(counts.get('returned', 0)):,}")
-    cols[3].metric("Overdue", f"{int(counts.get('overdue', 0)):,}")
-    cols[4].metric("Exempt", f"{int(counts.get('exempt', 0)):,}")
+    cols[2].metric("Returned", f"{int(counts.get(S.returned, 0)):,}")
+    cols[3].metric("Overdue", f"{int(counts.get(DerivedStatus.overdue, 0)):,}")
+    cols[4].metric("Exempt", f"{int(counts.get(S.exempt, 0)):,}")
     st.vega_lite_chart(spec=specs["overall"], width="stretch")
     left, right = st.columns(2)
     with left:
@@ -213,7 +216,7 @@ def questionnaire_file(assignment_ids: list[int]) -> Callable[[], bytes]:
 
 def workbook_limit(shown: pd.DataFrame, question_counts: dict[str, int]) -> str | None:
     """Why the questionnaires shown do not go into one workbook (too many partners or rows), else None."""
-    asked = shown[shown["status"] != "exempt"]
+    asked = shown[shown["status"] != S.exempt]
     rows = int(asked["entity_type"].map(question_counts).fillna(0).sum())
     if len(asked) > MAX_WORKBOOK_PARTNERS:
         return f"{len(asked):,} partners are more than one workbook holds ({MAX_WORKBOOK_PARTNERS:,})."
@@ -224,7 +227,7 @@ def workbook_limit(shown: pd.DataFrame, question_counts: dict[str, int]) -> str 
 
 def _shown_workbook(shown: pd.DataFrame, cycle_name: str) -> None:
     """The questionnaires of the partners shown, as one workbook (every role: it changes nothing)."""
-    asked = shown[shown["status"] != "exempt"]
+    asked = shown[shown["status"] != S.exempt]
     problem = workbook_limit(shown, _question_counts(state.database_url()))
     if problem:
         st.info(f"{problem} Narrow the filters, or write one file per partner with:", icon=":material/table_view:")
@@ -241,8 +244,8 @@ def _shown_workbook(shown: pd.DataFrame, cycle_name: str) -> None:
 
 def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
     replace = st.checkbox("Also replace links already sent (their old links stop working)", key="cycles_replace")
-    states = NEEDS_LINK if replace else ("not sent",)
-    targets = shown[shown["status"].isin(states)]
+    wanted = NEEDS_LINK if replace else (S.not_sent,)
+    targets = shown[shown["status"].isin(wanted)]
     left, right = st.columns(2)
     if left.button(f"Issue links for {len(targets):,} partners", icon=":material/link:", disabled=targets.empty,
                    key="cycles_issue_all"):
@@ -255,7 +258,7 @@ def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
         if _write(action, f"{len(targets):,} links issued. Download them now: they are not stored anywhere."):
             st.session_state["cycles_links_csv"] = (f"links {cycle_name}.csv", links_csv(shown, issued, base_url))
             st.rerun()
-    not_sent = int((shown["status"] == "not sent").sum())
+    not_sent = int((shown["status"] == S.not_sent).sum())
     if right.button(f"Mark {not_sent:,} as sent", icon=":material/outgoing_mail:",
                     key="cycles_mark_all", disabled=not not_sent,
                     help="After sending the invitations yourself, e.g. with the Excel questionnaires."):
@@ -284,7 +287,7 @@ def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
     st.download_button(
         "Download questionnaire (.xlsx)", questionnaire_file([int(assignment_id)]),
         file_name=f"{row.partner_code} {cycle_name}.xlsx", mime=XLSX, icon=":material/table_view:",
-        on_click="ignore", disabled=row.status == "exempt", key="cycles_xlsx_one",
+        on_click="ignore", disabled=row.status == S.exempt, key="cycles_xlsx_one",
         help="In the partner's language, answers pre-filled; for a partner who answers in Excel.")
     return row
 
@@ -292,7 +295,7 @@ def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
 def _one_assignment(actor: Actor, row: pd.Series) -> None:
     assignment_id = int(row.assignment_id)
     a, b, c = st.columns(3)
-    if a.button("Issue link", icon=":material/link:", key="cycles_issue", disabled=row.status == "exempt",
+    if a.button("Issue link", icon=":material/link:", key="cycles_issue", disabled=row.status == S.exempt,
                 help="A new link replaces the partner's previous one."):
         base_url = _base_url()
         issued = {}
@@ -311,12 +314,12 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
         if _write(lambda s: links.revoke_link(session=s, actor=actor, assignment_id=assignment_id),
                   f"The link of {plain(row.partner_code)} no longer works."):
             st.rerun()
-    if c.button("Mark sent", icon=":material/outgoing_mail:", key="cycles_mark", disabled=row.status != "not sent"):
+    if c.button("Mark sent", icon=":material/outgoing_mail:", key="cycles_mark", disabled=row.status != S.not_sent):
         if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=[assignment_id]),
                   f"{plain(row.partner_code)} marked as sent."):
             st.rerun()
     with st.form("cycles_exempt", enter_to_submit=False, border=False):
-        if row.status == "exempt":
+        if row.status == S.exempt:
             reason = ""
             label = "Remove the exemption"
         else:
@@ -324,7 +327,7 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
                                    placeholder="e.g. AEO certificate checked on the EU database")
             label = "Exempt this partner"
         if st.form_submit_button(label, icon=":material/verified:"):
-            exempt = row.status != "exempt"
+            exempt = row.status != S.exempt
             if _write(lambda s: cycles.set_exempt(session=s, actor=actor, assignment_id=assignment_id,
                                                   exempt=exempt, reason=reason),
                       f"{plain(row.partner_code)}: exemption {'set' if exempt else 'removed'}."):
@@ -396,7 +399,7 @@ def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None
     st.subheader("Partners")
     shown = _filters(frame)
     cycle_name = str(cycle["name"])
-    writable = actor.can_write and cycle["status"] == "open"
+    writable = actor.can_write and cycle["status"] == CycleStatus.open
     left, right = st.columns(2)
     with left:
         st.markdown("**The partners shown**")

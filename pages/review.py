@@ -5,30 +5,32 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from models.collection import AnswerSource, AssignmentStatus, DerivedStatus
 from models.common import LANGUAGES
-from services.collection import evidence, questionnaire
+from services.collection import evidence, questionnaire, rules
 from services.core.permissions import Actor
 from services.exports import workbook
 from ui import auth, cached, labels, state
 from ui.text import plain
 
-VALUES = ("yes", "partial", "no", "na")
+S = AssignmentStatus
+VALUES = rules.ANSWER_VALUES
 # The review queue: what waits for the team first, then what the partner still has, then what is done.
-QUEUE_ORDER = ("submitted", "returned", "in progress", "opened", "overdue", "sent", "not sent", "accepted")
+QUEUE_ORDER = (S.submitted, S.returned, S.in_progress, S.opened, DerivedStatus.overdue, S.sent, S.not_sent, S.accepted)
 VIEWS = {
     "all": "All questions",
     "changed": "Changed since last cycle",
-    "attention": "Partial or no",
+    "attention": "Partial, no or flagged",
     "open": "Not answered",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ANSWER = ("Answer", "answer")  # answer values in words in every table of the page
-ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "previous_value", "evidence_count",
-                  "source", "answered_by", "answered_on"]
+ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "flag", "previous_value",
+                  "evidence_count", "source", "answered_by", "answered_on"]
 
 
 @st.cache_data(show_spinner=False)
-def _submission(url: str, assignment_id: int) -> dict:
+def _submission(url: str, version: int, assignment_id: int) -> dict:
     with state.session() as s:
         return {
             "info": questionnaire.assignment_info(session=s, assignment_id=assignment_id),
@@ -41,17 +43,20 @@ def _submission(url: str, assignment_id: int) -> dict:
 def review_queue(frame: pd.DataFrame, *, everyone: bool) -> pd.DataFrame:
     """Assignments to review: submitted ones, oldest submission first; with `everyone`, the rest after them."""
     rank = {s: i for i, s in enumerate(QUEUE_ORDER)}
-    queue = frame[frame["status"] != "exempt"] if everyone else frame[frame["status"] == "submitted"]
+    queue = frame[frame["status"] != S.exempt] if everyone else frame[frame["status"] == S.submitted]
     queue = queue.assign(_rank=queue["status"].map(rank).fillna(len(rank)))
     return queue.sort_values(["_rank", "submitted_at", "partner_code"], na_position="last").drop(columns="_rank")
 
 
 def answer_view(frame: pd.DataFrame, view: str) -> pd.DataFrame:
-    """The questions of one view: all, changed since last cycle, partial or no, not answered."""
+    """The questions of one view: all, changed since last cycle, needing attention, not answered.
+
+    Needing attention: partial and no, and what the answer rules flag (not applicable on a must criterion).
+    """
     if view == "changed":
         return frame[(frame["previous_value"] != "") & (frame["value"] != frame["previous_value"])]
     if view == "attention":
-        return frame[frame["value"].isin(["partial", "no"])]
+        return frame[frame["value"].isin(list(rules.GAP_VALUES)) | (frame["flag"] != "")]
     if view == "open":
         return frame[frame["value"] == ""]
     return frame
@@ -78,10 +83,10 @@ def _pick(today: date) -> int | None:
         return None
     choices = {
         int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}"
-        + (f" {r.submitted_at:%Y-%m-%d}" if r.status == "submitted" and pd.notna(r.submitted_at) else "")
+        + (f" {r.submitted_at:%Y-%m-%d}" if r.status == S.submitted and pd.notna(r.submitted_at) else "")
         for r in queue.itertuples()
     }
-    waiting = int((queue["status"] == "submitted").sum())
+    waiting = int((queue["status"] == S.submitted).sum())
     return right.selectbox(f"Partner ({waiting:,} submitted, waiting for review)", list(choices),
                            format_func=choices.get, key="review_assignment")
 
@@ -99,9 +104,10 @@ def _header(info: dict, questions: pd.DataFrame) -> None:
         cols[2].metric("Changed since last cycle", "–", help="No accepted answers from an earlier cycle.")
     else:
         cols[2].metric("Changed since last cycle", changed)
-    cols[3].metric("Partial or no", len(answer_view(questions, "attention")))
+    cols[3].metric("Partial, no or flagged", len(answer_view(questions, "attention")),
+                   help="Partial and no answers, and not applicable on a must criterion (it needs a reason).")
     cols[4].metric("Evidence files", int(questions["evidence_count"].sum()))
-    if info["status"] == "submitted" and info["submitted_at"] is not None:
+    if info["status"] == S.submitted and info["submitted_at"] is not None:
         st.caption(f"Submitted {info['submitted_at']:%Y-%m-%d %H:%M} UTC")
     if info["reviewed_by"]:
         st.caption(f"Last reviewed by {plain(info['reviewed_by'])} on {info['reviewed_at']:%Y-%m-%d}")
@@ -128,6 +134,8 @@ def _answers(questions: pd.DataFrame) -> None:
         "criterion_id": st.column_config.TextColumn(labels.label("criterion_id"), width="small"),
         "value": ANSWER,
         "comment": st.column_config.TextColumn(labels.label("comment"), width="medium"),
+        "flag": st.column_config.TextColumn("Flag", help="What the answer rules ask a reviewer to look at: not "
+                                            "applicable on a must criterion."),
         "evidence_count": st.column_config.NumberColumn(labels.label("evidence_count"), width="small"),
     })
 
@@ -167,7 +175,10 @@ def _history(questions: pd.DataFrame, history: pd.DataFrame) -> None:
 def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
     st.markdown("**Decision**")
     assignment_id = info["assignment_id"]
-    if info["status"] != "submitted":
+    if info["status"] == S.accepted:
+        _reopen(actor, info, questions)
+        return
+    if info["status"] != S.submitted:
         st.caption(f"Only a submitted questionnaire can be accepted or returned; this one is {info['status']}.")
         return
     if st.button("Accept", type="primary", icon=":material/task_alt:", key="review_accept"):
@@ -196,9 +207,40 @@ def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
             st.rerun()
 
 
+def _reopen(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
+    """An accepted questionnaire is the partner's record; reopening it (with what to update) lets answers change."""
+    with st.form("review_reopen", enter_to_submit=False):
+        st.caption("Accepted: these answers are the partner's record. To change them (the partner's situation "
+                   "changed, a corrected file arrived), reopen it with what to update next to each question "
+                   "concerned; the partner's link, staff entry and imports can then change it, and it is reviewed "
+                   "again.")
+        editor = questions[["criterion_id", "question", "value", "comment"]].assign(reopen_comment="")
+        edited = st.data_editor(
+            editor, hide_index=True, width="stretch", key="review_reopen_editor",
+            disabled=["criterion_id", "question", "value", "comment"],
+            column_config={"criterion_id": "criterion",
+                           "reopen_comment": st.column_config.TextColumn("what to update", max_chars=2000)},
+        )
+        note = st.text_area("Reason (kept in the audit log)", max_chars=1000, key="review_reopen_note")
+        reopened = st.form_submit_button("Reopen", icon=":material/lock_open:", key="review_reopen_submit")
+    if reopened:
+        comments = {cid: text for cid, text in zip(edited["criterion_id"], edited["reopen_comment"], strict=True)
+                    if isinstance(text, str) and text.strip()}
+        if _write(lambda s: questionnaire.reopen(session=s, actor=actor, assignment_id=info["assignment_id"],
+                                                 comments=comments, note=note),
+                  f"Reopened the questionnaire of {info['partner_code']} with {len(comments)} comment(s)."):
+            st.rerun()
+
+
 def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
     if not info["editable"]:
         return
+    # The answer versions the page showed on the run before this one: a save never overwrites a newer answer.
+    shown = st.session_state.get("review_entry_base")
+    base = shown[1] if shown and shown[0] == info["assignment_id"] else {}
+    st.session_state["review_entry_base"] = (info["assignment_id"], dict(zip(
+        questions["criterion_id"], questions["answer_id"].astype(object).where(questions["answer_id"].notna(), None),
+        strict=True)))
     with st.expander("Enter an answer on the partner's behalf", icon=":material/edit_note:"):
         st.caption("For answers received by mail or phone; recorded with your name and the path \"staff\".")
         with st.form("review_staff_entry", enter_to_submit=False, border=False):
@@ -215,9 +257,10 @@ def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
             st.error("Choose an answer.")
             return
         answer = {"criterion_id": criterion, "value": value, "comment": comment, "answered_on": answered_on}
+        expected = {criterion: base[criterion]} if criterion in base else None
         if _write(lambda s: questionnaire.save_answers(session=s, assignment_id=info["assignment_id"],
-                                                       answers=[answer], source="staff",
-                                                       answered_by=actor.username, actor=actor),
+                                                       answers=[answer], source=AnswerSource.staff,
+                                                       answered_by=actor.username, actor=actor, expected=expected),
                   f"Answer to {criterion} saved for {plain(info['partner_code'])}."):
             st.rerun()
 
@@ -233,7 +276,7 @@ def render() -> None:
     assignment_id = _pick(date.today())
     if assignment_id is None:
         return
-    data = _submission(state.database_url(), assignment_id)
+    data = _submission(state.database_url(), state.data_version(), assignment_id)
     info, questions = data["info"], data["questions"]
     _header(info, questions)
     _answers(questions)

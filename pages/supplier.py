@@ -11,15 +11,16 @@ from datetime import date, datetime
 import pandas as pd
 import streamlit as st
 
-from models.common import LANGUAGES
+from models.collection import AnswerSource, AssignmentStatus
+from models.common import LANGUAGES, Requirement
 from services import texts
-from services.collection import cycles, evidence, links, questionnaire
+from services.collection import evidence, links, questionnaire, rules
 from services.core.permissions import ValidationError
 from services.exports import workbook
 from ui import state
 from ui.text import plain as _plain
 
-VALUES = ("yes", "partial", "no", "na")
+VALUES = rules.ANSWER_VALUES
 # The uploader's filter only guides the file picker; the evidence service judges the content.
 EVIDENCE_ENDINGS = sorted({end.lstrip(".") for _, ends in evidence.EVIDENCE_TYPES.values() for end in ends})
 EVIDENCE_MB = evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
@@ -44,6 +45,10 @@ def _answer_words(language: str) -> dict[str, str]:
     return {value: _word(value, language) for value in VALUES}
 
 
+def _category(number: object, language: str) -> str:
+    return texts.text(f"category.{int(number)}", language)
+
+
 def _blank(value: object) -> bool:
     return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
 
@@ -53,14 +58,16 @@ def _day(value: date | datetime | None) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=1000)
-def _questions(url: str, assignment_id: int, language: str) -> pd.DataFrame:
-    # Cached per assignment and language: reruns do not query the question texts again; writes clear it.
+def _questions(url: str, version: int, assignment_id: int, language: str) -> pd.DataFrame:
+    # Cached per assignment, language and data version: reruns do not query the question texts again, and an
+    # answer changed by another process (an import on the command line) shows on the next run.
     with state.session() as s:
-        return questionnaire.questionnaire(session=s, assignment_id=assignment_id, language=language)
+        frame = questionnaire.questionnaire(session=s, assignment_id=assignment_id, language=language)
+    return rules.with_prefill(frame)
 
 
 @st.cache_data(show_spinner=False, max_entries=1000)
-def _evidence_names(url: str, assignment_id: int) -> dict[str, list[str]]:
+def _evidence_names(url: str, version: int, assignment_id: int) -> dict[str, list[str]]:
     with state.session() as s:
         files = evidence.list_evidence(session=s, assignment_id=assignment_id)
     if files.empty:
@@ -73,12 +80,12 @@ def _resolve(token: str | None) -> dict | None:
     if not token:
         return None
     with state.session() as s:
-        assignment = links.resolve_token(session=s, token=token)
-        if assignment is None:
+        actor = links.link_actor(session=s, token=token)
+        if actor is None:
             return None
-        info = questionnaire.assignment_info(session=s, assignment_id=assignment.id)
+        info = questionnaire.assignment_info(session=s, assignment_id=actor.assignment_id)
     info["language"] = texts.language_of(info["language"])
-    info["who"] = cycles.partner_actor(info["partner_code"]).username
+    info["actor"], info["who"] = actor, actor.username
     return info
 
 
@@ -106,10 +113,11 @@ def _offline(info: dict, token: str, language: str) -> None:
                            icon=":material/download:", on_click="ignore", width="stretch", key="supplier_xlsx")
 
 
-def _mark_opened(assignment_id: int) -> None:
+def _mark_opened(info: dict) -> None:
+    assignment_id = info["assignment_id"]
     if st.session_state.get("supplier_opened") == assignment_id:
         return
-    state.write(lambda s: questionnaire.mark_opened(session=s, assignment_id=assignment_id))
+    state.write(lambda s: questionnaire.mark_opened(session=s, assignment_id=assignment_id, actor=info["actor"]))
     st.session_state["supplier_opened"] = assignment_id
 
 
@@ -127,7 +135,7 @@ def _answer_label(value: object, language: str) -> str:
 
 
 def _question_heading(row, language: str) -> None:
-    badge = f":orange-badge[{texts.text('requirement.must', language)}]" if row.requirement == "must" else \
+    badge = f":orange-badge[{texts.text('requirement.must', language)}]" if row.requirement == Requirement.must else \
         f":gray-badge[{texts.text('requirement.should', language)}]"
     st.markdown(f"**{row.criterion_id}** {badge}  \n{_plain(row.question)}")
 
@@ -137,17 +145,21 @@ def _question_editor(row, language: str, files: list[str], upload_round: int) ->
     _question_heading(row, language)
     if not _blank(row.review_comment):
         st.warning(t("team_comment", language, comment=_plain(row.review_comment)), icon=":material/rate_review:")
-    if not _blank(row.previous_value):
+    if row.carried:
+        st.caption(t("to_confirm", language))
+    elif not _blank(row.previous_value):
         previous = t("last_year", language, value=_word(row.previous_value, language))
         if not _blank(row.previous_comment):
             previous += f" · {_plain(row.previous_comment)}"
         st.caption(previous)
-    # A new cycle starts from last cycle's accepted answer: pre-filled, for the partner to confirm or change.
-    current = row.value if not _blank(row.value) else row.previous_value
-    comment = row.comment if not _blank(row.value) else row.previous_comment
+    # A new cycle starts from last cycle's accepted answer (rules.with_prefill): pre-filled, counted as answered,
+    # confirmed by saving the section or submitting.
+    current, comment = row.shown_value, row.shown_comment
+    if f"q_{row.criterion_id}" not in st.session_state:  # the widget starts from this answer version
+        st.session_state.setdefault("supplier_base", {})[row.criterion_id] = _answer_id(row.answer_id)
     value = st.radio(
         t("answer", language), VALUES, index=VALUES.index(current) if current in VALUES else None,
-        format_func=lambda v: _word(v, language), horizontal=True, key=f"q_{row.criterion_id}",
+        format_func=lambda v: t(v, language), horizontal=True, key=f"q_{row.criterion_id}",
         label_visibility="collapsed",
     )
     text = st.text_area(t("comment", language), value="" if _blank(comment) else str(comment),
@@ -179,18 +191,51 @@ def _read_only(frame: pd.DataFrame, language: str, files: dict[str, list[str]]) 
                 st.divider()
 
 
+def _answer_id(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _forget_widgets(criteria) -> None:
+    """The next run draws these questions afresh from the stored answers (and their versions)."""
+    for cid in criteria:
+        for key in (f"q_{cid}", f"c_{cid}"):
+            st.session_state.pop(key, None)
+        st.session_state.get("supplier_base", {}).pop(cid, None)
+
+
 def _save(info: dict, token: str, entries: dict[str, tuple], language: str) -> int | None:
-    """Store the section's answers, then its evidence files; the number of answers written, None when nothing was."""
+    """Store the section's answers, then its evidence files; the number of answers written, None when nothing was.
+
+    The save is optimistic: answers changed elsewhere since the form was drawn are never overwritten; the partner
+    is told and the page shows the newer ones.
+    """
     answers = [{"criterion_id": cid, "value": value, "comment": (comment or "").strip()}
                for cid, (value, comment, _) in entries.items() if value is not None]
-    saved = {}
+    base = st.session_state.get("supplier_base", {})
+    expected = {cid: base[cid] for cid in entries if cid in base}
+    saved: dict = {}
+    stale: list[str] = []
 
     def save(s):
-        if links.resolve_token(session=s, token=token) is not None:
-            saved["count"] = questionnaire.save_answers(session=s, assignment_id=info["assignment_id"],
-                                                        answers=answers, source="link", answered_by=info["who"])
+        actor = links.link_actor(session=s, token=token)
+        if actor is None:
+            return
+        try:
+            saved["count"] = questionnaire.save_answers(
+                session=s, assignment_id=info["assignment_id"], answers=answers, source=AnswerSource.link,
+                answered_by=info["who"], actor=actor, expected=expected)
+        except questionnaire.StaleAnswers as exc:
+            stale.extend(exc.criteria)
+            raise
 
-    if not state.write(save, on_error=lambda message: _flash("error", message)) or "count" not in saved:
+    def refused(message: str) -> None:
+        if stale:
+            _flash("error", t("stale", language, ids=", ".join(stale)))
+            _forget_widgets(stale)
+        else:
+            _flash("error", message)
+
+    if not state.write(save, on_error=refused) or "count" not in saved:
         return None
     for cid, (_, _, uploads) in entries.items():
         for upload in uploads:
@@ -204,7 +249,8 @@ def _attach(info: dict, criterion_id: str, upload, language: str) -> None:
 
     def add(s):
         evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=criterion_id,
-                              filename=upload.name, data=upload.getvalue(), uploaded_by=info["who"])
+                              filename=upload.name, data=upload.getvalue(), uploaded_by=info["who"],
+                              actor=info["actor"])
 
     def reject(reason: str) -> None:
         _flash("error", t("upload_rejected", language, file=name, criterion=criterion_id, reason=reason))
@@ -219,7 +265,7 @@ def _submit(info: dict, language: str) -> list[str]:
 
     def submit(s):
         found["problems"] = questionnaire.submit(session=s, assignment_id=info["assignment_id"],
-                                                 submitted_by=info["who"])
+                                                 submitted_by=info["who"], actor=info["actor"])
         if found["problems"]:
             found["missing"] = questionnaire.missing_answers(session=s, assignment_id=info["assignment_id"])
 
@@ -235,25 +281,23 @@ def _submit(info: dict, language: str) -> list[str]:
     return lines
 
 
-def _category(number: object, language: str) -> str:
-    return texts.text(f"category.{int(number)}", language)
-
-
 def _sections(frame: pd.DataFrame, language: str) -> dict[int, str]:
     """Category number -> its label with progress, in questionnaire order."""
     labels = {}
     for (number, _name), group in frame.groupby(["category_number", "category"], sort=False):
-        done = int((group["value"] != "").sum())
+        done = int((group["shown_value"] != "").sum())
         label = t("section_label", language, number=number, name=_category(number, language), done=done,
                   total=len(group))
+        carried = int(group["carried"].sum())
         comments = int((group["review_comment"] != "").sum())
+        label += f" · {t('confirm_count', language, count=carried)}" if carried else ""
         labels[int(number)] = label + (f" · {t('to_fix', language, count=comments)}" if comments else "")
     return labels
 
 
 def _first_section(frame: pd.DataFrame) -> int:
     """Where to start: the first section with a team comment, else with an open question, else the first."""
-    for column, empty in (("review_comment", False), ("value", True)):
+    for column, empty in (("review_comment", False), ("shown_value", True)):
         hits = frame[(frame[column] == "") == empty]
         if not hits.empty:
             return int(hits["category_number"].iloc[0])
@@ -290,6 +334,7 @@ def _editor(info: dict, token: str, frame: pd.DataFrame, language: str, files: d
     # A link revoked meanwhile saves nothing; the rerun then shows the plain message.
     count = _save(info, token, entries, language)
     if count is not None:
+        _forget_widgets(entries)  # redrawn from what was stored, with the new answer versions
         problems = _submit(info, language) if submitted else []
         if problems:
             _flash("error", t("problems", language) + "\n" + "\n".join(f"- {_plain(p)}" for p in problems))
@@ -308,7 +353,7 @@ def render() -> None:
     if info is None:
         st.info(INVALID_LINK)
         return
-    _mark_opened(info["assignment_id"])
+    _mark_opened(info)
     choices = list(LANGUAGES)
     language = st.session_state.get("supplier_language", info["language"])
 
@@ -319,24 +364,26 @@ def render() -> None:
     st.markdown(t("for_partner", language, partner=_plain(info["legal_name"])) + "  \n"
                 + t("cycle_due", language, cycle=_plain(info["cycle_name"]), due=_day(info["due_date"])))
 
-    frame = _questions(state.database_url(), info["assignment_id"], language)
-    files = _evidence_names(state.database_url(), info["assignment_id"])
+    version = state.data_version()
+    frame = _questions(state.database_url(), version, info["assignment_id"], language)
+    files = _evidence_names(state.database_url(), version, info["assignment_id"])
     status = info["status"]
     if not info["editable"]:  # submitted or accepted: a closed cycle or an exemption has no valid link
         _show_flash()
-        st.success(t("accepted", language) if status == "accepted"
+        st.success(t("accepted", language) if status == AssignmentStatus.accepted
                    else t("submitted", language, when=_day(info["submitted_at"])))
         _read_only(frame, language, files)
         return
 
-    if status == "returned":
+    if status == AssignmentStatus.returned:
         to_fix = int((frame["review_comment"] != "").sum())
         st.warning(t("returned", language, count=to_fix), icon=":material/rate_review:")
     else:
         st.caption(t("intro", language, **_answer_words(language)))
-    answered = int((frame["value"] != "").sum())
+    answered, carried = int((frame["shown_value"] != "").sum()), int(frame["carried"].sum())
     st.progress(answered / len(frame) if len(frame) else 0.0,
-                text=t("progress", language, answered=answered, count=len(frame)))
+                text=t("progress", language, answered=answered, count=len(frame))
+                + (f" · {t('carried', language, count=carried)}" if carried else ""))
     _offline(info, token, language)
     _editor(info, token, frame, language, files)
     _show_flash()

@@ -29,7 +29,11 @@ def _postgres_database(base_url: str) -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # Our own connections (cached engines of AppTests) are ended first; a plain DROP then also stops an
+            # autovacuum worker itself, which WITH (FORCE) may not do without privileges this role lacks.
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name "
+                              "AND usename = current_user AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
@@ -129,3 +133,10 @@ def page_app(engine, database_url, staff, monkeypatch):
 
     yield make
     st.cache_data.clear()
+
+
+def via_link(session: Session, assignment_id: int):
+    """The partner of an assignment acting through its own personal link (a services.collection.states.PartnerActor)."""
+    from services.collection import links
+
+    return links.partner_actor(session=session, assignment_id=assignment_id)

@@ -153,7 +153,8 @@ def test_changed_answer_keeps_the_old_version_as_history(session, factory):
 def test_wide_form_with_comment_columns_in_any_order(session, factory):
     header = ["comment 4.10", "4.10", "Partner Code", "1.1", "Comment_1.1"]
     data = csv_bytes([["Seals are logged", "partial", "SUP1", "Sí", ""],
-                      ["", "n/a", "IMP1", "no", "Policy being written"]], header=header, delimiter=";")
+                      ["IT run by the parent company", "n/a", "IMP1", "no", "Policy being written"]], header=header,
+                     delimiter=";")
     preview = preview_responses(session=session, files=[("wide.csv", data)], cycle_id=factory.cycle_id)
     assert not preview.has_errors, preview.problems
     assert preview.files[0].form == "wide"
@@ -161,7 +162,7 @@ def test_wide_form_with_comment_columns_in_any_order(session, factory):
     session.commit()
     assert current(session, factory.assignments["SUP1"]) == {"4.10": ("partial", "Seals are logged"),
                                                              "1.1": ("yes", "")}
-    assert current(session, factory.assignments["IMP1"]) == {"4.10": ("na", ""),
+    assert current(session, factory.assignments["IMP1"]) == {"4.10": ("na", "IT run by the parent company"),
                                                              "1.1": ("no", "Policy being written")}
 
 
@@ -253,7 +254,7 @@ def test_accepted_and_exempt_questionnaires_accept_only_unchanged_answers(sessio
     preview = preview_responses(session=session, files=[("x.csv", changed)], cycle_id=collection.cycle_id)
     found = problems(preview)
     assert [(p["row"], p["value"]) for p in found] == [(2, "ACC1"), (4, "EXE1")]
-    assert "is accepted; this file would change 2 of its answers. Return it first" in found[0]["message"]
+    assert "is accepted; this file would change 2 of its answers. Reopen it first" in found[0]["message"]
     assert "is exempt" in found[1]["message"]
 
 

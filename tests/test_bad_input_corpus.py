@@ -91,7 +91,7 @@ EXPECTED: dict[str, tuple[str, str, int | None, str]] = {
     "ambiguous_wide.csv": ("responses", "Two columns are headed 4.1 and none 4.10", 1, "4.1"),
     "not_applicable.csv": ("responses", "does not apply to Customs Broker partners", 2, "criterion_id"),
     "unknown_criterion.csv": ("responses", "Unknown criterion id '99.9'", 2, "criterion_id"),
-    "accepted_changed.csv": ("responses", "is accepted; this file would change 1 of its answers. Return it first",
+    "accepted_changed.csv": ("responses", "is accepted; this file would change 1 of its answers. Reopen it first",
                              2, "answer"),
     "exempt_changed.csv": ("responses", "is exempt", 2, "answer"),
     "bad_date.csv": ("responses", "'31/12/2024' is not a date", 2, "answered_on"),

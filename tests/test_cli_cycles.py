@@ -98,7 +98,9 @@ def test_open_cycle_refuses_malformed_arguments_with_exit_2(run, partners, capsy
 
 
 @pytest.mark.parametrize(("argv", "message"), [
+    (("--due", "2001-01-01"), "due date: 2001-01-01 is in the past"),
     (("--due", DUE, "--entity-type", "Pirate"), "--entity-type: unknown 'Pirate'; choose from: Importer, "),
+    (("--due", DUE, "--country", "XX"), "country: unknown country code 'XX'"),
     (("--due", DUE, "--country", "JP"), "No active partner matches"),
 ])
 def test_open_cycle_refuses_invalid_input_and_writes_nothing(run, session, partners, argv, message):

@@ -1,7 +1,10 @@
 """The collection pages through AppTest: cycles, review, imports, and the supplier questionnaire behind its link."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from services.core.permissions import ValidationError
 from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET, column_names
 from services.partners import registry as partners
 from services.texts import text as catalogue_text
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, via_link
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PARTNERS = [
@@ -356,7 +359,8 @@ def chen(session, cycle, partner_ids) -> tuple[Assignment, str]:
 
 def save_by_link(session, assignment: Assignment, ids: list[str], value: str = "yes", comment: str = "") -> None:
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="partner",
-                               answers=[{"criterion_id": c, "value": value, "comment": comment} for c in ids])
+                               answers=[{"criterion_id": c, "value": value, "comment": comment} for c in ids],
+                               actor=via_link(session, assignment.id))
     session.commit()
 
 
@@ -492,7 +496,8 @@ def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app
 def test_submitted_questionnaire_offers_no_offline_download(supplier_app, session, chen):
     assignment, token = chen
     save_by_link(session, assignment, questions_of(session, assignment))
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen",
+                                actor=via_link(session, assignment.id)) == []
     session.commit()
     at = supplier_app(token).run()
     assert not at.exception
@@ -517,7 +522,8 @@ def test_returned_questionnaire_shows_the_team_comments(supplier_app, session, c
     assignment, token = chen
     sections = sections_of(session, assignment)
     save_by_link(session, assignment, questions_of(session, assignment))
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="chen",
+                                actor=via_link(session, assignment.id)) == []
     commented = sections[3][0]
     questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
                                    comments={commented: "Photo of the 7-point inspection checklist, please"})
@@ -540,18 +546,34 @@ def test_last_cycle_answers_are_prefilled(supplier_app, session, partner_ids, st
     old = assignment_of(session, first.id, partner_ids["MX-0001"])
     ids = questions_of(session, old)
     questionnaire.save_answers(session=session, assignment_id=old.id, source="link", answered_by="ramirez",
-                               answers=[{"criterion_id": c, "value": "no", "comment": "pending"} for c in ids])
-    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="ramirez") == []
+                               answers=[{"criterion_id": c, "value": "no", "comment": "pending"} for c in ids],
+                               actor=via_link(session, old.id))
+    assert questionnaire.submit(session=session, assignment_id=old.id, submitted_by="ramirez",
+                                actor=via_link(session, old.id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=old.id)
     second = cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
                                due_date=date.today() + timedelta(days=40), partner_ids=[partner_ids["MX-0001"]])
     session.commit()
-    token = issue_token(session, assignment_of(session, second.id, partner_ids["MX-0001"]))
+    new = assignment_of(session, second.id, partner_ids["MX-0001"])
+    token = issue_token(session, new)
     at = supplier_app(token).run()
     assert "Cuestionario de seguridad" in texts(at)
     assert at.radio(key=f"q_{ids[0]}").value == "no"
     assert at.text_area(key=f"c_{ids[0]}").value == "pending"
-    assert "Año pasado: No" in texts(at)
+    assert "Su respuesta de la vez anterior: cámbiela si ya no es cierta." in texts(at)
+    # Pre-filled answers count as answered, in the progress and the sections, and are marked to confirm.
+    assert at.get("progress")[0].proto.text.startswith(f"{len(ids)} de {len(ids)} preguntas respondidas · "
+                                                       f"{len(ids)} de ellas son sus respuestas de la vez anterior")
+    first_section = at.selectbox(key="supplier_section").options[0]
+    assert re.search(r" · (\d+)/\1 · \1 por confirmar$", first_section), first_section
+
+    # Submitting right away confirms them all: stored as this cycle's answers, through the link.
+    at.button(key="submit").click().run()
+    assert not at.exception and not at.error
+    assert assignment_of(session, second.id, partner_ids["MX-0001"]).status == "submitted"
+    stored = session.exec(select(Answer).where(Answer.assignment_id == new.id, Answer.is_current)).all()
+    assert {(a.criterion_id, a.value, a.comment, a.source) for a in stored} == {
+        (c, "no", "pending", "link") for c in ids}
 
 
 # --- Review -----------------------------------------------------------------------------------------------------
@@ -564,7 +586,8 @@ def submitted(session, cycle, partner_ids) -> Assignment:
     ids = questions_of(session, assignment)
     save_by_link(session, assignment, ids)
     save_by_link(session, assignment, ids[:1], value="no", comment="Seals are bought from a local shop")
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez",
+                                actor=via_link(session, assignment.id)) == []
     session.commit()
     return assignment
 
@@ -581,6 +604,24 @@ def test_review_page_renders_for_every_role(page_app, submitted, role):
     assert (writes & set(buttons(at))) == (set() if role == "viewer" else {"Accept", "Return to partner"})
     if role == "viewer":
         assert len(at.text_area) == 0
+
+
+def test_review_flags_not_applicable_on_a_must_criterion(page_app, session, cycle, partner_ids):
+    assignment = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    frame = questionnaire.questionnaire(session=session, assignment_id=assignment.id)
+    must, should = (frame.loc[frame["requirement"] == r, "criterion_id"].iloc[0] for r in ("must", "should"))
+    save_by_link(session, assignment, frame["criterion_id"].tolist())
+    save_by_link(session, assignment, [must], value="na", comment="We run no trucks of our own")
+    save_by_link(session, assignment, [should], value="na")
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez",
+                                actor=via_link(session, assignment.id)) == []
+    session.commit()
+    at = page_app("review", role="analyst").run()
+    assert at.metric[3].label == "Partial, no or flagged" and at.metric[3].value == "1"
+    at.segmented_control(key="review_view").set_value("attention").run()
+    shown = at.dataframe[0].value
+    assert shown["criterion_id"].tolist() == [must]
+    assert shown["flag"].tolist() == ["not applicable on a must criterion"]
 
 
 def test_review_accept(page_app, session, submitted):
@@ -611,13 +652,30 @@ def test_review_return_needs_a_comment_then_returns(page_app, session, submitted
     assert frame.set_index("criterion_id").at[second, "review_comment"] == "Photo of the seal log, please"
 
 
+def test_review_reopens_an_accepted_questionnaire(page_app, session, submitted):
+    questionnaire.accept(session=session, actor=ANALYST, assignment_id=submitted.id)
+    session.commit()
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(submitted.id).run()
+    assert "Accept" not in buttons(at)
+    at.session_state["review_reopen_editor"] = {
+        "edited_rows": {0: {"reopen_comment": "New seal supplier since March: update"}}, "added_rows": [],
+        "deleted_rows": []}
+    at.button(key="review_reopen_submit").click().run()
+    assert not at.exception
+    assert "Reopened the questionnaire of MX-0001 with 1 comment(s)." in texts(at)
+    fresh(session)
+    assert session.get(Assignment, submitted.id).status == "returned"
+
+
 def test_review_history_and_evidence_download(page_app, session, cycle, partner_ids, downloads):
     assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
     first = questions_of(session, assignment)[0]
     save_by_link(session, assignment, [first], value="partial", comment="Audit planned")
     save_by_link(session, assignment, [first], value="yes")
     evidence.add_evidence(session=session, assignment_id=assignment.id, criterion_id=first, filename="audit.txt",
-                          data=b"Audit report 2027\n", uploaded_by="ops")
+                          data=b"Audit report 2027\n", uploaded_by="ops", actor=via_link(session, assignment.id))
     session.commit()
     at = page_app("review", role="viewer").run()
     at.toggle(key="review_everyone").set_value(True).run()
@@ -886,3 +944,68 @@ def test_spanish_counts_agree_with_their_nouns(supplier_app, session, ramirez):
     at.text_area(key=f"c_{ids[0]}").set_value("Foto tomada en marzo")
     at.button(key="save").click().run()
     assert "Borrador guardado: 1 respuesta cambiada." in texts(at)
+# --- Fresh data across processes (issue 7, item 16) ----------------------------------------------------------
+
+
+def manage_py(database_url: str, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """manage.py in a real process of its own, on the test database."""
+    env = {**os.environ, "CTPAT_DATABASE_URL": database_url, "CTPAT_DATA_DIR": str(tmp_path / "data")}
+    return subprocess.run([sys.executable, "manage.py", *argv], cwd=Path(APP).parent, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_pages_show_what_another_process_wrote_on_the_next_run(page_app, session, cycle, partner_ids, database_url,
+                                                                 tmp_path):
+    assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
+    first = questions_of(session, assignment)[0]
+    save_by_link(session, assignment, [first], value="no", comment="no seal log yet")
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    shown = at.dataframe[0].value.set_index("criterion_id")
+    assert (shown.at[first, "value"], shown.at[first, "comment"]) == ("no", "no seal log yet")
+
+    answers = tmp_path / "answers.csv"
+    answers.write_text(f"partner_code,criterion_id,answer,comment\nCN-0001,{first},yes,\n", encoding="utf-8")
+    done = manage_py(database_url, tmp_path, "import-responses", str(answers), "--cycle", cycle.name)
+    assert done.returncode == 0, done.stderr
+    opened = manage_py(database_url, tmp_path, "open-cycle", "2028 spot check",
+                       "--due", (date.today() + timedelta(days=9)).isoformat(), "--country", "VN")
+    assert opened.returncode == 0, opened.stderr
+
+    at.run()
+    assert not at.exception
+    shown = at.dataframe[0].value.set_index("criterion_id")
+    assert (shown.at[first, "value"], shown.at[first, "comment"], shown.at[first, "source"]) == ("yes", "", "file")
+    assert "2028 spot check" in at.selectbox(key="review_cycle").options  # a cycle opened on the command line
+
+
+def test_a_stale_save_draft_is_refused_and_the_page_reloads(supplier_app, session, chen):
+    assignment, token = chen
+    first, second = sections_of(session, assignment)[1][:2]
+    at = supplier_app(token).run()
+    at.radio(key=f"q_{first}").set_value("no")
+    at.text_area(key=f"c_{first}").set_value("no seal log yet")
+    at.button(key="save").click().run()
+    assert "草稿已保存：更改了 1 个回答。" in texts(at)
+    # The team imports the partner's newer answer while the page stays open.
+    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="file", answered_by="luis",
+                               answers=[{"criterion_id": first, "value": "yes"}], actor=ANALYST)
+    session.commit()
+
+    at.radio(key=f"q_{second}").set_value("partial")
+    at.text_area(key=f"c_{second}").set_value("half done")
+    at.button(key="save").click().run()  # the form still shows "no" for the first question
+    assert not at.exception
+    assert f"自本页面加载以来，{first} 的回答已在别处被修改，因此未保存任何内容。" in texts(at)
+    fresh(session)
+    rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(r.criterion_id, r.value) for r in rows} == {(first, "yes")}  # nothing written over it, nothing else
+    assert at.radio(key=f"q_{first}").value == "yes"  # reloaded
+    assert at.radio(key=f"q_{second}").value == "partial"  # the partner's own change is still in the form
+
+    at.button(key="save").click().run()
+    assert "草稿已保存：更改了 1 个回答。" in texts(at)
+    fresh(session)
+    rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
+    assert {(r.criterion_id, r.value) for r in rows} == {(first, "yes"), (second, "partial")}

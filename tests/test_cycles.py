@@ -12,7 +12,7 @@ from services.collection import cycles, links, questionnaire
 from services.core import audit
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
-from tests.conftest import ANALYST, VIEWER
+from tests.conftest import ANALYST, VIEWER, via_link
 
 TODAY = date.today()
 DUE = TODAY + timedelta(days=60)
@@ -99,6 +99,22 @@ def test_open_cycle_refuses_bad_input_and_viewers(session, staff):
         cycles.open_cycle(session=session, actor=VIEWER, name="2029", due_date=DUE)
 
 
+def test_open_cycle_refuses_what_only_the_command_line_refused(session, staff):
+    """A past due date and filters naming nothing that exists are refused by the service, whoever calls it."""
+    add_partner(session, "A1", country_iso2="MX")
+    for filters, message in (
+        ({"due_date": TODAY - timedelta(days=1)}, "is in the past; every questionnaire would be overdue"),
+        ({"countries": ["XX"]}, "country: unknown country code 'XX'"),
+        ({"entity_types": ["Pirate"]}, "entity type: unknown 'Pirate'"),
+        ({"criticalities": ["extreme"]}, "criticality: unknown 'extreme'"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            cycles.open_cycle(session=session, actor=ANALYST, name="2027", **{"due_date": DUE, **filters})
+    assert session.exec(select(Cycle)).first() is None
+    cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=TODAY, countries=[" mx"])
+    assert cycle.due_date == TODAY  # due today is fine
+
+
 def test_valid_verified_certification_exempts(session, staff):
     ctpat = add_partner(session, "CT1")
     certify(session, ctpat, number="CT-778", valid_until=TODAY + timedelta(days=300))
@@ -139,7 +155,7 @@ def test_exemption_override(session, staff):
     cycles.set_exempt(session=session, actor=ANALYST, assignment_id=assignment.id, exempt=False,
                       reason="certificate under suspension")
     assert assignment.status == "not sent" and assignment.exempt_reason == ""
-    with pytest.raises(ValidationError, match="cannot un-exempt"):
+    with pytest.raises(ValidationError, match="cannot unexempt"):
         cycles.set_exempt(session=session, actor=ANALYST, assignment_id=assignment.id, exempt=False)
 
     token = links.issue_link(session=session, actor=ANALYST, assignment_id=assignment.id)
@@ -167,7 +183,8 @@ def test_accepted_assignment_cannot_be_exempted(session, staff):
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="staff", answered_by="luis",
                                actor=ANALYST, answers=[{"criterion_id": c, "value": "yes"} for c in ids])
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="luis") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="luis",
+                                actor=via_link(session, assignment.id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment.id)
     with pytest.raises(ValidationError, match="cannot exempt an assignment that is accepted"):
         cycles.set_exempt(session=session, actor=ANALYST, assignment_id=assignment.id, exempt=True, reason="x")
@@ -186,13 +203,14 @@ def test_funnel_and_cycle_counts(session, staff):
     partners = [add_partner(session, f"F{i}", country_iso2="VN" if i % 2 else "MX") for i in range(4)]
     partners[0].contact_name, partners[0].contact_email = "Ana Ruiz", "ana@f0.example"
     certify(session, partners[3])
-    cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=date(2027, 1, 31))
+    due = TODAY + timedelta(days=30)
+    cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=due)
     a0, a1, a2, a3 = (assignment_of(session, cycle, p) for p in partners)
     assert cycles.mark_sent(session=session, actor=ANALYST, assignment_ids=[a0.id, a1.id, a3.id]) == 2
-    questionnaire.mark_opened(session=session, assignment_id=a1.id)
+    questionnaire.mark_opened(session=session, assignment_id=a1.id, actor=via_link(session, a1.id))
     session.commit()
 
-    before_due = cycles.funnel(session=session, cycle_id=cycle.id, today=date(2027, 1, 15))
+    before_due = cycles.funnel(session=session, cycle_id=cycle.id, today=due - timedelta(days=16))
     assert list(before_due.columns) == cycles.FUNNEL_COLUMNS
     assert dict(zip(before_due["partner_code"], before_due["status"], strict=True)) == {
         "F0": "sent", "F1": "opened", "F2": "not sent", "F3": "exempt"}
@@ -201,14 +219,14 @@ def test_funnel_and_cycle_counts(session, staff):
     assert tuple(contacts.loc["F0"]) == ("Ana Ruiz", "ana@f0.example") and tuple(contacts.loc["F1"]) == ("", "")
     assert before_due.loc[before_due["partner_code"] == "F1", "opened_at"].notna().all()
 
-    after_due = cycles.funnel(session=session, cycle_id=cycle.id, today=date(2027, 2, 1))
+    after_due = cycles.funnel(session=session, cycle_id=cycle.id, today=due + timedelta(days=1))
     assert after_due["status"].value_counts().to_dict() == {"overdue": 3, "exempt": 1}
 
-    listed = cycles.list_cycles(session=session, today=date(2027, 1, 15))
+    listed = cycles.list_cycles(session=session, today=due - timedelta(days=16))
     row = listed[listed["name"] == "2027"].iloc[0]
     assert (row["partners"], row["not sent"], row["sent"], row["opened"], row["exempt"], row["overdue"]) == (
         4, 1, 1, 1, 1, 0)
-    late = cycles.list_cycles(session=session, today=date(2027, 2, 1)).iloc[0]
+    late = cycles.list_cycles(session=session, today=due + timedelta(days=1)).iloc[0]
     assert (late["overdue"], late["exempt"], late["sent"]) == (3, 1, 0)
     assert set(cycles.FUNNEL_STATES) <= set(listed.columns)
 

@@ -26,6 +26,7 @@ from models import (
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
+from services.collection import rules
 from services.company import profile as company
 from services.core import db
 from services.demo.data import demo_data
@@ -300,6 +301,8 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
     partner_of = {a.id: a.partner_id for a in assignments.values()}  # what a partner is asked depends on its roles
     asked = applicable_criteria_for_partners(session=demo, partner_ids=set(partner_of.values()))
     applies = set(zip(asked["partner_id"], asked["criterion_id"], strict=True))
+    requirement = dict(zip(zip(asked["partner_id"], asked["criterion_id"], strict=True), asked["requirement"],
+                           strict=True))
     applicable = Counter(asked["partner_id"])
     answers = demo.exec(select(Answer.assignment_id, Answer.criterion_id, Answer.value, Answer.comment,
                                Answer.source, Answer.answered_by, Answer.answered_on, Answer.recorded_at,
@@ -310,7 +313,9 @@ def test_answers_cover_applicable_criteria_with_comments_on_gaps(demo):
     for answer in answers:
         assignment = assignments[answer.assignment_id]
         assert (partner_of[assignment.id], answer.criterion_id) in applies
-        assert bool(answer.comment) == (answer.value in ("partial", "no"))
+        # The answer rules' comments: partial and no, and n/a on a must criterion.
+        assert bool(answer.comment) == rules.comment_required(
+            answer.value, requirement[partner_of[assignment.id], answer.criterion_id])
         assert answer.answered_by and answer.is_current
         recorded = _aware(answer.recorded_at)
         assert _aware(assignment.opened_at) <= recorded <= _aware(assignment.submitted_at or assignment.updated_at)

@@ -14,7 +14,7 @@ from services.collection import cycles, evidence, questionnaire
 from services.core import audit, config
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
-from tests.conftest import ADMIN, ANALYST, VIEWER
+from tests.conftest import ADMIN, ANALYST, VIEWER, via_link
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -66,7 +66,8 @@ def assignments(session, staff) -> dict[str, Assignment]:
 
 def upload(session, assignment, filename, data, criterion_id="7.1", actor=None):
     return evidence.add_evidence(session=session, assignment_id=assignment.id, criterion_id=criterion_id,
-                                 filename=filename, data=data, uploaded_by="Ms. Chen", actor=actor)
+                                 filename=filename, data=data, uploaded_by="Ms. Chen",
+                                 actor=actor or via_link(session, assignment.id))
 
 
 def test_sniffing_by_content():
@@ -151,7 +152,7 @@ def test_only_assignments_can_read_evidence(session, assignments, evidence_folde
         row, data = evidence.read_evidence(session=session, actor=actor, evidence_id=item.id)
         assert data == PNG and row.filename == "gate.png"
     with pytest.raises(PermissionDenied):
-        evidence.read_evidence(session=session, actor=cycles.partner_actor("A1"), evidence_id=item.id)
+        evidence.read_evidence(session=session, actor=via_link(session, assignment.id), evidence_id=item.id)
 
     stored = evidence_folder / item.sha256[:2] / item.sha256
     stored.write_bytes(PNG + b"tampered")
@@ -172,19 +173,41 @@ def test_evidence_follows_the_questionnaire_rules(session, assignments):
 
     other = assignments["B1"]
     with pytest.raises(ValidationError, match="No evidence file"):
-        evidence.remove_evidence(session=session, assignment_id=other.id, evidence_id=item.id, removed_by="B1")
+        evidence.remove_evidence(session=session, assignment_id=other.id, evidence_id=item.id, removed_by="B1",
+                                 actor=via_link(session, other.id))
 
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)
     questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="x",
-                               answers=[{"criterion_id": c, "value": "yes"} for c in ids])
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x") == []
+                               answers=[{"criterion_id": c, "value": "yes"} for c in ids],
+                               actor=via_link(session, assignment.id))
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="x",
+                                actor=via_link(session, assignment.id)) == []
     with pytest.raises(ValidationError, match="submitted; evidence cannot be added"):
         upload(session, assignment, "b.png", PNG)
     with pytest.raises(ValidationError, match="submitted; evidence cannot be removed"):
-        evidence.remove_evidence(session=session, assignment_id=assignment.id, evidence_id=item.id, removed_by="x")
+        evidence.remove_evidence(session=session, assignment_id=assignment.id, evidence_id=item.id, removed_by="x",
+                                 actor=via_link(session, assignment.id))
 
     questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
                                    comments={"7.1": "wrong file"})
-    evidence.remove_evidence(session=session, assignment_id=assignment.id, evidence_id=item.id, removed_by="Ms. Chen")
+    evidence.remove_evidence(session=session, assignment_id=assignment.id, evidence_id=item.id, removed_by="Ms. Chen",
+                             actor=via_link(session, assignment.id))
     assert evidence.list_evidence(session=session, assignment_id=assignment.id).empty
     assert audit.list_events(session=session, action="remove evidence").iloc[0]["user"] == "partner:A1"
+
+
+def test_evidence_changes_check_their_actor(session, assignments, evidence_folder):
+    """Issue 7, item 18: without an actor, as a viewer, or through another partner's link: refused."""
+    a1, b1 = assignments["A1"], assignments["B1"]
+    for actor in (None, VIEWER, via_link(session, b1.id)):
+        with pytest.raises(PermissionDenied):
+            evidence.add_evidence(session=session, assignment_id=a1.id, criterion_id="7.1", filename="a.png",
+                                  data=PNG, uploaded_by="x", actor=actor)
+    item = upload(session, a1, "a.png", PNG)
+    for actor in (None, VIEWER, via_link(session, b1.id)):
+        with pytest.raises(PermissionDenied):
+            evidence.remove_evidence(session=session, assignment_id=a1.id, evidence_id=item.id, removed_by="x",
+                                     actor=actor)
+    evidence.remove_evidence(session=session, assignment_id=a1.id, evidence_id=item.id, removed_by="luis",
+                             actor=ANALYST)
+    assert evidence.list_evidence(session=session, assignment_id=a1.id).empty

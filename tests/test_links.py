@@ -14,7 +14,7 @@ from services.collection import cycles, links, questionnaire
 from services.core import audit
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
-from tests.conftest import ANALYST, VIEWER
+from tests.conftest import ANALYST, VIEWER, via_link
 
 DUE = date.today() + timedelta(days=60)
 
@@ -102,7 +102,8 @@ def test_token_of_one_assignment_never_yields_another(session, staff):
     tokens = links.issue_links(session=session, actor=ANALYST, assignment_ids=[a.id, b.id])
     first_question = questionnaire.applicable_criteria(session=session, assignment_id=b.id)[0]
     questionnaire.save_answers(session=session, assignment_id=b.id, source="link", answered_by="B1 contact",
-                               answers=[{"criterion_id": first_question, "value": "no", "comment": "B's secret"}])
+                               answers=[{"criterion_id": first_question, "value": "no", "comment": "B's secret"}],
+                               actor=via_link(session, b.id))
     session.commit()
 
     assert len(set(tokens.values())) == 2
@@ -119,7 +120,7 @@ def test_links_are_staff_only_and_not_for_exempt_partners(session, staff):
     with pytest.raises(PermissionDenied):
         links.issue_link(session=session, actor=VIEWER, assignment_id=assignment.id)
     with pytest.raises(PermissionDenied):
-        links.issue_link(session=session, actor=cycles.partner_actor("A1"), assignment_id=assignment.id)
+        links.issue_link(session=session, actor=via_link(session, assignment.id), assignment_id=assignment.id)
     with pytest.raises(ValidationError, match="no link"):
         links.revoke_link(session=session, actor=ANALYST, assignment_id=assignment.id)
     with pytest.raises(ValidationError, match="No assignment"):

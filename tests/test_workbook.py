@@ -25,7 +25,7 @@ from services.imports.answers import answer_value, apply_responses, preview_resp
 from services.imports.reader import read_table
 from services.partners.registry import create_partner
 from tests import office
-from tests.conftest import ANALYST
+from tests.conftest import ANALYST, via_link
 
 DUE = date.today() + timedelta(days=60)
 
@@ -50,7 +50,8 @@ def open_cycle(session: Session, name: str, *partners: Partner) -> dict[str, int
 def answer_all(session: Session, assignment_id: int, value: str = "yes") -> list[str]:
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment_id)
     questionnaire.save_answers(session=session, assignment_id=assignment_id, source="link", answered_by="Ms. Chen",
-                               answers=[{"criterion_id": c, "value": value, "comment": f"last year {c}"} for c in ids])
+                               answers=[{"criterion_id": c, "value": value, "comment": f"last year {c}"} for c in ids],
+                               actor=via_link(session, assignment_id))
     session.commit()
     return ids
 
@@ -59,7 +60,8 @@ def accepted_last_year(session: Session, partner: Partner, value: str = "partial
     """A closed earlier cycle in which the partner's answers were accepted."""
     assignment_id = open_cycle(session, f"2026 {partner.partner_code}", partner)[partner.partner_code]
     answer_all(session, assignment_id, value)
-    assert questionnaire.submit(session=session, assignment_id=assignment_id, submitted_by="Ms. Chen") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment_id, submitted_by="Ms. Chen",
+                                actor=via_link(session, assignment_id)) == []
     questionnaire.accept(session=session, actor=ANALYST, assignment_id=assignment_id)
     session.commit()
 
@@ -152,7 +154,8 @@ def test_prefill_current_answer_else_last_cycles_accepted_one(session, staff):
     assignments = open_cycle(session, "2027 annual review", old, new)
     first = questionnaire.applicable_criteria(session=session, assignment_id=assignments["OLD1"])[0]
     questionnaire.save_answers(session=session, assignment_id=assignments["OLD1"], source="link", answered_by="x",
-                               answers=[{"criterion_id": first, "value": "no", "comment": "lost the seal log"}])
+                               answers=[{"criterion_id": first, "value": "no", "comment": "lost the seal log"}],
+                               actor=via_link(session, assignments["OLD1"]))
     session.commit()
 
     rows = sheet_rows(questionnaire_workbook(session=session, assignment_ids=list(assignments.values())))
@@ -180,7 +183,7 @@ def test_round_trip_through_the_importer(session, staff):
     ids = questionnaire.applicable_criteria(session=session, assignment_id=assignment_id)
 
     filled = fill(data, {"4.10": ("no", "Seal log starts in March"), "4.9": ("partial", "Half the sites"),
-                         ids[0]: ("n/a", "")}, default=("yes", None))
+                         ids[0]: ("n/a", "not at this site")}, default=("yes", None))
     book = load_workbook(io.BytesIO(filled))
     assert book[ANSWERS_SHEET].protection.sheet  # what the partner sends back is still protected
     preview = import_file(session, cycle_id, "SUP1.xlsx", filled)
@@ -188,7 +191,7 @@ def test_round_trip_through_the_importer(session, staff):
     stored = current(session, assignment_id)
     assert len(stored) == len(ids)
     assert stored["4.10"] == ("no", "Seal log starts in March") and stored["4.9"] == ("partial", "Half the sites")
-    assert stored[ids[0]] == ("na", "") and stored[ids[-1]] == ("yes", "")
+    assert stored[ids[0]] == ("na", "not at this site") and stored[ids[-1]] == ("yes", "")
     assert session.get(Assignment, assignment_id).status == "submitted"
 
     versions = session.exec(select(func.count()).select_from(Answer)).one()
@@ -222,11 +225,11 @@ def test_spanish_and_chinese_workbooks_import_back(session, staff, language):
     expected = questionnaire.questionnaire(session=session, assignment_id=assignment_id)
     assert [r["question"] for r in sheet_rows(data)] == expected["question"].tolist()
 
-    filled = fill(data, {"4.10": (words["partial"], "comentario"), "4.9": (words["na"], "")},
+    filled = fill(data, {"4.10": (words["partial"], "comentario"), "4.9": (words["na"], "aquí no")},
                   default=(words["yes"], None))
     import_file(session, cycle_id, "respuesta.xlsx", filled)
     stored = current(session, assignment_id)
-    assert stored["4.10"] == ("partial", "comentario") and stored["4.9"] == ("na", "")
+    assert stored["4.10"] == ("partial", "comentario") and stored["4.9"] == ("na", "aquí no")
     assert {v for v, _ in stored.values()} == {"yes", "partial", "na"}
     # Pre-filled in the partner's words next time.
     rows = {r["criterion_id"]: r["answer"] for r in sheet_rows(

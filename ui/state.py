@@ -1,6 +1,7 @@
 """The process-wide engine, first-start initialisation, and per-action sessions for the pages."""
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.core import config, db, startup
+from services.core import data_version as versions
 from services.core.permissions import PermissionDenied, ValidationError
 from ui.text import plain
 
@@ -55,6 +57,26 @@ def session() -> Iterator[Session]:
 def invalidate() -> None:
     """Drop cached reads after a write so every page shows the change."""
     st.cache_data.clear()
+
+
+_seen: dict[str, int] = {}  # database URL -> the data version this process saw last
+_seen_lock = threading.Lock()
+
+
+def data_version() -> int:
+    """The database's data version now (one indexed row; services.core.data_version), for a page run to pass to
+    its cached reads, so that what another process wrote shows within one run.
+
+    When it moved since this process last looked, every cached read is dropped too (for caches not keyed by it).
+    """
+    url = database_url()
+    version = versions.current(engine())
+    with _seen_lock:
+        moved = _seen.get(url, version) != version
+        _seen[url] = version
+    if moved:
+        st.cache_data.clear()
+    return version
 
 
 def refusal(exc: ValidationError | PermissionDenied) -> str:

@@ -9,29 +9,23 @@ from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from models import Assignment, Certification, Country, Cycle, MraProgram, Partner
-from models.collection import ASSIGNMENT_STATES
-from models.common import LANGUAGES, utcnow
+from models.collection import AssignmentStatus, CycleStatus, DerivedStatus
+from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, utcnow
+from services.collection import states
+from services.collection.states import Action
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 
-# States in which the partner (or staff on its behalf) may still change answers.
-EDITABLE_STATES: tuple[str, ...] = ("not sent", "sent", "opened", "in progress", "returned")
-# States that end the partner's part of the cycle: never overdue.
-FINISHED_STATES: tuple[str, ...] = ("submitted", "accepted", "exempt")
+S = AssignmentStatus
 # Funnel order as the team reads it; "overdue" is derived from the due date.
 FUNNEL_STATES: tuple[str, ...] = (
-    "not sent", "sent", "opened", "in progress", "submitted", "accepted", "returned", "exempt", "overdue",
+    S.not_sent, S.sent, S.opened, S.in_progress, S.submitted, S.accepted, S.returned, S.exempt, DerivedStatus.overdue,
 )
 FUNNEL_COLUMNS = [
     "assignment_id", "partner_id", "partner_code", "legal_name", "entity_type", "country_iso2", "country",
     "criticality", "contact_name", "contact_email", "language", "status", "sent_at", "opened_at", "submitted_at",
     "reviewed_at",
 ]
-
-
-def partner_actor(partner_code: str) -> Actor:
-    """The audit identity of a partner acting through its link (has no staff role, so require_write refuses it)."""
-    return Actor(f"partner:{partner_code}", "partner")
 
 
 def get_assignment(*, session: Session, assignment_id: int) -> Assignment:
@@ -47,11 +41,12 @@ def guarded_update(
 ) -> bool:
     """Set values on an assignment only while its status is one of allowed_from; False when it was not.
 
-    One UPDATE ... WHERE status IN (...): two users acting at once cannot both pass the check.
+    One UPDATE ... WHERE status IN (...): two users acting at once cannot both pass the check. Callers take
+    allowed_from (and the new status) from the transition table, services.collection.states.
     """
     result = session.exec(
         update(Assignment)
-        .where(col(Assignment.id) == assignment_id, col(Assignment.status).in_(tuple(allowed_from)))
+        .where(col(Assignment.id) == assignment_id, col(Assignment.status).in_(sorted(allowed_from)))
         .values(**values, updated_at=utcnow())
     )
     return result.rowcount == 1
@@ -67,9 +62,7 @@ def current_status(*, session: Session, assignment_id: int) -> str:
 
 def effective_status(status: str, due_date: date, today: date) -> str:
     """The status the team sees: "overdue" once the due date has passed and the partner has not finished."""
-    if status not in FINISHED_STATES and due_date < today:
-        return "overdue"
-    return status
+    return states.effective_status(status, overdue=due_date < today)
 
 
 def _partner_filter(
@@ -130,8 +123,10 @@ def open_cycle(
     Each assignment takes the partner's language when it is one of en/es/zh, else the cycle's. With
     exempt_certified, partners holding a valid (no expiry or not yet expired) and verified CTPAT or MRA
     certification start as "exempt", the certificate named in exempt_reason; the others start as "not sent".
+    Refused: a due date in the past (every questionnaire would be overdue at once), and filters naming an entity
+    type, country code or criticality that does not exist (they would silently match nobody).
     """
-    require_write(actor)
+    states.require(actor, Action.create)
     name = (name or "").strip()
     if not name:
         raise ValidationError("name: required")
@@ -139,10 +134,19 @@ def open_cycle(
         raise ValidationError("name: longer than 120 characters")
     if not isinstance(due_date, date):
         raise ValidationError("due_date: required")
+    if due_date < date.today():
+        raise ValidationError(f"due date: {due_date.isoformat()} is in the past; every questionnaire would be "
+                              "overdue at once.")
     if language not in LANGUAGES:
         raise ValidationError(f"language: '{language}' must be one of {', '.join(LANGUAGES)}")
     if session.exec(select(Cycle.id).where(Cycle.name == name)).first() is not None:
         raise ValidationError(f"name: a cycle called '{name}' already exists")
+    countries = _known_countries(session, countries)
+    for field, chosen, known in (("entity type", entity_types, ENTITY_TYPES),
+                                 ("criticality", criticalities, CRITICALITIES)):
+        unknown = [c for c in chosen or () if c not in known]
+        if unknown:
+            raise ValidationError(f"{field}: unknown '{unknown[0]}'; choose from: {', '.join(known)}")
 
     conditions = _partner_filter(entity_types, countries, criticalities)
     partners = session.exec(select(Partner.id, Partner.language).where(*conditions).order_by(Partner.id)).all()
@@ -166,24 +170,36 @@ def open_cycle(
     rows = [
         {
             "cycle_id": cycle.id, "partner_id": pid, "language": lang if lang in LANGUAGES else language,
-            "status": "exempt" if pid in reasons else "not sent", "exempt_reason": reasons.get(pid, ""),
+            "status": S.exempt if pid in reasons else S.not_sent, "exempt_reason": reasons.get(pid, ""),
             "token_revoked": False, "updated_at": now,
         }
         for pid, lang in partners
     ]
     session.exec(insert(Assignment), params=rows)
-    exempt = sum(1 for r in rows if r["status"] == "exempt")
+    exempt = sum(1 for r in rows if r["status"] == S.exempt)
     audit.record(
         session=session, actor=actor, action="open", entity="cycle", entity_id=cycle.name,
         summary=f"Opened cycle {cycle.name} for {len(rows)} partners ({exempt} exempt), due {due_date.isoformat()}",
         after={
-            "due_date": due_date, "language": language, "assignments": len(rows), "exempt": exempt,
+            "due_date": due_date, "language": language, "assignments": len(rows), S.exempt: exempt,
             "entity_types": list(entity_types or []), "countries": list(countries or []),
             "criticalities": list(criticalities or []), "chosen_partners": None if partner_ids is None else
             len(partner_ids), "exempt_certified": exempt_certified,
         },
     )
     return cycle
+
+
+def _known_countries(session: Session, countries: Sequence[str] | None) -> list[str] | None:
+    """The chosen country codes in upper case; ValidationError naming the first one that is not a known ISO code."""
+    if not countries:
+        return None
+    codes = sorted({str(c).strip().upper() for c in countries})
+    known = set(session.exec(select(Country.iso2).where(col(Country.iso2).in_(codes))).all())
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValidationError(f"country: unknown country code '{unknown[0]}' (use ISO codes such as MX)")
+    return codes
 
 
 def _assignment_label(session: Session, assignment: Assignment) -> tuple[str, str]:
@@ -198,7 +214,8 @@ def set_exempt(*, session: Session, actor: Actor, assignment_id: int, exempt: bo
 
     An accepted assignment cannot be exempted: its answers are already the record.
     """
-    require_write(actor)
+    action = Action.exempt if exempt else Action.unexempt
+    states.require(actor, action, assignment_id)
     assignment = get_assignment(session=session, assignment_id=assignment_id)
     code, cycle_name = _assignment_label(session, assignment)
     reason = (reason or "").strip()
@@ -208,17 +225,17 @@ def set_exempt(*, session: Session, actor: Actor, assignment_id: int, exempt: bo
             raise ValidationError("reason: say why this partner is exempt")
         if len(reason) > 300:
             raise ValidationError("reason: longer than 300 characters")
-        allowed = [s for s in ASSIGNMENT_STATES if s not in ("exempt", "accepted")]
-        values = {"status": "exempt", "exempt_reason": reason, "token_revoked": True}
+        values = {"exempt_reason": reason, "token_revoked": True}
     else:
-        allowed = ["exempt"]
-        values = {"status": "not sent", "exempt_reason": ""}
-    if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=allowed, values=values):
+        values = {"exempt_reason": ""}
+    [move] = states.transitions(action)
+    if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=move.sources,
+                          values={"status": move.target, **values}):
         status = current_status(session=session, assignment_id=assignment_id)
-        raise ValidationError(f"{code}: cannot {'exempt' if exempt else 'un-exempt'} an assignment that is {status}")
+        raise ValidationError(f"{code}: cannot {action} an assignment that is {status}")
     session.refresh(assignment)
     audit.record(
-        session=session, actor=actor, action="exempt" if exempt else "unexempt", entity="assignment",
+        session=session, actor=actor, action=action, entity="assignment",
         entity_id=assignment_id,
         summary=f"{'Exempted' if exempt else 'Removed the exemption of'} {code} in {cycle_name}"
         + (f": {reason}" if reason else ""),
@@ -229,18 +246,19 @@ def set_exempt(*, session: Session, actor: Actor, assignment_id: int, exempt: bo
 
 def mark_sent(*, session: Session, actor: Actor, assignment_ids: Sequence[int]) -> int:
     """Record that invitations went out (by mail merge, Excel...): "not sent" -> "sent"; returns how many changed."""
-    require_write(actor)
+    states.require(actor, Action.send)
     ids = [int(i) for i in assignment_ids]
     if not ids:
         return 0
     now = utcnow()
     changed = 0
+    [move] = states.transitions(Action.send)
     for start in range(0, len(ids), 5_000):
         chunk = ids[start:start + 5_000]
         result = session.exec(
             update(Assignment)
-            .where(col(Assignment.id).in_(chunk), Assignment.status == "not sent")
-            .values(status="sent", sent_at=now, updated_at=now)
+            .where(col(Assignment.id).in_(chunk), col(Assignment.status).in_(sorted(move.sources)))
+            .values(status=move.target, sent_at=now, updated_at=now)
         )
         changed += result.rowcount
     if changed:
@@ -257,13 +275,15 @@ def close_cycle(*, session: Session, actor: Actor, cycle_id: int) -> Cycle:
     if cycle is None:
         raise ValidationError(f"No cycle with id {cycle_id}")
     result = session.exec(
-        update(Cycle).where(col(Cycle.id) == cycle_id, Cycle.status == "open").values(status="closed")
+        update(Cycle).where(col(Cycle.id) == cycle_id, Cycle.status == CycleStatus.open)
+        .values(status=CycleStatus.closed)
     )
     if result.rowcount != 1:
         raise ValidationError(f"Cycle {cycle.name} is already closed")
     session.refresh(cycle)
     audit.record(session=session, actor=actor, action="close", entity="cycle", entity_id=cycle.name,
-                 summary=f"Closed cycle {cycle.name}", before={"status": "open"}, after={"status": "closed"})
+                 summary=f"Closed cycle {cycle.name}", before={"status": CycleStatus.open},
+                 after={"status": CycleStatus.closed})
     return cycle
 
 
@@ -314,7 +334,7 @@ def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.
     # Plain tuples: pandas builds a frame from SQLAlchemy Row objects about ten times slower.
     rows = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=FUNNEL_COLUMNS)
     if not rows.empty and cycle.due_date < today:
-        rows["status"] = rows["status"].where(rows["status"].isin(list(FINISHED_STATES)), "overdue")
+        rows["status"] = rows["status"].where(rows["status"].isin(list(states.FINISHED)), DerivedStatus.overdue)
     return rows
 
 
@@ -325,4 +345,4 @@ def get_cycle_by_name(*, session: Session, name: str) -> Cycle | None:
 
 def latest_open_cycle(*, session: Session) -> Cycle | None:
     """The most recently opened cycle that is still open."""
-    return session.exec(select(Cycle).where(Cycle.status == "open").order_by(col(Cycle.id).desc())).first()
+    return session.exec(select(Cycle).where(Cycle.status == CycleStatus.open).order_by(col(Cycle.id).desc())).first()

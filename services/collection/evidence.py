@@ -12,11 +12,14 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from models import Criterion, Cycle, Evidence, Partner
+from models.collection import CycleStatus
 from models.common import Role
-from services.collection.cycles import EDITABLE_STATES, current_status, get_assignment, guarded_update, partner_actor
+from services.collection import states
+from services.collection.cycles import current_status, get_assignment, guarded_update
 from services.collection.questionnaire import applicable_criteria
+from services.collection.states import Action
 from services.core import audit, config
-from services.core.permissions import Actor, ValidationError, require, require_write
+from services.core.permissions import Actor, ValidationError, require
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -158,15 +161,15 @@ def add_evidence(
     filename: str,
     data: bytes,
     uploaded_by: str,
-    actor: Actor | None = None,
+    actor: Actor | None,
 ) -> Evidence:
-    """Attach an evidence file to one answer of the assignment while the questionnaire is editable.
+    """Attach an evidence file to one answer of the assignment while its answers may change (as for save_answers).
 
-    Without an actor it is the partner through its link; with one, staff with a write role. The same bytes for
-    the same question are kept once (the existing row is returned); on disk every content is kept once.
+    The actor is the partner through the link of this assignment (states.PartnerActor) or staff with a write role.
+    The same bytes for the same question are kept once (the existing row is returned); on disk every content is
+    kept once.
     """
-    if actor is not None:
-        require_write(actor)
+    mover = states.require(actor, Action.answer, assignment_id)
     assignment = get_assignment(session=session, assignment_id=assignment_id)
     partner_code = session.exec(select(Partner.partner_code).where(Partner.id == assignment.partner_id)).one()
     cycle = session.get(Cycle, assignment.cycle_id)
@@ -174,9 +177,10 @@ def add_evidence(
     if criterion_id not in applicable_criteria(session=session, assignment_id=assignment_id):
         raise ValidationError(f"{criterion_id}: not a question of this questionnaire")
     content_type = check_file(filename=filename, data=data)
-    if cycle.status != "open":
+    if cycle.status != CycleStatus.open:
         raise ValidationError(f"Cycle {cycle.name} is closed; no evidence can be added.")
-    if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=EDITABLE_STATES, values={}):
+    if not guarded_update(session=session, assignment_id=assignment_id,
+                          allowed_from=states.allowed_from(action=Action.answer, mover=mover), values={}):
         status = current_status(session=session, assignment_id=assignment_id)
         raise ValidationError(f"This questionnaire is {status}; evidence cannot be added now.")
 
@@ -189,12 +193,12 @@ def add_evidence(
         return existing
     _store(data, sha256)
     name = _safe_filename(filename)
-    uploaded_by = (str(uploaded_by or "").strip() or (actor or partner_actor(partner_code)).username)[:120]
+    uploaded_by = (str(uploaded_by or "").strip() or actor.username)[:120]
     evidence = Evidence(assignment_id=assignment_id, criterion_id=criterion_id, filename=name,
                         content_type=content_type, size_bytes=len(data), sha256=sha256, uploaded_by=uploaded_by)
     session.add(evidence)
     session.flush()
-    audit.record(session=session, actor=actor or partner_actor(partner_code), action="add evidence",
+    audit.record(session=session, actor=actor, action="add evidence",
                  entity="assignment", entity_id=assignment_id,
                  summary=f"{name} ({len(data):,} bytes) for {criterion_id} of {partner_code} uploaded by {uploaded_by}",
                  after={"evidence_id": evidence.id, "criterion_id": criterion_id, "filename": name,
@@ -203,29 +207,29 @@ def add_evidence(
 
 
 def remove_evidence(
-    *, session: Session, assignment_id: int, evidence_id: int, removed_by: str, actor: Actor | None = None
+    *, session: Session, assignment_id: int, evidence_id: int, removed_by: str, actor: Actor | None
 ) -> None:
-    """Detach an evidence file of this assignment while the questionnaire is editable (partner or staff).
+    """Detach an evidence file of this assignment while its answers may change (the partner's link, or staff).
 
     The bytes stay on disk: other answers may share them, and the removal may still be rolled back.
     """
-    if actor is not None:
-        require_write(actor)
+    mover = states.require(actor, Action.answer, assignment_id)
     assignment = get_assignment(session=session, assignment_id=assignment_id)
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.assignment_id != assignment_id:
         raise ValidationError(f"No evidence file {evidence_id} in this questionnaire")
     cycle = session.get(Cycle, assignment.cycle_id)
-    if cycle.status != "open":
+    if cycle.status != CycleStatus.open:
         raise ValidationError(f"Cycle {cycle.name} is closed; evidence cannot be removed.")
-    if not guarded_update(session=session, assignment_id=assignment_id, allowed_from=EDITABLE_STATES, values={}):
+    if not guarded_update(session=session, assignment_id=assignment_id,
+                          allowed_from=states.allowed_from(action=Action.answer, mover=mover), values={}):
         status = current_status(session=session, assignment_id=assignment_id)
         raise ValidationError(f"This questionnaire is {status}; evidence cannot be removed now.")
     partner_code = session.exec(select(Partner.partner_code).where(Partner.id == assignment.partner_id)).one()
     before = {"evidence_id": evidence.id, "criterion_id": evidence.criterion_id, "filename": evidence.filename,
               "sha256": evidence.sha256}
     session.delete(evidence)
-    audit.record(session=session, actor=actor or partner_actor(partner_code), action="remove evidence",
+    audit.record(session=session, actor=actor, action="remove evidence",
                  entity="assignment", entity_id=assignment_id,
                  summary=f"{before['filename']} removed from {before['criterion_id']} of {partner_code} by "
                  f"{str(removed_by or '').strip()[:120]}",

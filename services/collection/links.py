@@ -9,8 +9,11 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
+from models.collection import CycleStatus
 from models.common import utcnow
+from services.collection import states
 from services.collection.cycles import get_assignment
+from services.collection.states import Action, PartnerActor
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 
@@ -38,7 +41,7 @@ def issue_links(
     *, session: Session, actor: Actor, assignment_ids: Sequence[int], valid_days: int = 90
 ) -> dict[int, str]:
     """issue_link for many assignments at once (one bulk UPDATE); returns assignment id -> token."""
-    require_write(actor)
+    states.require(actor, Action.send)
     if not 1 <= valid_days <= 366:
         raise ValidationError("valid_days: must be between 1 and 366")
     ids = list(dict.fromkeys(int(i) for i in assignment_ids))
@@ -53,9 +56,9 @@ def issue_links(
     found = {r[0]: r for r in rows}
     problems = [f"No assignment with id {i}" for i in ids if i not in found]
     for _, status, code, cycle_name, cycle_status in rows:
-        if cycle_status != "open":
+        if cycle_status != CycleStatus.open:
             problems.append(f"{code}: cycle {cycle_name} is closed; no link can be issued")
-        elif status == "exempt":
+        elif status not in states.LINK_OPENS:
             problems.append(f"{code}: the partner is exempt in {cycle_name}; remove the exemption first")
     if problems:
         raise ValidationError("; ".join(problems[:20]))
@@ -70,10 +73,11 @@ def issue_links(
         .values(token_hash=bindparam("b_hash"), token_expires_at=expires, token_revoked=False, updated_at=now),
         params=[{"b_id": i, "b_hash": token_hash(t)} for i, t in tokens.items()],
     )
+    [send] = states.transitions(Action.send)
     session.exec(
         update(Assignment)
-        .where(col(Assignment.id).in_(ids), Assignment.status == "not sent")
-        .values(status="sent", sent_at=now)
+        .where(col(Assignment.id).in_(ids), col(Assignment.status).in_(sorted(send.sources)))
+        .values(status=send.target, sent_at=now)
     )
     # One audit event per call: a whole cycle's links at once must not cost one event object per partner.
     codes = sorted(r[2] for r in rows)
@@ -117,14 +121,27 @@ def resolve_token(*, session: Session, token: str) -> Assignment | None:
     if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
     assignment = session.exec(select(Assignment).where(Assignment.token_hash == token_hash(token))).first()
-    if assignment is None or assignment.token_revoked or assignment.status == "exempt":
+    if assignment is None or assignment.token_revoked or assignment.status not in states.LINK_OPENS:
         return None
     if assignment.token_expires_at is None or assignment.token_expires_at < utcnow():
         return None
     cycle_status = session.exec(select(Cycle.status).where(Cycle.id == assignment.cycle_id)).one()
-    if cycle_status != "open":
+    if cycle_status != CycleStatus.open:
         return None
     return assignment
+
+
+def link_actor(*, session: Session, token: str) -> PartnerActor | None:
+    """Who acts through this link: the partner, scoped to the link's own assignment; None for an invalid link."""
+    assignment = resolve_token(session=session, token=token)
+    return None if assignment is None else partner_actor(session=session, assignment_id=assignment.id)
+
+
+def partner_actor(*, session: Session, assignment_id: int) -> PartnerActor:
+    """The partner of an assignment acting through that assignment's link (audit name "partner:<code>")."""
+    assignment = get_assignment(session=session, assignment_id=assignment_id)
+    code = session.exec(select(Partner.partner_code).where(Partner.id == assignment.partner_id)).one()
+    return states.partner_actor(code, assignment.id)
 
 
 def keep_link_open(*, session: Session, assignment: Assignment, days: int) -> datetime | None:

@@ -11,6 +11,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
+from services.core import data_version
 from services.core.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
     # The migration turned SQLite's foreign keys off on its pooled connection; start the pool afresh.
     engine.dispose()
+    data_version.track(engine)
 
 
 @contextmanager

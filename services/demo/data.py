@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from models.collection import AssignmentStatus
+
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "demo"
 
 
@@ -36,7 +38,7 @@ class DemoData:
     criticality: dict[str, tuple[float, float, float, float]]  # entity type -> low, medium, high, critical
     ctpat_odds: dict[str, float]
     agent_factories: dict[str, tuple[str, ...]]
-    funnel: dict[str, float]  # status -> weight
+    funnel: dict[AssignmentStatus, float]  # status -> weight
     spanish: frozenset[str]  # countries whose partners answer in Spanish
     chinese: frozenset[str]
     cities: dict[str, tuple[tuple[str, float, float], ...]]  # country -> (city, latitude, longitude)
@@ -47,6 +49,7 @@ class DemoData:
     people_of: dict[str, str]
     gaps: dict[str, dict[int, tuple[tuple[str, ...], tuple[str, ...]]]]  # language -> category -> (partial, no)
     return_notes: tuple[str, ...]
+    not_applicable: dict[str, tuple[str, ...]]  # language -> why a must criterion does not apply at the site
     company: dict[str, str]  # the importer's profile: legal_name, primary_contact, primary_contact_email
 
 
@@ -78,7 +81,8 @@ def demo_data(folder: Path = FOLDER) -> DemoData:
         criticality={entity: tuple(odds) for entity, odds in mix["criticality"].items()},
         ctpat_odds=dict(mix["ctpat_odds"]),
         agent_factories={country: tuple(where) for country, where in mix["agent_factories"].items()},
-        funnel=dict(mix["funnel"]), spanish=frozenset(mix["languages"]["es"]),
+        funnel={AssignmentStatus(status): weight for status, weight in mix["funnel"].items()},
+        spanish=frozenset(mix["languages"]["es"]),
         chinese=frozenset(mix["languages"]["zh"]),
         cities={country: tuple(rows) for country, rows in cities.items()},
         styles=styles,
@@ -91,6 +95,7 @@ def demo_data(folder: Path = FOLDER) -> DemoData:
                          for category, texts in categories.items()}
               for language, categories in comments["gaps"].items()},
         return_notes=tuple(comments["return_notes"]),
+        not_applicable={language: tuple(notes) for language, notes in comments["not_applicable"].items()},
         company=dict(company),
     )
 

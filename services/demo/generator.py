@@ -31,7 +31,9 @@ from models import (
     Partner,
     ReviewComment,
 )
-from models.common import ENTITY_TYPES
+from models.collection import AnswerSource, AnswerValue, AssignmentStatus, CycleStatus
+from models.common import ENTITY_TYPES, Requirement
+from services.collection import rules
 from services.demo.data import demo_data
 from services.partners.identifiers import normalize_name
 from services.reference.applicability import question_sets_for_partners
@@ -56,8 +58,10 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MID_SKIP = {"a", "an", "and", "of", "the"}
 # Words that tell the demo's names apart no better than their legal forms, which normalize_name removes.
 _FILLER_WORDS = frozenset({"de", "industrial", "indonesia", "international"})
-_ANSWERED = ("in progress", "submitted", "returned", "accepted")
-_VALUES = np.array(["yes", "partial", "no", "na"], dtype=object)
+S = AssignmentStatus
+_ANSWERED = (S.in_progress, S.submitted, S.returned, S.accepted)
+_VALUES = np.array(rules.ANSWER_VALUES, dtype=object)
+_NOT_APPLICABLE = _DATA.not_applicable
 
 
 @dataclass
@@ -466,7 +470,8 @@ def _cycles(session: Session, rng: random.Random, firms: list[_Firm], certificat
     _bulk(session, Cycle, [
         {"name": name, "due_date": due, "default_language": "en", "status": status, "created_by": "luis",
          "created_at": clock.at(start, 14)}
-        for name, due, status, (start, _) in zip(names, (closed_due, open_due), ("closed", "open"), windows,
+        for name, due, status, (start, _) in zip(names, (closed_due, open_due), (CycleStatus.closed, CycleStatus.open),
+                                                 windows,
                                                  strict=True)])
     cycle_ids = dict(session.exec(select(Cycle.name, Cycle.id).where(col(Cycle.name).in_(names))).all())
     exempt = {c["partner_id"]: c for c in certificates if c["verified_on"]}
@@ -483,14 +488,14 @@ def _cycles(session: Session, rng: random.Random, firms: list[_Firm], certificat
             reason = ""
             known = cert and cert["verified_on"] <= (today if is_open else start)  # verified before the cycle
             if known and cert["valid_until"] >= (open_due if is_open else closed_due) and rng.random() < 0.9:
-                status = "exempt"
+                status = S.exempt
                 label = "CTPAT" if cert["program"] == "CTPAT" else f"MRA-recognized {cert['program']}"
                 reason = (f"{label} certificate {cert['certificate_number']} verified on {cert['verified_on']}, "
                           f"valid until {cert['valid_until']}")
             elif is_open:
                 status = rng.choices(list(_FUNNEL), weights=list(_FUNNEL.values()))[0]
             else:
-                status = rng.choices(("accepted", "returned", "submitted", "sent"), (88, 3, 3, 6))[0]
+                status = rng.choices((S.accepted, S.returned, S.submitted, S.sent), (88, 3, 3, 6))[0]
             row = _assignment(rng, clock, cycle_ids[names[is_open]], firm, status, start, limit, reason)
             rows.append(row)
             if status in _ANSWERED:
@@ -515,17 +520,17 @@ def _assignment(rng: random.Random, clock: _Clock, cycle_id: int, firm: _Firm, s
 
     sent = opened = saved = submitted = reviewed = None
     reviewer = ""
-    if status == "exempt":
+    if status == S.exempt:
         reviewed, reviewer = later(begin, 0.05), "luis"
-    elif status != "not sent":
+    elif status != S.not_sent:
         sent = later(begin, 0.15)
-        if status != "sent":
+        if status != S.sent:
             opened = later(sent, 0.4)
-        if opened and status == "in progress":
+        if opened and status == S.in_progress:
             saved = later(opened, 1.0)
-        if opened and status in ("submitted", "returned", "accepted"):
+        if opened and status in (S.submitted, S.returned, S.accepted):
             submitted = later(opened, 0.7)
-        if submitted and status in ("returned", "accepted"):
+        if submitted and status in (S.returned, S.accepted):
             reviewed, reviewer = later(submitted, 1.0), rng.choice(("luis", "luis", "luis", "dana"))
     return {
         "cycle_id": cycle_id, "partner_id": firm.id, "status": status, "language": firm.row["language"],
@@ -550,8 +555,9 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     position = {cid: k for k, (cid, _) in enumerate(criteria)}
     by_set = {int(sid): np.array([position[c] for c in group], dtype=np.int64)
               for sid, group in sets.groupby("set_id")["criterion_id"]}
-    by_partner = {int(pid): by_set.get(int(sid), np.array([], dtype=np.int64))
-                  for pid, sid in zip(members["partner_id"], members["set_id"], strict=True)}
+    musts_of_set = {int(sid): {position[c] for c in group[group["requirement"] == Requirement.must]["criterion_id"]}
+                    for sid, group in sets.groupby("set_id")}
+    set_of = {int(pid): int(sid) for pid, sid in zip(members["partner_id"], members["set_id"], strict=True)}
     categories = np.array([category for _, category in criteria])
 
     shape = (len(firms), len(criteria))
@@ -566,16 +572,18 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     total = 0
     for q in questionnaires:
         firm = firms[q.firm]
-        cols = by_partner.get(firm.id, np.array([], dtype=np.int64))
-        if q.status == "in progress":
+        cols = by_set.get(set_of.get(firm.id, -1), np.array([], dtype=np.int64))
+        if q.status == S.in_progress:
             cols = cols[:max(1, math.ceil(len(cols) * gen.uniform(0.15, 0.9)))]
         values = _VALUES[(this_year if q.open_cycle else last_year)[q.firm, cols]].tolist()
         parent = firms[firm.parent] if firm.parent is not None else None
-        source = "file" if parent or picks[q.firm, 0] % 10 == 0 else "link"
+        source = AnswerSource.file if parent or picks[q.firm, 0] % 10 == 0 else AnswerSource.link
         answered_by = (parent or firm).row["contact_name"]
-        texts = _GAPS[firm.row["language"]]
-        comments = [_comment(texts, category, value, pick) for category, value, pick in
-                    zip(categories[cols].tolist(), values, picks[q.firm, cols].tolist(), strict=True)]
+        language = firm.row["language"]
+        must = musts_of_set.get(set_of.get(firm.id, -1), set())
+        comments = [_comment(language, category, value, pick, Requirement.must if k in must else Requirement.should)
+                    for k, category, value, pick in zip(cols.tolist(), categories[cols].tolist(), values,
+                                                        picks[q.firm, cols].tolist(), strict=True)]
         ids = [criteria[k][0] for k in cols.tolist()]
         start = 0
         for count, stamp in _saves(gen, len(ids), q, source):
@@ -586,7 +594,7 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
                         for cid, value, comment in zip(ids[start:start + count], values[start:start + count],
                                                        comments[start:start + count], strict=True))
             start += count
-        if q.status == "returned":
+        if q.status == S.returned:
             notes.extend(_return_notes(gen, q, cols.tolist(), values, criteria))
         if len(rows) >= _CHUNK:
             _bulk(session, Answer, rows)
@@ -597,11 +605,15 @@ def _answers(session: Session, gen: np.random.Generator, firms: list[_Firm],
     return total + len(rows)
 
 
-def _comment(texts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]], category: int, value: str, pick: int) -> str:
-    """A short explanation for a partial or missing answer, fitting the criterion's category."""
-    if value not in ("partial", "no"):
+def _comment(language: str, category: int, value: str, pick: int, requirement: str) -> str:
+    """The explanation the answer rules ask for (partial, no, n/a on a must), fitting the criterion's category."""
+    if not rules.comment_required(value, requirement):
         return ""
-    options = texts.get(category, texts[7])[value == "no"]
+    if value == AnswerValue.na:
+        options = _NOT_APPLICABLE[language]
+    else:
+        texts = _GAPS[language]
+        options = texts.get(category, texts[7])[value == AnswerValue.no]
     return options[pick % len(options)]
 
 
@@ -611,7 +623,7 @@ def _saves(gen: np.random.Generator, count: int, q: _Questionnaire, source: str)
     An uploaded file records everything at once; a partner on the link saves one to three times, the last save
     at submission (or at the assignment's last update while still in progress).
     """
-    if source == "file":
+    if source == AnswerSource.file:
         return [(count, q.finished)]
     saves = min(count, int(gen.integers(1, 4)))
     sizes = [len(part) for part in np.array_split(np.arange(count), saves)]
@@ -629,7 +641,7 @@ def _draw_codes(gen: np.random.Generator, gap: np.ndarray) -> np.ndarray:
 def _return_notes(gen: np.random.Generator, q: _Questionnaire, cols: list[int], values: list[str],
                   criteria: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """Why a submission was sent back: the reviewer's comment on one or two weak answers (else any question)."""
-    weak = [k for k, value in zip(cols, values, strict=True) if value in ("partial", "no")] or cols
+    weak = [k for k, value in zip(cols, values, strict=True) if value in rules.GAP_VALUES] or cols
     chosen = gen.choice(weak, size=min(len(weak), int(gen.integers(1, 3))), replace=False).tolist()
     return [{"assignment_id": q.assignment_id, "criterion_id": criteria[k][0],
              "comment": _RETURN_NOTES[int(gen.integers(len(_RETURN_NOTES)))], "author": q.reviewer,

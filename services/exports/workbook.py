@@ -25,8 +25,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
-from models.collection import ANSWER_VALUES
+from models.collection import AnswerValue, AssignmentStatus
 from models.common import LANGUAGES
+from services.collection import rules
 from services.collection.answers import current_answers
 from services.collection.questionnaire import questionnaire
 from services.company import profile as company
@@ -42,7 +43,7 @@ ANSWER_COLUMNS = ["partner_code", "criterion_id", "category", "requirement", "qu
                   "answered_on"]
 # The drop-down words per language; services.imports.answers reads every one of them back.
 DROPDOWN_WORDS: dict[str, dict[str, str]] = {
-    language: {value: text(f"workbook.answer.{value}", language) for value in ANSWER_VALUES} for language in LANGUAGES
+    language: {value: text(f"workbook.answer.{value}", language) for value in AnswerValue} for language in LANGUAGES
 }
 _WIDTHS = {"partner_code": 14, "criterion_id": 10, "category": 22, "requirement": 13, "question": 62, "answer": 13,
            "comment": 45, "answered_on": 13}
@@ -159,8 +160,8 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     if chosen["cycle_id"].nunique() > 1:
         raise ValidationError("The questionnaires belong to different cycles; export one cycle at a time.")
     cycle = session.get(Cycle, int(chosen["cycle_id"].iloc[0]))
-    exempt = int(chosen["status"].eq("exempt").sum())
-    chosen = chosen[chosen["status"] != "exempt"]
+    exempt = int(chosen["status"].eq(AssignmentStatus.exempt).sum())
+    chosen = chosen[chosen["status"] != AssignmentStatus.exempt]
     if chosen.empty:
         raise ValidationError(f"Nothing to export from cycle '{cycle.name}': the {exempt} chosen partner(s) are "
                               "exempt.")
@@ -180,9 +181,11 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     previous = _answers(session, chosen["previous_id"].dropna().astype(int).tolist(), "previous")
     rows = rows.merge(previous.rename(columns={"assignment_id": "previous_id"}), on=["previous_id", "criterion_id"],
                       how="left")
-    has_answer = rows["current_value"].fillna("").ne("")
-    rows["answer"] = rows["current_value"].where(has_answer, rows["previous_value"]).fillna("").astype(str)
-    rows["comment"] = rows["current_comment"].where(has_answer, rows["previous_comment"]).fillna("").astype(str)
+    shown = rules.with_prefill(pd.DataFrame({
+        "value": rows["current_value"], "comment": rows["current_comment"],
+        "previous_value": rows["previous_value"], "previous_comment": rows["previous_comment"]}).fillna(""))
+    rows["answer"] = shown["shown_value"].astype(str)
+    rows["comment"] = shown["shown_comment"].astype(str)
     rows = rows.sort_values(["partner_code", "order"], ignore_index=True)
     # answered_on stays empty: the import then records the day it arrives, and a changed answer never keeps
     # the date of the answer it replaces.
@@ -221,20 +224,10 @@ def _answers(session: Session, assignment_ids: list[int], prefix: str) -> pd.Dat
 
 
 def _previous_assignments(session: Session, cycle: Cycle, partner_ids: list[int]) -> pd.DataFrame:
-    """partner_id -> previous_id: the partner's accepted assignment in its most recent earlier cycle.
-
-    The same choice as services.questionnaire makes for previous_value, for many partners at once.
-    """
-    found = []
-    for start in range(0, len(partner_ids), _CHUNK):
-        found += session.exec(
-            select(Assignment.partner_id, Assignment.id, Assignment.cycle_id)
-            .where(col(Assignment.partner_id).in_(partner_ids[start:start + _CHUNK]),
-                   Assignment.status == "accepted", col(Assignment.cycle_id) < cycle.id)
-        ).all()
-    frame = pd.DataFrame([tuple(r) for r in found], columns=["partner_id", "previous_id", "cycle_id"])
-    frame = frame.sort_values("cycle_id", ascending=False).drop_duplicates("partner_id")
-    return frame[["partner_id", "previous_id"]].astype({"previous_id": "Int64"})
+    """partner_id -> previous_id: where each partner's pre-fill comes from (rules.previous_accepted)."""
+    found = rules.previous_accepted(session=session, partner_ids=partner_ids, cycle_id=cycle.id)
+    frame = pd.DataFrame(list(found.items()), columns=["partner_id", "previous_id"])
+    return frame.astype({"partner_id": "int64", "previous_id": "Int64"})
 
 
 def _contact(session: Session) -> str:
@@ -398,14 +391,15 @@ def _instructions(book: Workbook, cycle: Cycle, contact: str, language: str, man
     line(say("questions"), _QUESTIONS, "heading")
     line("")
     line(say("how"), kind="heading")
-    steps = {"sheet": ANSWERS_SHEET, **headers, "partial": words["partial"], "no": words["no"],
-             "fixed": text("workbook.separator", language).join(headers[name] for name in _FIXED)}
+    must = text("requirement.must", language)
+    steps = {"sheet": ANSWERS_SHEET, **headers, "partial": words["partial"], "no": words["no"], "na": words["na"],
+             "must": must, "fixed": text("workbook.separator", language).join(headers[name] for name in _FIXED)}
     for number in range(1, 8):
         line(f"{number}.", say(f"step{number}", **steps))
     line("")
     line(say("allowed", answer=headers["answer"]), kind="heading")
     for value, word in words.items():
-        line(word, say(f"meaning.{value}"))
+        line(word, say(f"meaning.{value}", must=must))
     line("")
     line(say("send"), kind="heading")
     line("", say("send_to", due=due))

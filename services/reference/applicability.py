@@ -18,8 +18,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from models import Criterion, CriterionApplicability, Partner
-from models.common import ENTITY_TYPES, utcnow
-from models.reference import Applies, PartnerRole
+from models.common import ENTITY_TYPES, Applicability, utcnow
+from models.reference import PartnerRole
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.reference import loader
@@ -124,7 +124,7 @@ def _asked_rows(session: Session, entity_types: Iterable[str]) -> dict[str, list
                Criterion.sort_key)
         .join(Criterion, col(Criterion.criterion_id) == CriterionApplicability.criterion_id)
         .where(col(CriterionApplicability.entity_type).in_(list(entity_types)),
-               col(CriterionApplicability.applies).in_([Applies.yes.value, Applies.unknown.value]))
+               col(CriterionApplicability.applies).in_([Applicability.yes.value, Applicability.unknown.value]))
     ).all()
     by_type: dict[str, list[tuple]] = {}
     for row in sorted(rows, key=lambda r: (r[2], r[4] != "must", r[8])):

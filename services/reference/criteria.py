@@ -4,15 +4,15 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from models import Criterion, CriterionApplicability, CriterionText
-from models.common import ENTITY_TYPES, LANGUAGES
-from models.reference import Applies, Basis
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
+from models.reference import Basis
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_admin
 from services.reference import loader
 from services.reference.applicability import condition_text, type_questionnaire
 from services.reference.questions import compose
 
-APPLIES: tuple[str, ...] = tuple(a.value for a in Applies)
+APPLIES: tuple[str, ...] = tuple(Applicability)
 ADMIN_OVERRIDE = Basis.admin.value
 BASES: tuple[str, ...] = tuple(b.value for b in Basis)
 CRITERION_COLUMNS = ["criterion_id", "focus_area", "category_number", "category", "requirement", "summary", "caveat",
@@ -20,7 +20,7 @@ CRITERION_COLUMNS = ["criterion_id", "focus_area", "category_number", "category"
 # role_condition: PartnerRole values joined by "|"; applicability() adds "condition", the same in words.
 APPLICABILITY_COLUMNS = ["id", "criterion_id", "entity_type", "applies", "requirement", "basis", "note", "source",
                          "role_condition", "sort_key"]
-_REQUIREMENT_ORDER = {"must": 0, "should": 1}
+_REQUIREMENT_ORDER = {Requirement.must: 0, Requirement.should: 1}
 
 
 def list_criteria(*, session: Session) -> pd.DataFrame:
@@ -79,6 +79,8 @@ def criteria_for_entity_type(*, session: Session, entity_type: str) -> pd.DataFr
     ``condition`` names the partner role a criterion depends on; ``asked_by_default`` is "by country" for the
     land-border criteria, asked of partners in Canada and Mexico (seed/entity-roles.csv).
     """
+    if entity_type not in ENTITY_TYPES:
+        raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
     rows = type_questionnaire(session=session, entity_type=entity_type)
     rows = rows[rows["asked_by_default"] != "no"]
     notes = applicability(session=session, entity_type=entity_type).set_index("criterion_id")["note"]

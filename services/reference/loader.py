@@ -9,8 +9,8 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
-from models.common import ENTITY_TYPES, LANGUAGES
-from models.reference import Applies, Basis, PartnerRole
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability
+from models.reference import Basis, PartnerRole
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -154,7 +154,7 @@ def applicability_rules(criterion_ids: list[str]) -> list[dict]:
                 types.append(codes[token])
             else:
                 raise _problem(RULES_FILE, number, "entity_types", f"'{token}' is not a code of entity-roles.csv")
-        if row.applies not in set(Applies):
+        if row.applies not in set(Applicability):
             raise _problem(RULES_FILE, number, "applies", f"'{row.applies}' is not yes, no or unknown")
         if row.requirement not in ("", "must", "should"):
             raise _problem(RULES_FILE, number, "requirement", f"'{row.requirement}' is not must, should or empty")
@@ -190,12 +190,12 @@ def applicability_matrix(criteria: pd.DataFrame, by_entity: pd.DataFrame) -> pd.
                 rows.append({"criterion_id": cid, "entity_type": entity, "applies": cbp["applies"],
                              "requirement": cbp["requirement"], "basis": Basis.cbp.value,
                              "note": cbp["summary_if_different"], "source": cbp["source"][:1000],
-                             "role_condition": condition if cbp["applies"] != Applies.no else ""})
+                             "role_condition": condition if cbp["applies"] != Applicability.no else ""})
             elif rule is not None:
                 rows.append({"criterion_id": cid, "entity_type": entity, "applies": rule["applies"],
                              "requirement": rule["requirement"], "basis": Basis.role_rule.value, "note": rule["rule"],
                              "source": f"{RULES_FILE.name}, row {rule['row']}",
-                             "role_condition": condition if rule["applies"] != Applies.no else ""})
+                             "role_condition": condition if rule["applies"] != Applicability.no else ""})
     return pd.DataFrame(rows, columns=["criterion_id", "entity_type", *APPLICABILITY_FIELDS])
 
 

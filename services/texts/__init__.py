@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
-from models.collection import ANSWER_VALUES
+from models.collection import AnswerValue
 from models.common import LANGUAGES
 
 FOLDER = Path(__file__).resolve().parent
@@ -65,7 +65,7 @@ def texts_in_every_language(key: str, **values: object) -> dict[str, str]:
     return {language: text(key, language, **values) for language in LANGUAGES}
 
 
-def answer_spellings(values: Iterable[str] = ANSWER_VALUES) -> dict[str, str]:
+def answer_spellings(values: Iterable[str] = tuple(AnswerValue)) -> dict[str, str]:
     """Every spelling of the answers in every language -> the answer: the supplier page's and the workbook's
     words and the catalogue's other spellings ("import.answer.*"), NFKC-normalised and case-folded."""
     spellings: dict[str, str] = {}

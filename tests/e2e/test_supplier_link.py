@@ -13,7 +13,7 @@ from models import Answer, Assignment, Evidence
 from services.collection import cycles, links, questionnaire
 from services.core import db
 from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, via_link
 from tests.e2e.support import expect_only_login_form, open_app, page_paths, wait_for_app_run
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -73,7 +73,8 @@ def test_supplier_answers_uploads_and_submits(page: Page, app_server, supplier_l
         rest = [c for c in questionnaire.applicable_criteria(session=s, assignment_id=assignment_id)
                 if c not in {a.criterion_id for a in stored}]
         questionnaire.save_answers(session=s, assignment_id=assignment_id, source="link", answered_by="e2e",
-                                   answers=[{"criterion_id": c, "value": "yes", "comment": ""} for c in rest])
+                                   answers=[{"criterion_id": c, "value": "yes", "comment": ""} for c in rest],
+                                   actor=via_link(s, assignment_id))
 
     page.get_by_role("button", name="提交问卷").click()
     wait_for_app_run(page)

@@ -1,0 +1,86 @@
+"""Writing a checked answer import: answers, questionnaire statuses (by the transition table), records, audit."""
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from models import Answer, Assignment, ImportRecord, ReviewComment
+from models.collection import AnswerSource, AssignmentStatus
+from models.common import utcnow
+from services.collection import answers, states
+from services.collection.states import Action, Mover
+from services.core import audit
+from services.core.permissions import Actor, ValidationError
+from services.imports.answers.result import ResponsePreview
+
+
+def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview) -> list[ImportRecord]:
+    """Write a checked preview in the caller's transaction: answers, questionnaire states, records, audit.
+
+    Raises ValidationError when the preview has errors (nothing is written) or when the answers changed since
+    the preview was made (preview again).
+    """
+    states.require(actor, Action.answer)
+    preview.refuse_if_errors()
+    writes = preview.writes
+    superseded = [int(i) for i in writes["current_id"].dropna()]
+    _guard_unchanged(session, preview, superseded)
+    rows = writes.assign(source=AnswerSource.file, answered_by=actor.username)
+    rows["answered_on"] = rows["answered_on"].astype(object).where(rows["answered_on"].notna(), None)
+    try:
+        answers.store_answers(session=session, rows=rows, superseded_ids=superseded)
+    except IntegrityError as exc:
+        raise ValidationError("Answers were added to these questionnaires since the preview; preview again.") from exc
+    now = utcnow()
+    changes = preview.status_changes
+    moving = changes[changes["status_after"] != changes["status"]]
+    for status, group in moving.groupby("status_after"):
+        ids = group["assignment_id"].astype(int).tolist()
+        submitted = status == AssignmentStatus.submitted
+        sources = sorted(states.allowed_from(status, mover=Mover.staff) - {status})
+        for start in range(0, len(ids), 5_000):
+            chunk = ids[start:start + 5_000]
+            values = {"status": status, "updated_at": now}
+            if submitted:
+                values["submitted_at"] = now
+            session.exec(update(Assignment).where(col(Assignment.id).in_(chunk), col(Assignment.status).in_(sources))
+                         .values(**values))
+            if submitted:  # as on submitting through the link: open review comments are answered
+                session.exec(update(ReviewComment).where(col(ReviewComment.assignment_id).in_(chunk),
+                                                         col(ReviewComment.resolved).is_(False))
+                             .values(resolved=True))
+    records = []
+    for result in preview.files:
+        record = ImportRecord(kind="responses", filename=result.filename[:255], sha256=result.sha256,
+                              username=actor.username, cycle_id=preview.cycle_id, rows=result.rows,
+                              created=result.new, changed=result.changed, unchanged=result.unchanged)
+        session.add(record)
+        session.flush()
+        partners = set(writes.loc[writes["file"] == result.filename, "partner"])
+        moved = changes[changes["partner_code"].isin(partners) & (changes["status"] != changes["status_after"])]
+        audit.record(session=session, actor=actor, action="import", entity="answers", entity_id=record.id,
+                     summary=(f"Imported {result.filename} into '{preview.cycle_name}': {result.new} new, "
+                              f"{result.changed} changed, {result.unchanged} unchanged answers"),
+                     after={"file": result.filename, "sha256": result.sha256, "cycle_id": preview.cycle_id,
+                            "rows": result.rows, "new": result.new, "changed": result.changed,
+                            "unchanged": result.unchanged,
+                            "status": {s: sorted(g["partner_code"]) for s, g in moved.groupby("status_after")}})
+        records.append(record)
+    return records
+
+
+def _guard_unchanged(session: Session, preview: ResponsePreview, superseded: list[int]) -> None:
+    """The answers and states the preview compared against must still be current."""
+    still = 0
+    for start in range(0, len(superseded), 5_000):
+        chunk = superseded[start:start + 5_000]
+        still += session.exec(select(func.count()).select_from(Answer)
+                              .where(col(Answer.id).in_(chunk), Answer.is_current)).one()
+    ids = preview.writes["assignment_id"].unique().tolist()
+    locked = 0
+    for start in range(0, len(ids), 5_000):
+        chunk = [int(i) for i in ids[start:start + 5_000]]
+        locked += session.exec(select(func.count()).select_from(Assignment).where(
+            col(Assignment.id).in_(chunk), col(Assignment.status).in_(sorted(states.LOCKED)))).one()
+    if still != len(superseded) or locked:
+        raise ValidationError("Answers or questionnaire states changed since the preview; preview again.")
