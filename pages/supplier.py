@@ -159,7 +159,7 @@ def _question_editor(row, language: str, files: list[str], upload_round: int) ->
         st.session_state.setdefault("supplier_base", {})[row.criterion_id] = _answer_id(row.answer_id)
     value = st.radio(
         t("answer", language), VALUES, index=VALUES.index(current) if current in VALUES else None,
-        format_func=lambda v: t(v, language), horizontal=True, key=f"q_{row.criterion_id}",
+        format_func=lambda v: _word(v, language), horizontal=True, key=f"q_{row.criterion_id}",
         label_visibility="collapsed",
     )
     text = st.text_area(t("comment", language), value="" if _blank(comment) else str(comment),
