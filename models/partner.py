@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -37,16 +37,3 @@ class Partner(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
-
-class Certification(SQLModel, table=True):
-    """A partner's CTPAT or MRA-recognized AEO certification (evidence for MSC 3.4)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    partner_id: int = Field(foreign_key="partner.id", index=True)
-    program: str = Field(max_length=40)  # "CTPAT" or an MRA program acronym, e.g. "AEO"
-    mra_program_id: int | None = Field(default=None, foreign_key="mraprogram.id")
-    certificate_number: str = Field(default="", max_length=60)
-    valid_until: date | None = None
-    verified_on: date | None = None
-    verified_by: str = Field(default="", max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)

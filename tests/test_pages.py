@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, func, select
 
-from models import AuditEvent, Certification, CompanyProfile, CriterionApplicability, MraProgram, Partner, User
+from models import AuditEvent, CompanyProfile, CriterionApplicability, MraProgram, Partner, User
 from models.common import utcnow
 from pages import partners as partners_page
 from services.demo.generator import seed_demo
 from services.partners import registry as partners
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS, MRA_CAVEAT
+from tests.certificate_support import certify
 from tests.conftest import ADMIN, ANALYST, add_user
 from tests.test_criteria_service import restore_reference  # noqa: F401  (fixture)
 
@@ -42,9 +43,9 @@ def book(session, staff) -> dict[str, int]:
     _add(session, partner_code="BRK-01", legal_name="Laredo Customs Brokers", entity_type="Customs Broker",
          country_iso2="US", broker_license="12345")
     eu = session.exec(select(MraProgram).where(MraProgram.partner_country == "European Union")).one()
-    session.add(Certification(partner_id=carrier.id, program="AEO", mra_program_id=eu.id,
-                              certificate_number="DKAEOF000123", valid_until=date.today() + timedelta(days=300),
-                              verified_on=date.today() - timedelta(days=10), verified_by="luis"))
+    assert "DK" in eu.country_codes.split()
+    certify(session, carrier.id, program="AEO", country="DK", number="DKAEOF000123", kind="AEO-F",
+            valid_to=date.today() + timedelta(days=300))
     session.commit()
     return {"agent": agent.id, "factory": factory.id, "carrier": carrier.id}
 
@@ -194,7 +195,7 @@ def test_selecting_a_row_opens_the_partner_with_parent_children_certificates_and
 
     at = _open_partner(at, book["carrier"], "Certifications")
     certs = _frame(at, "certificate_number")
-    assert certs[["program", "certificate_number", "validity"]].values.tolist() == [["AEO", "DKAEOF000123", "valid"]]
+    assert certs[["program", "certificate_number", "counts"]].values.tolist() == [["AEO", "DKAEOF000123", True]]
 
     at = _open_partner(at, book["carrier"], "History")
     history = _frame(at, "changes")
