@@ -23,8 +23,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import func, select
 
+import cli.certificates  # noqa: F401  (registers its commands in cli.base.COMMANDS)
 import cli_collection
 import cli_cycles
+from cli.base import COMMANDS as PACKAGE_COMMANDS
 from models import Partner
 from models.common import Role
 from services.core import backup, config, db, startup, users
@@ -226,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=cmd.run)
     cli_cycles.register(commands)
     cli_collection.register(commands)
+    for cmd in PACKAGE_COMMANDS.values():  # commands of the cli package (the cli package's own main replaces this)
+        sub = commands.add_parser(cmd.name, help=cmd.help, description=cmd.description, allow_abbrev=False)
+        for names, options in cmd.arguments:
+            sub.add_argument(*names, **options)
+        sub.set_defaults(run=cmd.run)
     return parser
 
 

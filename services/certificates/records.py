@@ -88,8 +88,12 @@ def type_choices(*, session: Session, program: str, country: str) -> list[str]:
     return list(dict.fromkeys(t for p in found for t in p.certificate_types.upper().split()))
 
 
-def clean_values(*, session: Session, values: dict[str, Any]) -> dict[str, Any]:
-    """The certificate fields checked and normalised; ValidationError naming every field that is wrong."""
+def clean_values(*, session: Session, values: dict[str, Any], registry: list[MraProgram] | None = None,
+                 countries: set[str] | None = None) -> dict[str, Any]:
+    """The certificate fields checked and normalised; ValidationError naming every field that is wrong.
+
+    An import passes the registry and the country codes once, so that checking a row costs no query.
+    """
     errors: list[str] = []
     out: dict[str, Any] = {}
     for field, limit in _LIMITS.items():
@@ -109,14 +113,17 @@ def clean_values(*, session: Session, values: dict[str, Any]) -> dict[str, Any]:
         errors.append("certificate_number: required (CTPAT account or SVI number, or the certificate's number)")
     if not out["issuing_country"]:
         errors.append("issuing_country: required (ISO code, e.g. DE)")
-    elif session.get(Country, out["issuing_country"]) is None:
+    elif (out["issuing_country"] not in countries if countries is not None
+          else session.get(Country, out["issuing_country"]) is None):
         errors.append(f"issuing_country: '{out['issuing_country']}' is not an ISO 3166 alpha-2 code")
     elif out["program"] == CTPAT and out["issuing_country"] != "US":
         errors.append("issuing_country: CTPAT certificates are issued by CBP (US)")
     if out["program"] == CTPAT and out["certificate_type"]:
         errors.append("certificate_type: CTPAT certificates have no type (leave it empty)")
     elif out["program"] and out["issuing_country"] and out["certificate_type"]:
-        issued = type_choices(session=session, program=out["program"], country=out["issuing_country"])
+        found = matching_arrangements(registry if registry is not None else registry_rows(session=session),
+                                      out["program"], out["issuing_country"])
+        issued = list(dict.fromkeys(t for p in found for t in p.certificate_types.upper().split()))
         if issued and out["certificate_type"] not in issued:
             errors.append(f"certificate_type: '{out['certificate_type']}' is not a type of {out['program']} "
                           f"certificates from {out['issuing_country']} (one of {', '.join(issued)})")
@@ -188,7 +195,7 @@ def _attach(target, upload: Upload | None) -> None:
     target.evidence_content_type, target.evidence_size_bytes = content_type, len(upload.data)
 
 
-def _clean_verification(verified_on: Any, verified_by: str, method: str, reference: str,
+def clean_verification(verified_on: Any, verified_by: str, method: str, reference: str,
                         today: date) -> tuple[date, str, VerificationMethod, str]:
     errors: list[str] = []
     day = _day(verified_on, "verified_on", errors)
@@ -223,7 +230,7 @@ def add_certificate(
     today = today or date.today()
     partner = _partner(session, partner_id)
     clean = clean_values(session=session, values=values)
-    checked = _clean_verification(**verification, today=today) if verification else None
+    checked = clean_verification(**verification, today=today) if verification else None
     if _taken(session, partner_id, clean):
         raise ValidationError(f"certificate_number: {partner.partner_code} already has {clean['program']} certificate "
                               f"{clean['certificate_number']} from {clean['issuing_country']}")
@@ -315,7 +322,7 @@ def add_verification(
     today = today or date.today()
     cert = get_certificate(session=session, certificate_id=certificate_id)
     partner = _partner(session, cert.partner_id)
-    checked = _clean_verification(verified_on, verified_by, method, reference, today)
+    checked = clean_verification(verified_on, verified_by, method, reference, today)
     return _verify(session, actor, cert, partner.partner_code, checked, evidence, today)
 
 

@@ -1,0 +1,68 @@
+"""What every command shares: the registration decorator, the context it runs in and the CLI's audit identity.
+
+Adding a command: in any module of this package, write ``def cmd_x(args, ctx) -> int`` and decorate it with
+``@command("x", "one-line help", arg("--flag", ...), ...)``. The function's docstring, when it has one, is the
+command's longer description in ``--help``. A command calls services only (no SQL here), raises ValidationError
+for invalid input (printed as one line, exit code 2) and returns its exit code.
+"""
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from models.common import Role
+from services.core import startup
+from services.core.permissions import Actor
+
+CLI = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets besides its arguments: the initialised database."""
+
+    engine: Engine
+    url: str
+    startup: startup.StartupReport
+
+
+Argument = tuple[tuple[str, ...], dict]
+Handler = Callable[[argparse.Namespace, Context], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Handler
+    arguments: tuple[Argument, ...]
+
+    @property
+    def description(self) -> str:
+        return " ".join((self.run.__doc__ or self.help).split())
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def arg(*names: str, **options) -> Argument:
+    """One argparse argument of a command, as given to ``add_argument``."""
+    return names, options
+
+
+def command(name: str, help: str, *arguments: Argument) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the subcommand ``name``."""
+
+    def register(run: Handler) -> Handler:
+        if name in COMMANDS and _origin(COMMANDS[name].run) != _origin(run):
+            raise RuntimeError(f"Two commands are called '{name}'.")
+        COMMANDS[name] = Command(name, help, run, arguments)
+        return run
+
+    return register
+
+
+def _origin(run: Handler) -> str:
+    return f"{run.__module__}.{run.__qualname__}"
