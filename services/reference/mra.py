@@ -177,3 +177,25 @@ def last_checked(*, session: Session) -> date | None:
     """When the registry was last checked against CBP's list (None: never recorded)."""
     days = [d for d in session.exec(select(MraProgram.checked_on)).all() if d is not None]
     return max(days) if days else None
+
+
+MAP_COLUMNS = ["iso2", "numeric", "country", "arrangement", "program", "signed", "state"]
+IN_FORCE, UNCONFIRMED, NOT_IN_FORCE = "in force", "unconfirmed: does not count yet", "not in force"
+
+
+def arrangement_countries(*, session: Session, day: date) -> pd.DataFrame:
+    """One row per country an arrangement covers (the EU as its member states) with the arrangement's state on the
+    day: in force, unconfirmed (does not count until an admin confirms it) or not in force (MAP_COLUMNS)."""
+    names = {c.iso2: c for c in session.exec(select(Country)).all()}
+    rows = []
+    for program in session.exec(select(MraProgram).order_by(MraProgram.signed, MraProgram.id)).all():
+        started = program.in_force_from is None or program.in_force_from <= day
+        ended = program.in_force_until is not None and program.in_force_until < day
+        state = NOT_IN_FORCE if not started or ended else IN_FORCE if program.confirmed else UNCONFIRMED
+        for code in program.country_codes.split():
+            country = names.get(code)
+            if country is not None:
+                rows.append({"iso2": code, "numeric": country.numeric, "country": country.name,
+                             "arrangement": program.partner_country, "program": program.acronym,
+                             "signed": program.signed, "state": state})
+    return pd.DataFrame(rows, columns=MAP_COLUMNS)
