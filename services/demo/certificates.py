@@ -200,7 +200,9 @@ def seed_certificates(*, session: Session, seed: int = 2027, today: date | None 
         raise ValueError("Seed the demo partners before their certificates.")
     rng = random.Random(seed * 31 + 7)
     programs = _programs(session)
-    exempt_before = set(session.exec(select(Assignment.partner_id).where(Assignment.status == "exempt")).all())
+    exempt_before = set(session.exec(  # exempt in a closed cycle: last year's certified partners
+        select(Assignment.partner_id).join(Cycle, col(Cycle.id) == Assignment.cycle_id)
+        .where(Assignment.status == "exempt", Cycle.status == "closed")).all())
     plans = _plan(rng, partners, programs, exempt_before)
     _add_required(plans, partners, programs)
     forced = _forced_cases(plans, rng)
