@@ -235,3 +235,15 @@ def test_a_longer_recheck_interval_never_takes_coverage_away(rows, day, recheck_
     shorter = rule.evaluate(frame(rows), PROGRAMS, day=day, recheck_days=recheck_days, words=False)["counts"]
     longer = rule.evaluate(frame(rows), PROGRAMS, day=day, recheck_days=recheck_days + more, words=False)["counts"]
     assert not (shorter & ~longer).any()
+
+
+def test_the_deciding_certificate_is_ctpat_then_the_one_valid_longest(session):
+    pid = partner(session, "MX1", "MX")
+    certify(session, pid, program="OEA", country="MX", number="SHORT", kind="OEA", valid_to=TODAY + timedelta(100))
+    certify(session, pid, program="OEA", country="MX", number="LONG", kind="OEA", valid_to=TODAY + timedelta(400))
+    certify(session, pid, program="OEA", country="MX", number="NONE", kind="OEA", valid_to=TODAY + timedelta(900),
+            status="suspended")
+    best = rule.partner_coverage(session=session, day=TODAY).iloc[0]
+    assert best["covered"] and "certificate LONG" in best["reason"]
+    certify(session, pid, number="CT-1")
+    assert rule.partner_coverage(session=session, day=TODAY).iloc[0]["reason"].startswith("CTPAT certificate CT-1")

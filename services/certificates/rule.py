@@ -272,13 +272,19 @@ def best_per_partner(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"partner_id": pd.Series(dtype=int), "covered": pd.Series(dtype=bool),
                              "recognition": pd.Series(dtype=object), "certificate_id": pd.Series(dtype=int),
                              "reason": pd.Series(dtype=object)})
-    ranked = results.assign(
-        _ctpat=results["recognition"].eq(Recognition.ctpat),
-        _until=results["valid_to"].where(~results["no_expiry"].astype(bool), _FOREVER),
-        _reasons=results["why"].str.count(";"),
-    ).sort_values(["partner_id", "covers_partner", "counts", "_ctpat", "_reasons", "_until", "certificate_id"],
-                  ascending=[True, False, False, False, True, False, True], kind="stable")
-    best = ranked.drop_duplicates("partner_id")
+    why = results["why"].to_numpy(dtype=object)
+    until = results["valid_to"].to_numpy(dtype="datetime64[D]")
+    until = np.where(results["no_expiry"].to_numpy(dtype=bool), np.datetime64(_FOREVER.date(), "D"), until)
+    until_days = np.where(np.isnat(until), -10**9, until.astype("int64", copy=False))  # missing: sorts last
+    # np.lexsort sorts by the last key first: partner, then covering, counting, CTPAT, fewest reasons, longest valid.
+    order = np.lexsort((
+        results["certificate_id"].to_numpy(), -until_days, np.array([w.count(";") for w in why]),
+        ~(results["recognition"].to_numpy(dtype=object) == Recognition.ctpat.value),
+        ~results["counts"].to_numpy(dtype=bool), ~results["covers_partner"].to_numpy(dtype=bool),
+        results["partner_id"].to_numpy()))
+    partner = results["partner_id"].to_numpy()[order]
+    first = order[np.r_[True, partner[1:] != partner[:-1]]]
+    best = results.iloc[first]
     return pd.DataFrame({
         "partner_id": best["partner_id"].astype(int).to_numpy(),
         "covered": best["covers_partner"].astype(bool).to_numpy(),
