@@ -22,7 +22,7 @@ WRITERS = (Role.admin, Role.analyst)
 PAGES = [
     (pages.dashboard.render, "Dashboard", "dashboard", ":material/dashboard:", ALL, "Overview"),
     (pages.partners.render, "Partners", "partners", ":material/handshake:", ALL, "Step 1 · Partners"),
-    (pages.mutual_recognition.render, "Mutual recognition", "mutual-recognition", ":material/public:", ALL,
+    (pages.mutual_recognition.render, "Mutual recognition", "mutual_recognition", ":material/public:", ALL,
      "Step 1 · Partners"),
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),

@@ -22,8 +22,8 @@ TABS = ("Arrangements", "Coverage", "Watch list", "Partner certificates", "Impor
 STATE_COLORS = {mra.IN_FORCE: "#2563eb", mra.UNCONFIRMED: "#f59e0b", mra.NOT_IN_FORCE: "#9ca3af"}
 BASIS_COLORS = {rule.Recognition.ctpat.value: "#1d4ed8", rule.Recognition.mutual.value: "#60a5fa",
                 coverage.NOT_COVERED: "#d1d5db"}
-MAP_NOTE = ("Map: Natural Earth 1:110m via world-atlas (seed/world/NOTICE.md); the EU is shown as its member states; "
-            "states too small for this scale (e.g. Singapore) are not drawn; borders are indicative.")
+MAP_NOTE = ("Map: Natural Earth 1:110m via world-atlas (seed/world/NOTICE.md); states too small for this scale (e.g. "
+            "Singapore) are not drawn; borders are indicative.")
 WATCH_LABELS = {"partner_code": "Partner", "legal_name": "Name", "program": "Program", "certificate_type": "Type",
                 "certificate_number": "Number", "issuing_country": "Issued in", "status": "Status",
                 "valid_to": "Valid to", "days_left": "Days left", "last_verified": "Last verified",
@@ -121,7 +121,7 @@ def _arrangements_tab(url: str, actor: Actor, today: date) -> None:
         st.warning("Nobody has recorded checking this list against CBP's published list: newer arrangements may be "
                    "missing.", icon=":material/event_busy:")
     st.vega_lite_chart(spec=data["map_spec"], width="stretch")
-    st.caption(MAP_NOTE)
+    st.caption(f"The EU arrangement is shown as its member states. {MAP_NOTE}")
     shown = programs.assign(
         confirmed=[("yes" + (f" ({by}, {on})" if by else "")) if ok else "no"
                    for ok, by, on in zip(programs["confirmed"], programs["confirmed_by"], programs["confirmed_on"],

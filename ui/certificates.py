@@ -130,9 +130,10 @@ def _detail(url: str, actor: Actor, certificate_id: int, row: pd.Series, today: 
     if checks.empty:
         st.caption("Never checked.")
     else:
-        st.dataframe(checks.drop(columns=["id"]), hide_index=True, width="stretch",
-                     column_config={"recorded_at": st.column_config.DatetimeColumn("recorded (UTC)",
-                                                                                   format="YYYY-MM-DD HH:mm")})
+        st.dataframe(checks.drop(columns=["id"]), hide_index=True, width="stretch", column_config={
+            "verified_on": st.column_config.DateColumn("Verified on"), "verified_by": "By", "method": "How",
+            "reference": "Reference", "evidence_filename": "Proof", "recorded_by": "Recorded by",
+            "recorded_at": st.column_config.DatetimeColumn("Recorded (UTC)", format="YYYY-MM-DD HH:mm")})
         proofs = checks[checks["evidence_filename"] != ""]
         for proof in proofs.itertuples():
             st.download_button(f"Proof of the check of {proof.verified_on}: {proof.evidence_filename}",
@@ -141,8 +142,10 @@ def _detail(url: str, actor: Actor, certificate_id: int, row: pd.Series, today: 
                                key=f"cert_check_{proof.id}")
     with st.expander(f"History ({len(detail['events'])} events)", icon=":material/history:"):
         st.dataframe(detail["events"].drop(columns=["id", "certificate_id"]), hide_index=True, width="stretch",
-                     column_config={"recorded_at": st.column_config.DatetimeColumn("recorded (UTC)",
-                                                                                   format="YYYY-MM-DD HH:mm")})
+                     column_config={"kind": "What", "effective_on": st.column_config.DateColumn("From"),
+                                    "from_status": "Status before", "to_status": "Status after", "note": "Note",
+                                    "recorded_by": "By", "recorded_at": st.column_config.DatetimeColumn(
+                                        "Recorded (UTC)", format="YYYY-MM-DD HH:mm")})
     if actor.can_write:
         _check_form(actor, certificate_id)
         _correct_form(url, actor, certificate_id, row)

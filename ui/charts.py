@@ -58,7 +58,8 @@ def world_categories(frame: pd.DataFrame, *, category: str, title: str, colors: 
                                                              fields=fields))
         .transform_filter(f"isValid(datum['{category}'])")
         .encode(
-            color=alt.Color(f"{category}:N").scale(domain=list(colors), range=list(colors.values())).title(title),
+            color=alt.Color(f"{category}:N").scale(domain=list(colors), range=list(colors.values())).title(title)
+            .legend(labelLimit=320),
             tooltip=[alt.Tooltip(f"{f}:N") for f in fields],
         )
     )
