@@ -8,6 +8,7 @@ import pages.criteria
 import pages.cycles
 import pages.dashboard
 import pages.imports
+import pages.mutual_recognition
 import pages.partners
 import pages.review
 import pages.supplier
@@ -21,6 +22,8 @@ WRITERS = (Role.admin, Role.analyst)
 PAGES = [
     (pages.dashboard.render, "Dashboard", "dashboard", ":material/dashboard:", ALL, "Overview"),
     (pages.partners.render, "Partners", "partners", ":material/handshake:", ALL, "Step 1 · Partners"),
+    (pages.mutual_recognition.render, "Mutual recognition", "mutual_recognition", ":material/public:", ALL,
+     "Step 1 · Partners"),
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),

@@ -15,6 +15,12 @@ SQLModel.metadata.naming_convention = {
 }
 
 from models.audit import AuditEvent  # noqa: E402
+from models.certificate import (  # noqa: E402
+    Certificate,
+    CertificateEvent,
+    CertificateSettings,
+    CertificateVerification,
+)
 from models.collection import (  # noqa: E402
     Answer,
     Assignment,
@@ -25,7 +31,7 @@ from models.collection import (  # noqa: E402
 )
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
-from models.partner import Certification, Partner  # noqa: E402
+from models.partner import Partner  # noqa: E402
 from models.reference import (  # noqa: E402
     Country,
     Criterion,
@@ -39,7 +45,10 @@ __all__ = [
     "Answer",
     "Assignment",
     "AuditEvent",
-    "Certification",
+    "Certificate",
+    "CertificateEvent",
+    "CertificateSettings",
+    "CertificateVerification",
     "CompanyProfile",
     "Country",
     "Criterion",

@@ -86,6 +86,8 @@ class Assignment(SQLModel, table=True):
     submitted_at: datetime | None = None
     reviewed_at: datetime | None = None
     reviewed_by: str = Field(default="", max_length=64)
+    # This partner's own due date when it joined the cycle late (services.certificates.exemption); else the cycle's.
+    due_date: date | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,7 +1,7 @@
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -56,20 +56,6 @@ class Partner(SQLModel, table=True):
     handles_cargo: bool | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-
-
-class Certification(SQLModel, table=True):
-    """A partner's CTPAT or MRA-recognized AEO certification (evidence for MSC 3.4)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    partner_id: int = Field(foreign_key="partner.id", index=True)
-    program: str = Field(max_length=40)  # "CTPAT" or an MRA program acronym, e.g. "AEO"
-    mra_program_id: int | None = Field(default=None, foreign_key="mraprogram.id")
-    certificate_number: str = Field(default="", max_length=60)
-    valid_until: date | None = None
-    verified_on: date | None = None
-    verified_by: str = Field(default="", max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 _FINITE = {"allow_inf_nan": False}  # "nan" and "inf" are not numbers a user means

@@ -1,3 +1,4 @@
+from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
@@ -77,6 +78,11 @@ class CriterionText(SQLModel, table=True):
 
 
 class MraProgram(SQLModel, table=True):
+    """A mutual recognition arrangement with CTPAT: the partner administration's program and whom it covers.
+
+    Whether a certificate is mutually recognized is derived from these rows (services.certificates.rule).
+    """
+
     id: int | None = Field(default=None, primary_key=True)
     partner_country: str = Field(max_length=80)
     customs_administration: str = Field(max_length=200)
@@ -86,3 +92,14 @@ class MraProgram(SQLModel, table=True):
     confirmed: bool = True
     country_codes: str = Field(default="", max_length=200)  # ISO alpha-2 codes it covers, space-separated
     source: str = Field(default="", max_length=1000)
+    # What the certificate rule reads (services.certificates.rule); seed/mra-coverage.csv has the first values.
+    codes: str = Field(default="", max_length=100)  # program codes certificates carry (acronym, former names)
+    certificate_types: str = Field(default="", max_length=200)  # types the program issues; "" = none recorded
+    types_counted: str = Field(default="", max_length=200)  # the types the arrangement covers
+    types_note: str = Field(default="", max_length=1000)  # the basis of the two above, or why it is uncertain
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+    caveat: str = Field(default="", max_length=1000)  # shown wherever the arrangement is shown
+    checked_on: date | None = None  # last checked against CBP's published list
+    confirmed_by: str = Field(default="", max_length=64)  # the admin who confirmed an unconfirmed arrangement
+    confirmed_on: date | None = None

@@ -12,10 +12,11 @@ from sqlmodel import select
 
 import cli
 from cli.base import Context
-from models import Assignment, AuditEvent, Certification, Cycle, Partner
+from models import Assignment, AuditEvent, Cycle, Partner
 from services.core.permissions import ValidationError
 from services.exports.workbook import ANSWERS_SHEET
 from services.partners.registry import create_partner
+from tests.certificate_support import certify
 from tests.conftest import ANALYST
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,7 @@ def partners(session, staff) -> dict[str, Partner]:
         made[code] = create_partner(session=session, actor=ANALYST, values={
             "partner_code": code, "legal_name": f"{code} Ltd", "entity_type": entity_type, "country_iso2": country,
             "criticality": criticality, "language": language})
-    session.add(Certification(partner_id=made["HWY1"].id, program="CTPAT", certificate_number="CT-7",
-                              verified_on=date.today()))
+    certify(session, made["HWY1"].id, number="CT-7", verified_on=date.today())
     session.commit()
     return made
 

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from models import Answer, Assignment, Certification, CriterionText, Cycle, Partner
+from models import Answer, Assignment, CriterionText, Cycle, Partner
 from pages.supplier import INVALID_LINK
 from services import texts as texts_catalogue
 from services.collection import cycles, evidence, links, questionnaire
@@ -22,6 +22,7 @@ from services.core.permissions import ValidationError
 from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET, column_names
 from services.partners import registry as partners
 from services.texts import text as catalogue_text
+from tests.certificate_support import certify
 from tests.conftest import ADMIN, ANALYST, via_link
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -45,9 +46,8 @@ def partner_ids(session, staff) -> dict[str, int]:
     ids = {}
     for values in PARTNERS:
         ids[values["partner_code"]] = partners.create_partner(session=session, actor=ADMIN, values=values).id
-    session.add(Certification(partner_id=ids["DE-0001"], program="CTPAT", certificate_number="C-77",
-                              valid_until=date.today() + timedelta(days=300), verified_on=date.today(),
-                              verified_by="admin"))
+    certify(session, ids["DE-0001"], number="C-77", valid_to=date.today() + timedelta(days=300),
+            verified_on=date.today())
     session.commit()
     return ids
 

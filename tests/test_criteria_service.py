@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, func, select
 
-from models import AuditEvent, Certification, CriterionApplicability, MraProgram
+from models import AuditEvent, CriterionApplicability, MraProgram
 from models.common import ENTITY_TYPES
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners import registry as partners
 from services.reference import criteria, mra
+from tests.certificate_support import certify
 from tests.conftest import ADMIN, ANALYST, VIEWER
 
 
@@ -225,22 +226,18 @@ def test_new_partner_check_reports_problems_then_duplicates(session, agent_and_f
         "country_iso2": "CN"}) == []
 
 
-def test_certification_validity(session, agent_and_factory):
+def test_certifications_say_what_the_rule_decides_today(session, agent_and_factory):
     _, factory = agent_and_factory
     today = date.today()
-    japan = session.exec(select(MraProgram).where(MraProgram.partner_country == "Japan")).one()
-    session.add_all([
-        Certification(partner_id=factory.id, program="CTPAT", certificate_number="A", verified_on=today,
-                      valid_until=today + timedelta(days=30)),
-        Certification(partner_id=factory.id, program="AEO", mra_program_id=japan.id, certificate_number="B",
-                      valid_until=today + timedelta(days=60)),
-        Certification(partner_id=factory.id, program="CTPAT", certificate_number="C", verified_on=today,
-                      valid_until=today - timedelta(days=1)),
-    ])
+    certify(session, factory.id, number="A", valid_to=today + timedelta(days=30))
+    certify(session, factory.id, program="AEO", country="JP", number="B", valid_to=today + timedelta(days=60),
+            verified_on=None)
+    certify(session, factory.id, number="C", valid_to=today - timedelta(days=1), status="expired")
     session.commit()
     certs = partners.certifications(session=session, partner_id=factory.id).set_index("certificate_number")
-    assert certs["validity"].to_dict() == {"A": "valid", "B": "not verified", "C": "expired"}
-    assert certs.loc["B", "mra_program"] == f"{japan.program_name} (Japan)"
+    assert certs["counts"].to_dict() == {"A": True, "B": False, "C": False}
+    assert certs.loc["B", "why"] == "the claim has not been verified" and certs.loc["B", "arrangement"] == "Japan"
+    assert certs.loc["C", "why"] == f"it expired after {(today - timedelta(days=1)).isoformat()}"
 
 
 def test_country_names_for_pickers(session):

@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlmodel import Session
 
-from models import Assignment, Certification, Cycle, Partner
+from models import Assignment, Cycle, Partner
 from services.collection import cycles, links, questionnaire
 from services.core import audit
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners.registry import create_partner
+from tests.certificate_support import certify as add_certificate
 from tests.conftest import ANALYST, VIEWER, via_link
 
 TODAY = date.today()
@@ -31,10 +32,10 @@ def bulk_partners(session: Session, count: int, prefix: str = "P", **values) -> 
     session.exec(insert(Partner), params=rows)
 
 
-def certify(session: Session, partner: Partner, program="CTPAT", number="CT-1", valid_until=None, verified=True):
-    session.add(Certification(partner_id=partner.id, program=program, certificate_number=number,
-                              valid_until=valid_until, verified_on=TODAY - timedelta(days=10) if verified else None))
-    session.flush()
+def certify(session: Session, partner: Partner, program="CTPAT", number="CT-1", valid_until=None, verified=True,
+            country="US", kind=""):
+    add_certificate(session, partner.id, program=program, country=country, number=number, kind=kind,
+                    valid_to=valid_until, verified_on=TODAY - timedelta(days=10) if verified else None)
 
 
 def assignment_of(session: Session, cycle: Cycle, partner: Partner) -> Assignment:
@@ -119,7 +120,7 @@ def test_valid_verified_certification_exempts(session, staff):
     ctpat = add_partner(session, "CT1")
     certify(session, ctpat, number="CT-778", valid_until=TODAY + timedelta(days=300))
     aeo = add_partner(session, "AEO1", country_iso2="DE")
-    certify(session, aeo, program="AEO", number="DEAEOF123", valid_until=None)
+    certify(session, aeo, program="AEO", number="DEAEOF123", valid_until=None, country="DE", kind="AEO-F")
     today_expiry = add_partner(session, "CT2")
     certify(session, today_expiry, number="CT-2", valid_until=TODAY)
     expired = add_partner(session, "EXP1")
@@ -127,7 +128,7 @@ def test_valid_verified_certification_exempts(session, staff):
     unverified = add_partner(session, "UNV1")
     certify(session, unverified, valid_until=TODAY + timedelta(days=300), verified=False)
     other = add_partner(session, "ISO1")
-    certify(session, other, program="ISO 28000", valid_until=TODAY + timedelta(days=300))
+    certify(session, other, program="ISO 28000", valid_until=TODAY + timedelta(days=300), country="CN")
 
     cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=DUE)
     status = {p.partner_code: assignment_of(session, cycle, p) for p in
@@ -135,7 +136,9 @@ def test_valid_verified_certification_exempts(session, staff):
     assert status["CT1"].status == "exempt"
     assert "CTPAT certificate CT-778" in status["CT1"].exempt_reason
     assert "valid until" in status["CT1"].exempt_reason and "verified" in status["CT1"].exempt_reason
-    assert status["AEO1"].status == "exempt" and "AEO certificate DEAEOF123, no expiry" in status["AEO1"].exempt_reason
+    assert status["AEO1"].status == "exempt"
+    reason = status["AEO1"].exempt_reason
+    assert "AEO-F certificate DEAEOF123 (mutually recognized: European Union), no expiry" in reason
     assert status["CT2"].status == "exempt"  # valid through its last day
     for code in ("EXP1", "UNV1", "ISO1"):
         assert status[code].status == "not sent" and status[code].exempt_reason == ""

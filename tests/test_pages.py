@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, func, select
 
-from models import AuditEvent, Certification, CompanyProfile, CriterionApplicability, MraProgram, Partner, User
+from models import AuditEvent, CompanyProfile, CriterionApplicability, MraProgram, Partner, User
 from models.common import utcnow
 from pages import partners as partners_page
 from services.demo.generator import seed_demo
 from services.partners import registry as partners
 from services.reference import criteria
 from services.reference.loader import CRITERIA_CAVEATS, MRA_CAVEAT
+from tests.certificate_support import certify
 from tests.conftest import ADMIN, ANALYST, add_user
 from tests.test_criteria_service import restore_reference  # noqa: F401  (fixture)
 
@@ -43,9 +44,9 @@ def book(session, staff) -> dict[str, int]:
     _add(session, partner_code="BRK-01", legal_name="Laredo Customs Brokers", entity_type="Customs Broker",
          country_iso2="US", broker_license="12345")
     eu = session.exec(select(MraProgram).where(MraProgram.partner_country == "European Union")).one()
-    session.add(Certification(partner_id=carrier.id, program="AEO", mra_program_id=eu.id,
-                              certificate_number="DKAEOF000123", valid_until=date.today() + timedelta(days=300),
-                              verified_on=date.today() - timedelta(days=10), verified_by="luis"))
+    assert "DK" in eu.country_codes.split()
+    certify(session, carrier.id, program="AEO", country="DK", number="DKAEOF000123", kind="AEO-F",
+            valid_to=date.today() + timedelta(days=300))
     session.commit()
     return {"agent": agent.id, "factory": factory.id, "carrier": carrier.id}
 
@@ -121,14 +122,14 @@ def _open_partner(at, partner_id: int, tab: str = "Details"):
     return at.run()
 
 
-@pytest.mark.parametrize("tab", ["Details", "Roles", "Certifications", "History"])
+@pytest.mark.parametrize("tab", ["Details", "Roles", "Certificates", "History"])
 def test_viewer_reads_partners_without_any_write_control(page_app, book, tab):
     at = page_app("partners", role="viewer").run()
     assert len(_table(at, "partner_table_")) == 5
     at = _open_partner(at, book["carrier"], tab)
     assert not at.exception
     assert _read(at.subheader[0].value) == "SEA-01 · Maersk Line"
-    assert [t.label for t in at.tabs] == ["Details", "Roles", "Certifications", "History"]
+    assert [t.label for t in at.tabs] == ["Details", "Roles", "Certificates", "History"]
     assert not WRITE_LABELS & {b.label for b in at.button}
     assert not at.get("form") and not at.expander
 
@@ -138,7 +139,7 @@ def test_writers_get_the_add_and_edit_controls(page_app, book):
     assert [e.label for e in at.expander] == ["Add partner"]
     at = _open_partner(at, book["carrier"])
     assert {"Deactivate", "Close"} <= {b.label for b in at.button}
-    assert [t.label for t in at.tabs] == ["Details", "Roles", "Certifications", "History", "Edit", "Merge"]
+    assert [t.label for t in at.tabs] == ["Details", "Roles", "Certificates", "History", "Edit", "Merge"]
 
 
 def test_viewer_and_analyst_cannot_correct_criteria(page_app, book):
@@ -198,9 +199,9 @@ def test_selecting_a_row_opens_the_partner_with_parent_children_certificates_and
     identifiers = _frame(at, "identifier")
     assert identifiers.set_index("identifier").loc["MID", "value"] == "VNMEKFUR123HCM"
 
-    at = _open_partner(at, book["carrier"], "Certifications")
+    at = _open_partner(at, book["carrier"], "Certificates")
     certs = _frame(at, "certificate_number")
-    assert certs[["program", "certificate_number", "validity"]].values.tolist() == [["AEO", "DKAEOF000123", "valid"]]
+    assert certs[["program", "certificate_number", "counts"]].values.tolist() == [["AEO", "DKAEOF000123", True]]
 
     at = _open_partner(at, book["carrier"], "History")
     history = _frame(at, "changes")

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from sqlmodel import select
 
-from models import Answer, Assignment, AuditEvent, Certification, Partner
+from models import Answer, Assignment, AuditEvent, Certificate, Partner
 from services.collection import answers, cycles
 from services.core.permissions import PermissionDenied, ValidationError
 from services.partners import registry as partners
+from tests.certificate_support import certify
 from tests.conftest import ANALYST, VIEWER
 
 
@@ -29,7 +30,7 @@ def test_merge_moves_everything_and_deactivates_the_duplicate(session, staff):
     keep = _partner(session, "K1", "Huaxin Electronics Co., Ltd.", mid="CNHUAELE12SHE")
     dup = _partner(session, "D1", "Huaxin Electronics Limited", duns="123456789")
     child = _partner(session, "C1", "Huaxin Plant 2", parent_id=dup.id)
-    session.add(Certification(partner_id=dup.id, program="CTPAT", certificate_number="X-1"))
+    certify(session, dup.id, number="X-1", verified_on=None)
     session.commit()
     cycle = cycles.open_cycle(session=session, actor=ANALYST, name="2027", due_date=date.today() + timedelta(30),
                               partner_ids=[keep.id, dup.id])
@@ -48,7 +49,7 @@ def test_merge_moves_everything_and_deactivates_the_duplicate(session, staff):
     assert merged.status == "inactive" and "Merged into K1" in merged.notes
     assert kept.duns == "123456789" and kept.mid == "CNHUAELE12SHE"
     assert session.get(Partner, child.id).parent_id == keep.id
-    assert session.exec(select(Certification.partner_id)).all() == [keep.id]
+    assert session.exec(select(Certificate.partner_id)).all() == [keep.id]
     assert [a.partner_id for a in session.exec(select(Assignment).where(Assignment.cycle_id == cycle.id))] == [keep.id]
     rows = {(a.criterion_id, a.value): a.is_current for a in session.exec(select(Answer))}
     assert rows == {("1.1", "yes"): True, ("1.1", "no"): False, ("1.2", "yes"): True}

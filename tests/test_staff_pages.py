@@ -161,7 +161,7 @@ def test_every_staff_table_shows_labels_and_a_dash_for_empty(page_app, session, 
     views = [("dashboard", {}), ("cycles", {}), ("review", {"review_everyone": True}), ("imports", {}),
              ("criteria", {}), ("admin", {"admin_tab": "Users"}), ("admin", {"admin_tab": "MRA programs"}),
              ("admin", {"admin_tab": "Audit log"})]
-    views += [("partners", {"partner_focus": first, "partner_tab": tab}) for tab in ("Details", "Certifications",
+    views += [("partners", {"partner_focus": first, "partner_tab": tab}) for tab in ("Details", "Certificates",
                                                                                     "History")]
     seen = 0
     for page, state in views:

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, func, select
 
-from models import Answer, Assignment, Certification, CompanyProfile, Partner
+from models import Answer, Assignment, CompanyProfile, Partner
 from services import texts
 from services.collection import cycles, questionnaire
 from services.core.permissions import ValidationError
@@ -25,6 +25,7 @@ from services.imports.answers import answer_value, apply_responses, preview_resp
 from services.imports.reader import read_table
 from services.partners.registry import create_partner
 from tests import office
+from tests.certificate_support import certify
 from tests.conftest import ANALYST, via_link
 
 DUE = date.today() + timedelta(days=60)
@@ -273,8 +274,7 @@ def test_text_is_never_a_formula_and_odd_characters_survive(session, staff):
 
 def test_exempt_partners_are_left_out_and_bad_requests_refused(session, staff):
     supplier, certified = add_partner(session, "SUP1"), add_partner(session, "CERT1")
-    session.add(Certification(partner_id=certified.id, program="CTPAT", certificate_number="CT-9",
-                              verified_on=date.today()))
+    certify(session, certified.id, number="CT-9", verified_on=date.today())
     session.commit()
     assignments = open_cycle(session, "2027 annual review", supplier, certified)
     assert session.get(Assignment, assignments["CERT1"]).status == "exempt"
@@ -299,7 +299,7 @@ def test_exempt_partners_are_left_out_and_bad_requests_refused(session, staff):
 def test_cycle_workbooks_one_file_per_partner_named_by_code(session, staff):
     partners = [add_partner(session, "SUP/2", language="es", entity_type="Highway Carrier"),
                 add_partner(session, "SUP-1"), add_partner(session, "CON"), add_partner(session, "CERT1")]
-    session.add(Certification(partner_id=partners[-1].id, program="CTPAT", verified_on=date.today()))
+    certify(session, partners[-1].id, verified_on=date.today())
     session.commit()
     assignments = open_cycle(session, "2027 annual review", *partners)
     cycle_id = session.get(Assignment, assignments["SUP-1"]).cycle_id

@@ -26,7 +26,7 @@ def parent_options(url: str) -> dict[int, str]:
 
 @st.cache_data(show_spinner=False, max_entries=100)
 def detail(url: str, partner_id: int) -> dict | None:
-    """One partner with its parent, the partners behind it, its certifications and its history."""
+    """One partner with its parent, the partners behind it, and its history."""
     with state.session() as s:
         partner = partners.get_partner(session=s, partner_id=partner_id)
         if partner is None:
@@ -39,7 +39,6 @@ def detail(url: str, partner_id: int) -> dict | None:
             "partner": partner.model_dump(),
             "parent": parent.model_dump() if parent else None,
             "children": pd.DataFrame([{c: getattr(k, c) for c in columns} for k in kids], columns=columns),
-            "certifications": partners.certifications(session=s, partner_id=partner_id),
             "history": history[history["id"] == partner.partner_code],
         }
 

@@ -1,4 +1,4 @@
-"""One partner: its fields, parent and the partners behind it, certifications, history, and the write actions."""
+"""One partner: its fields, parent and the partners behind it, certificates, history, and the write actions."""
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +9,7 @@ from pages.partners.common import FOCUS, VERSION, after_write, detail
 from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
-from ui import labels, partner_roles, state
+from ui import certificates, labels, partner_roles, state
 from ui.labels import show
 from ui.text import plain
 
@@ -56,15 +56,6 @@ def _details_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) 
         st.caption("No parent partner and no partners behind it.")
 
 
-def _certifications_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> None:
-    certs = data["certifications"]
-    if certs.empty:
-        st.info("No CTPAT or MRA certification recorded. Without a verified one, this partner answers the "
-                "questionnaire (MSC 3.4).")
-        return
-    labels.table(certs)
-
-
 def _roles_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> None:
     partner_roles.panel(data["partner"]["id"], actor)
 
@@ -84,7 +75,7 @@ def _history_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) 
 TABS = {
     "Details": (_details_tab, False),
     "Roles": (_roles_tab, False),
-    "Certifications": (_certifications_tab, False),
+    "Certificates": (certificates.certificates_tab, False),
     "History": (_history_tab, False),
     "Edit": (form.edit_tab, True),
     "Merge": (merge.merge_tab, True),

@@ -5,12 +5,13 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from models import Assignment, Certification, Country, Cycle, MraProgram, Partner
+from models import Assignment, Country, Cycle, Partner
 from models.collection import AssignmentStatus, CycleStatus, DerivedStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, utcnow
+from services.certificates import rule as certificate_rule
 from services.collection import states
 from services.collection.states import Action
 from services.core import audit
@@ -76,35 +77,6 @@ def _partner_filter(
     return conditions
 
 
-def _certified(session: Session, conditions: list, today: date) -> pd.DataFrame:
-    """One valid, verified CTPAT or MRA certification per partner (CTPAT preferred, then the longest valid)."""
-    acronyms = [a.upper() for a in session.exec(select(MraProgram.acronym).distinct()).all()]
-    stmt = (
-        select(Certification.partner_id, Certification.program, Certification.certificate_number,
-               Certification.valid_until, Certification.verified_on)
-        .join(Partner, col(Partner.id) == Certification.partner_id)
-        .where(*conditions, col(Certification.verified_on).is_not(None))
-        .where(or_(col(Certification.valid_until).is_(None), col(Certification.valid_until) >= today))
-        .where(or_(func.upper(Certification.program) == "CTPAT", col(Certification.mra_program_id).is_not(None),
-                   func.upper(Certification.program).in_(acronyms)))
-    )
-    certs = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()],
-                         columns=["partner_id", "program", "certificate_number", "valid_until", "verified_on"])
-    if certs.empty:
-        return certs.assign(reason=pd.Series(dtype=object))
-    certs["is_ctpat"] = certs["program"].str.upper().eq("CTPAT")
-    certs["until"] = certs["valid_until"].map(lambda d: date.max if d is None or pd.isna(d) else d)
-    certs = certs.sort_values(["partner_id", "is_ctpat", "until"], ascending=[True, False, False])
-    certs = certs.drop_duplicates("partner_id")
-    certs["reason"] = [
-        f"{r.program} certificate {r.certificate_number or '(no number)'}, "
-        f"{'no expiry' if r.until == date.max else f'valid until {r.until.isoformat()}'}, "
-        f"verified {r.verified_on.isoformat()}"
-        for r in certs.itertuples()
-    ]
-    return certs
-
-
 def open_cycle(
     *,
     session: Session,
@@ -121,10 +93,11 @@ def open_cycle(
     """Open a cycle with one assignment per chosen active partner, in one bulk insert.
 
     Each assignment takes the partner's language when it is one of en/es/zh, else the cycle's. With
-    exempt_certified, partners holding a valid (no expiry or not yet expired) and verified CTPAT or MRA
-    certification start as "exempt", the certificate named in exempt_reason; the others start as "not sent".
-    Refused: a due date in the past (every questionnaire would be overdue at once), and filters naming an entity
-    type, country code or criticality that does not exist (they would silently match nobody).
+    exempt_certified, partners a certificate covers today (services.certificates.rule: CTPAT or mutually
+    recognized, verified recently, valid) start as "exempt", the certificate named in exempt_reason; the others
+    start as "not sent". Refused: a due date in the past (every questionnaire would be overdue at once), and
+    filters naming an entity type, country code or criticality that does not exist (they would silently match
+    nobody).
     """
     states.require(actor, Action.create)
     name = (name or "").strip()
@@ -159,8 +132,7 @@ def open_cycle(
     today = date.today()
     reasons: dict[int, str] = {}
     if exempt_certified:
-        certs = _certified(session, conditions, today)
-        reasons = {int(p): r for p, r in zip(certs["partner_id"], certs["reason"], strict=True)}
+        reasons = certificate_rule.exemptions(session=session, partner_ids=[p for p, _ in partners], day=today)
 
     cycle = Cycle(name=name, due_date=due_date, default_language=language, created_by=actor.username)
     session.add(cycle)

@@ -260,3 +260,23 @@ def read_evidence(*, session: Session, actor: Actor, evidence_id: int) -> tuple[
     if hashlib.sha256(data).hexdigest() != evidence.sha256:
         raise ValidationError(f"{evidence.filename}: the stored file is damaged (its content hash changed)")
     return evidence, data
+
+
+def store_file(*, filename: str, data: bytes) -> tuple[str, str, str]:
+    """Check a file as evidence and keep it in the content-hash store, for records other than answers (e.g. a
+    certificate copy): (sha256, safe file name, content type); ValidationError saying what is wrong."""
+    content_type = check_file(filename=filename, data=data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    _store(data, sha256)
+    return sha256, _safe_filename(filename), content_type
+
+
+def load_file(*, sha256: str, filename: str) -> bytes:
+    """The stored bytes with that hash, checked against it; ValidationError when missing or damaged."""
+    path = evidence_path(sha256)
+    if not path.exists():
+        raise ValidationError(f"{filename}: the stored file is missing from {path.parent}")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValidationError(f"{filename}: the stored file is damaged (its content hash changed)")
+    return data

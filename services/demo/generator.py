@@ -21,7 +21,6 @@ from models import (
     Answer,
     Assignment,
     AuditEvent,
-    Certification,
     CompanyProfile,
     Country,
     Criterion,
@@ -34,6 +33,7 @@ from models import (
 from models.collection import AnswerSource, AnswerValue, AssignmentStatus, CycleStatus
 from models.common import ENTITY_TYPES, Requirement
 from services.collection import rules
+from services.demo import certificates as demo_certificates
 from services.demo.data import demo_data
 from services.partners.identifiers import normalize_name
 from services.reference.applicability import question_sets_for_partners
@@ -100,12 +100,13 @@ def seed_demo(*, session: Session, partners: int = 200, seed: int = 2027, today:
         session.exec(update(Partner), params=links)
 
     certificates = _certifications(session, rng, firms, clock)
-    _bulk(session, Certification, certificates)
     assignments, questionnaires = _cycles(session, rng, firms, certificates, clock)
     answers = _answers(session, gen, firms, questionnaires)
+    # The stored certificates, and the open cycle's exemptions that follow from them, come from here.
+    certified = demo_certificates.seed_certificates(session=session, seed=seed, today=today)
 
-    summary = DemoSummary(partners=len(firms), certifications=len(certificates), cycles=2, assignments=assignments,
-                          answers=answers)
+    summary = DemoSummary(partners=len(firms), certifications=certified.certificates, cycles=2,
+                          assignments=assignments, answers=answers)
     _bulk(session, AuditEvent, [{
         "at": clock.real_now(), "username": "system", "action": "create", "entity": "demo", "entity_id": "",
         "summary": f"Loaded demo data: {summary.partners} partners, {summary.certifications} certificates, "

@@ -10,9 +10,10 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models import Answer, Assignment, Certification, Country, Evidence, MraProgram, Partner, ReviewComment
+from models import Answer, Assignment, Country, Evidence, Partner, ReviewComment
 from models.common import utcnow
 from models.partner import PartnerIn
+from services.certificates import records as certificate_records
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.partners.identifiers import IDENTIFIER_FORMATS, normalize_name
@@ -239,27 +240,8 @@ def check_new_partner(
 
 
 def certifications(*, session: Session, partner_id: int) -> pd.DataFrame:
-    """A partner's CTPAT and MRA certifications with their validity on today's date."""
-    stmt = (
-        select(Certification, MraProgram.program_name, MraProgram.partner_country)
-        .outerjoin(MraProgram, MraProgram.id == Certification.mra_program_id)
-        .where(Certification.partner_id == partner_id)
-        .order_by(col(Certification.valid_until).desc())
-    )
-    today = utcnow().date()
-    rows = []
-    for cert, program_name, country in session.exec(stmt).all():
-        if cert.valid_until is not None and cert.valid_until < today:
-            validity = "expired"
-        elif cert.verified_on is None:
-            validity = "not verified"
-        else:
-            validity = "valid"
-        rows.append({"program": cert.program, "mra_program": f"{program_name} ({country})" if program_name else "",
-                     "certificate_number": cert.certificate_number, "valid_until": cert.valid_until,
-                     "verified_on": cert.verified_on, "verified_by": cert.verified_by, "validity": validity})
-    return pd.DataFrame(rows, columns=["program", "mra_program", "certificate_number", "valid_until", "verified_on",
-                                       "verified_by", "validity"])
+    """A partner's certificates with what the certificate rule says of each today (services.certificates)."""
+    return certificate_records.list_for_partner(session=session, partner_id=partner_id)
 
 
 def country_names(*, session: Session) -> dict[str, str]:
@@ -284,7 +266,7 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
     if keep.parent_id == duplicate.id:
         keep.parent_id = duplicate.parent_id if duplicate.parent_id != keep.id else None
 
-    session.exec(update(Certification).where(Certification.partner_id == duplicate.id).values(partner_id=keep.id))
+    certificate_records.move_to_partner(session=session, from_partner_id=duplicate.id, to_partner_id=keep.id)
     session.exec(update(Partner).where(Partner.parent_id == duplicate.id, Partner.id != keep.id)
                  .values(parent_id=keep.id))
     kept_cycles = dict(session.exec(select(Assignment.cycle_id, Assignment.id)

@@ -1,6 +1,7 @@
 """Reference data: countries, MSC criteria and their applicability, question texts, MRA programs."""
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -31,9 +32,18 @@ ROLES_FILE = SEED / "entity-roles.csv"
 QUESTIONS_FILE = SEED / "criteria_questions.csv"
 APPLICABILITY_FIELDS = ["applies", "requirement", "basis", "note", "source", "role_condition"]
 MRA_CAVEAT = (
-    "Peru (2018-09) and Uruguay (2022-07) dates are from secondary sources; the Guatemala and Colombia program names "
-    "are assumed (OEA). Newer arrangements may exist: an admin can add and correct them."
+    "Peru (2018-09) and Uruguay (2022-07) dates are from secondary sources and India's arrangement is uncertain "
+    "(2023 statements said it was still being finalised): these do not count until an admin confirms them. The "
+    "Guatemala and Colombia program names are assumed (OEA). Newer arrangements may exist: an admin can add and "
+    "correct them."
 )
+MRA_TYPES_CAVEAT = (
+    "CBP's list does not say which certificate types count. Under the EU and UK arrangements AEO-S and AEO-F count "
+    "and AEO-C (customs simplifications only) does not; for Japan and Korea the covered categories are uncertain; "
+    "for the other programs check the arrangement's text. A Mexican VAT (IVA/IEPS) certification is not a security "
+    "program. Dates given as a month are taken as the first of the month."
+)
+MRA_COVERAGE = SEED / "mra-coverage.csv"  # what the certificate rule reads per arrangement (codes, types, in force)
 
 # MRA partner name -> ISO alpha-2 codes covered (the EU arrangement covers its member states).
 EU_MEMBERS = ("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE").split()
@@ -206,7 +216,10 @@ def shipped_applicability() -> pd.DataFrame:
 
 
 def _mras() -> pd.DataFrame:
+    """The arrangements of mra.csv ("no" and "uncertain" are unconfirmed) with what seed/mra-coverage.csv adds."""
     mra = pd.read_csv(REFERENCE / "mra.csv", dtype=str, keep_default_na=False)
+    coverage = pd.read_csv(MRA_COVERAGE, dtype=str, keep_default_na=False).set_index("partner_country_or_union")
+    coverage = coverage.reindex(mra["partner_country_or_union"]).fillna("")
     return pd.DataFrame({
         "partner_country": mra["partner_country_or_union"],
         "customs_administration": mra["customs_administration"],
@@ -216,6 +229,12 @@ def _mras() -> pd.DataFrame:
         "confirmed": mra["confirmed"].eq("yes"),
         "country_codes": mra["partner_country_or_union"].map(lambda n: " ".join(_MRA_COUNTRY.get(n, []))),
         "source": mra["source"].str.slice(0, 1000),
+        "codes": coverage["codes"].to_numpy(),
+        "certificate_types": coverage["certificate_types"].to_numpy(),
+        "types_counted": coverage["types_counted"].to_numpy(),
+        "types_note": coverage["types_note"].to_numpy(),
+        "in_force_from": [date.fromisoformat(d) if d else None for d in coverage["in_force_from"]],
+        "caveat": coverage["caveat"].to_numpy(),
     })
 
 

@@ -4,8 +4,9 @@ import pandas as pd
 from sqlalchemy import func, inspect, select
 from sqlmodel import Session, SQLModel
 
-from models import Certification, Country, Partner
+from models import Country, Partner
 from models.common import utcnow
+from services.certificates.rule import best_per_partner, counts_on
 
 
 def table_counts(*, session: Session) -> dict[str, int]:
@@ -46,12 +47,7 @@ def headline(*, session: Session) -> dict[str, int]:
     critical = session.execute(
         select(func.count()).where(Partner.status == "active", Partner.criticality.in_(["high", "critical"]))
     ).scalar_one()
-    certified = session.execute(
-        select(func.count(func.distinct(Certification.partner_id)))
-        .join(Partner, Partner.id == Certification.partner_id)
-        .where(Partner.status == "active", Certification.verified_on.is_not(None),
-               (Certification.valid_until.is_(None)) | (Certification.valid_until >= today))
-    ).scalar_one()
+    certified = int(best_per_partner(counts_on(session=session, day=today, active_only=True))["covered"].sum())
     countries = session.execute(
         select(func.count(func.distinct(Partner.country_iso2))).where(Partner.status == "active")
     ).scalar_one()

@@ -1,0 +1,86 @@
+"""Certificates on the command line: ``import-certificates`` and the daily ``check-certificates``.
+
+The import prints the preview (one line per row that changes something, then every problem with file, row,
+column, value and message); exit code 2 and nothing written when the file has an error, 0 otherwise (also for
+--dry-run, which writes nothing). The check is safe to run from cron as often as wanted.
+"""
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from cli.base import CLI, Context, arg, command
+from services.certificates import monitor
+from services.certificates.imports import apply_certificates, preview_certificates
+from services.core import db
+from services.core.permissions import ValidationError
+from services.imports.reader import problems_csv
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
+
+
+@command("import-certificates", "Import or update partners' certificates from a CSV/XLSX file (preview, then all "
+         "or nothing).",
+         arg("file", type=Path, metavar="FILE"),
+         arg("--dry-run", action="store_true", help="show the preview only; write nothing"),
+         arg("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV"))
+def cmd_import_certificates(args: argparse.Namespace, ctx: Context) -> int:
+    """Import partners' CTPAT and foreign (AEO-type) certificates from a CSV/XLSX file (format:
+    docs/import-formats.md). A row whose partner, program, issuing country and number match a stored certificate
+    corrects it; a row with verified_on adds that check; status may end a certificate."""
+    if not args.file.is_file():
+        raise ValidationError(f"No such file: {args.file}")
+    files = [(args.file.name, args.file.read_bytes())]
+    with db.session_scope(ctx.engine) as session:
+        preview = preview_certificates(session=session, files=files)
+        counts = preview.counts
+        print(f"Certificates: {counts['new']} new, {counts['update']} updated, {counts['unchanged']} unchanged, "
+              f"{counts['error']} rows with errors; {counts['checks']} checks")
+        changed = preview.rows[preview.rows["action"] != "unchanged"]
+        print(changed.to_string(index=False) if not changed.empty else "(nothing to change)")
+        _print_problems(preview.problems)
+        if args.problems_csv is not None:
+            args.problems_csv.write_bytes(problems_csv(preview.problems))
+            print(f"Problems written to {args.problems_csv}.")
+        if preview.has_errors:
+            print(f"error: {preview.error_count:,} error(s); nothing was imported. Fix the file and run the command "
+                  "again.", file=sys.stderr)
+            return 2
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 0
+        apply_certificates(session=session, actor=CLI, preview=preview)
+    print(f"Imported: {counts['new']} new, {counts['update']} updated certificates, {counts['checks']} checks.")
+    return 0
+
+
+@command("check-certificates", "Record certificates that expired or whose check went stale; partners no longer "
+         "covered join the open cycles (run daily from cron).",
+         arg("--today", type=_day, metavar="YYYY-MM-DD", help="the day to check as (default: today)"))
+def cmd_check_certificates(args: argparse.Namespace, ctx: Context) -> int:
+    """Mark certificates past their valid-to day expired and record verifications older than the re-check interval
+    as stale, each once (the follow-ups read these events); partners no longer covered join the open cycles they
+    were exempt from. Running it twice on a day changes nothing the second time."""
+    with db.session_scope(ctx.engine) as session:
+        report = monitor.sweep(session=session, actor=CLI, today=args.today)
+    print(f"Checked certificates: {len(report.expired)} expired, {len(report.stale)} verifications stale, "
+          f"{len(report.joined)} partners joined an open cycle.")
+    return 0
+
+
+def _print_problems(problems: pd.DataFrame) -> None:
+    errors = int((problems["severity"] == "error").sum())
+    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
+    for p in problems.itertuples():
+        row = "" if pd.isna(p.row) else f"row {p.row}"
+        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
+        value = f" [{p.value}]" if p.value else ""
+        print(f"  {p.severity}: {where}{value}: {p.message}")
