@@ -10,6 +10,8 @@ from sqlmodel import Session, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
 from models.common import ENTITY_TYPES
+from services.places import registry as places
+from services.threats import sources as threat_sources
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -167,5 +169,11 @@ def load_reference_data(*, session: Session) -> dict[str, int]:
     fill(CriterionApplicability, applicability_matrix(criteria, by_entity))
     fill(CriterionText, _question_texts(criteria))
     fill(MraProgram, _mras())
+    session.flush()
+    # Places and threat sources are topped up by key rather than filled once: sites and imports live there too.
+    for table, count in (("place", places.load_reference_places(session=session)),
+                         ("threatindicator", threat_sources.load_reference_sources(session=session))):
+        if count:
+            loaded[table] = count
     session.flush()
     return loaded
