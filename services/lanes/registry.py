@@ -46,6 +46,7 @@ MODE_WORDS = {m.value: m.value for m in TransportMode} | {
     "road": TransportMode.truck, "ftl": TransportMode.truck, "ltl": TransportMode.truck, "train": TransportMode.rail,
     "intermodal": TransportMode.rail, "plane": TransportMode.air, "express": TransportMode.courier,
 }
+MODE_KINDS = {TransportMode.ocean: "seaport", TransportMode.barge: "seaport", TransportMode.air: "airport"}
 NODE_COLUMNS = ["lane_id", "seq", "id", *NODE_FIELDS, "partner_code", "partner_name", "partner_status", "entity_type",
                 "contracted_by_code", "site_name", "place_code", "place_name", "place_kind", "location", "iso2",
                 "region_code", "region", "latitude", "longitude"]
@@ -162,6 +163,17 @@ def resolve_nodes(lookup: Lookup, rows: list[dict[str, Any]]) -> tuple[list[dict
                 node["place_id"] = int(by_label.iloc[0]["id"])
             else:
                 found, note = places.resolve_code(places=lookup.places, code=place_text, kind=kind or None)
+                if found is None and not kind:  # one code, several kinds (USLAX): the modes tell which
+                    arriving = _text(rows[i - 1].get("mode_to_next")).casefold() if i else ""
+                    leaving = _text(row.get("mode_to_next")).casefold()
+                    for mode in (arriving, leaving):
+                        guess = MODE_KINDS.get(MODE_WORDS.get(mode, ""))
+                        if guess:
+                            found, note = places.resolve_code(places=lookup.places, code=place_text, kind=guess)
+                            if found is not None:
+                                break
+                    if found is None:
+                        _, note = places.resolve_code(places=lookup.places, code=place_text)
                 if found is None:
                     named = lookup.places[(lookup.places["name"].str.casefold() == place_text.casefold())
                                           & lookup.places["active"]]
@@ -179,7 +191,8 @@ def resolve_nodes(lookup: Lookup, rows: list[dict[str, Any]]) -> tuple[list[dict
             primary = mine[mine["is_primary"]]
             if len(mine) == 1 or len(primary) == 1:
                 node["site_id"] = int((primary if len(primary) == 1 else mine).iloc[0]["id"])
-        if node["site_id"] is None and node["place_id"] is None and node.get("role") != NodeRole.customs_broker:
+        if node["site_id"] is None and node["place_id"] is None and node.get("role") != NodeRole.customs_broker \
+                and not place_text:
             problem("place", "Where is this node? Give a place (UN/LOCODE) or the partner's site")
         mode = _text(row.get("mode_to_next"))
         if i < last:
@@ -266,8 +279,35 @@ def _refuse(problems: list[tuple]) -> None:
         raise ValidationError("; ".join(f"node {i + 1} {field}: {message}" for i, field, _v, message, _s in errors))
 
 
-def _insert_nodes(session: Session, lane_id: int, nodes: list[dict[str, Any]]) -> None:
-    session.exec(insert(LaneNode), params=[{**n, "lane_id": lane_id, "seq": i + 1} for i, n in enumerate(nodes)])
+def write_lanes(*, session: Session, actor: Actor, lanes: list[dict[str, Any]]) -> list[Lane]:
+    """Write checked lanes in one go: each item has `values` (clean lane fields), `nodes` (resolved node values)
+    and `lane_id` (None for a new lane). Nodes of an existing lane are replaced; sea routes are computed once."""
+    require_write(actor)
+    now = utcnow()
+    written = []
+    for item in lanes:
+        lane = session.get(Lane, item["lane_id"]) if item.get("lane_id") else None
+        if lane is None:
+            lane = Lane(**item["values"], created_by=actor.username, updated_by=actor.username, created_at=now,
+                        updated_at=now)
+        else:
+            for field, value in item["values"].items():
+                setattr(lane, field, value)
+            lane.version += 1
+            lane.updated_by, lane.updated_at = actor.username, now
+        session.add(lane)
+        written.append(lane)
+    session.flush()
+    replaced = [lane.id for lane, item in zip(written, lanes, strict=True) if item.get("lane_id")]
+    if replaced:
+        session.exec(delete(LaneNode).where(col(LaneNode.lane_id).in_(replaced)))
+    rows = [{**node, "lane_id": lane.id, "seq": i + 1} for lane, item in zip(written, lanes, strict=True)
+            for i, node in enumerate(item["nodes"])]
+    for start in range(0, len(rows), 5_000):
+        session.exec(insert(LaneNode), params=rows[start:start + 5_000])
+    session.flush()
+    routes.ensure_for_lanes(session=session, lane_ids=[lane.id for lane in written])
+    return written
 
 
 def save_lane(*, session: Session, actor: Actor, values: dict[str, Any], rows: list[dict[str, Any]],
@@ -287,23 +327,10 @@ def save_lane(*, session: Session, actor: Actor, values: dict[str, Any], rows: l
     clean = clean_lane_values(session, values, lane_id)
     nodes, problems = resolve_nodes(Lookup.build(session), rows)
     _refuse(problems)
-    now = utcnow()
-    if lane is None:
-        lane = Lane(**clean, created_by=actor.username, updated_by=actor.username, created_at=now, updated_at=now)
-        session.add(lane)
-        session.flush()
-        before = None
-    else:
+    before = None
+    if lane is not None:
         before = {**{f: getattr(lane, f) for f in LANE_FIELDS}, "nodes": _node_count(session, lane.id)}
-        for field, value in clean.items():
-            setattr(lane, field, value)
-        lane.version += 1
-        lane.updated_by, lane.updated_at = actor.username, now
-        session.add(lane)
-        session.exec(delete(LaneNode).where(LaneNode.lane_id == lane.id))
-    _insert_nodes(session, lane.id, nodes)
-    session.flush()
-    routes.ensure_for_lanes(session=session, lane_ids=[lane.id])
+    (lane,) = write_lanes(session=session, actor=actor, lanes=[{"values": clean, "nodes": nodes, "lane_id": lane_id}])
     audit.record(session=session, actor=actor, action="create" if before is None else "update", entity="lane",
                  entity_id=lane.code, summary=f"{'Added' if before is None else 'Saved'} lane {lane.code} "
                  f"{lane.name} ({len(nodes)} nodes)", before=before,
@@ -347,8 +374,9 @@ def list_lanes(*, session: Session, status: str | None = None) -> pd.DataFrame:
     origin = nodes[nodes["seq"] == 1].set_index("lane_id")["location"]
     entry = nodes[nodes["role"] == NodeRole.port_of_entry].drop_duplicates("lane_id").set_index("lane_id")["location"]
     lanes["nodes"] = lanes["id"].map(counts).fillna(0).astype(int)
-    lanes["origin"] = lanes["id"].map(origin).fillna("")
-    lanes["entry"] = lanes["id"].map(entry).fillna("")
+    origin, entry = origin.to_dict(), entry.to_dict()
+    lanes["origin"] = [origin.get(i, "") for i in lanes["id"]]
+    lanes["entry"] = [entry.get(i, "") for i in lanes["id"]]
     return lanes[LIST_COLUMNS]
 
 

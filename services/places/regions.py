@@ -13,6 +13,17 @@ def _plain(text: str) -> str:
     return " ".join("".join(c for c in folded if not unicodedata.combining(c)).split())
 
 
+# Words that official subdivision names add to the name people use ("Guangdong Sheng", "Xinjiang Uygur Zizhiqu").
+_GENERIC = {"sheng", "shi", "zizhiqu", "uygur", "huizu", "zhuangzu", "tebiexingzhengqu", "province", "state",
+            "region", "territory", "de", "zaragoza", "ocampo", "ignacio", "la", "llave"}
+
+
+def _short(text: str) -> str:
+    words = _plain(text).replace("-", " ").split()
+    kept = [w for w in words if w not in _GENERIC]
+    return " ".join(kept or words)
+
+
 @cache
 def regions(iso2: str) -> dict[str, str]:
     """Subdivision code -> name for a country (states, provinces, ...); empty when pycountry lists none."""
@@ -41,8 +52,11 @@ def clean_region(iso2: str, value: object) -> str:
     for candidate in (upper, f"{(iso2 or '').upper()}-{upper}"):
         if candidate in known:
             return candidate
-    by_name = {_plain(name): code for code, name in known.items()}
-    found = by_name.get(_plain(text))
+    by_name = {}
+    for code, name in known.items():
+        by_name[_plain(name)] = code
+        by_name.setdefault(_short(name), code)
+    found = by_name.get(_plain(text)) or by_name.get(_short(text))
     if found:
         return found
     if not known:

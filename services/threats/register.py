@@ -196,6 +196,12 @@ def _write(session: Session, actor: Actor, rows: list[dict[str, Any]], existing:
     return len(rows)
 
 
+def write_ratings(*, session: Session, actor: Actor, rows: list[dict[str, Any]]) -> int:
+    """Insert or update checked ratings with a history entry each (for imports); returns how many."""
+    require_write(actor)
+    return _write(session, actor, rows, ratings(session=session))
+
+
 def accept_suggestions(*, session: Session, actor: Actor, keys: list[tuple[str, str, str]] | None = None) -> int:
     """Accept the current suggestions for these (iso2, region_code, category) keys (all pending ones when None).
 

@@ -109,9 +109,9 @@ def index_level(values: pd.Series, mapping: dict) -> pd.Series:
         else:
             level = pd.Series(ThreatLevel.low.value, index=values.index).mask(numbers <= medium, "Medium") \
                 .mask(numbers <= high, "High")
-        return level.where(numbers.notna(), None)
+        return level.astype(object).where(numbers.notna(), None)
     table = {str(k).strip().casefold(): v for k, v in mapping.get("levels", {}).items()}
-    found = values.astype(str).str.strip().str.casefold().map(table)
+    found = values.astype(str).str.strip().str.casefold().map(table).astype(object)
     return found.where(found.isin(list(LEVEL_ORDER)), None)
 
 
