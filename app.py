@@ -8,9 +8,12 @@ import pages.criteria
 import pages.cycles
 import pages.dashboard
 import pages.imports
+import pages.lanes
 import pages.partners
 import pages.review
+import pages.screening
 import pages.supplier
+import pages.threats
 from models.common import Role
 from ui import auth, state
 
@@ -21,6 +24,9 @@ WRITERS = (Role.admin, Role.analyst)
 PAGES = [
     (pages.dashboard.render, "Dashboard", "dashboard", ":material/dashboard:", ALL, "Overview"),
     (pages.partners.render, "Partners", "partners", ":material/handshake:", ALL, "Step 1 · Partners"),
+    (pages.lanes.render, "Cargo flow", "lanes", ":material/route:", ALL, "Step 1 · Partners"),
+    (pages.threats.render, "Threats", "threats", ":material/crisis_alert:", ALL, "Step 2 · Threats"),
+    (pages.screening.render, "Screening", "screening", ":material/policy:", ALL, "Step 2 · Threats"),
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),

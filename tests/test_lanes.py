@@ -212,3 +212,10 @@ def test_demo_lanes_on_the_demo_company(tmp_path):
         with pytest.raises(ValueError):
             demo_lanes.seed_demo_lanes(session=s, today=TODAY)
     engine.dispose()
+    small = db.make_engine(f"sqlite:///{tmp_path / 'small.db'}")  # a 30-partner demo lacks many partner types
+    db.upgrade(small)
+    with db.session_scope(small) as s:
+        loader.load_reference_data(session=s)
+        seed_demo(session=s, partners=30, seed=7, today=TODAY)
+        assert demo_lanes.seed_demo_lanes(session=s, today=TODAY).lanes >= 20
+    small.dispose()

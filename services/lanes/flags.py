@@ -104,3 +104,24 @@ def all_flags(*, session: Session, today: date, lane_ids: list[int] | None = Non
                        restricted=register.confirmed_forced_labor(session=session), unknown_as=settings.unknown_as)
     lanes = list_lanes(session=session).set_index("id")
     return flags.assign(lane_code=flags["lane_id"].map(lanes["code"]), lane_name=flags["lane_id"].map(lanes["name"]))
+
+
+def inputs_version(*, session: Session) -> tuple:
+    """A fingerprint of everything lanes, flags and the map read, in one query: cached views key on it, so a change
+    made by another process (the CLI, an import) is seen on the next rerun."""
+    from sqlalchemy import func as f
+
+    from models import Lane, LaneNode, Partner, PartnerSite, Place, ScreeningMatch, ThreatRatingChange, ThreatSource
+
+    def scalar(stmt):
+        return stmt.scalar_subquery()
+
+    row = session.exec(select(
+        scalar(select(f.count()).select_from(Lane)), scalar(select(f.max(Lane.updated_at))),
+        scalar(select(f.max(LaneNode.id))), scalar(select(f.max(ThreatRatingChange.id))),
+        scalar(select(f.count()).select_from(ThreatSource)), scalar(select(f.max(ThreatSource.loaded_at))),
+        scalar(select(f.max(ScreeningMatch.id))), scalar(select(f.max(ScreeningMatch.decided_at))),
+        scalar(select(f.max(Place.updated_at))), scalar(select(f.count()).select_from(Place)),
+        scalar(select(f.max(PartnerSite.updated_at))), scalar(select(f.count()).select_from(PartnerSite)),
+        scalar(select(f.max(Partner.updated_at))), scalar(select(f.max(Assignment.updated_at))))).one()
+    return tuple(str(v) for v in row)

@@ -447,3 +447,19 @@ def get_lane(*, session: Session, lane_id: int) -> dict[str, Any] | None:
     if lane is None:
         return None
     return {"lane": lane.model_dump(), "nodes": nodes_frame(session=session, lane_ids=[lane_id])}
+
+
+def find_partners(*, session: Session, text: str, limit: int = 20) -> pd.DataFrame:
+    """Partners whose code or name contains `text`, with their sites: a picker for the node table's codes."""
+    like = f"%{text.strip().lower()}%"
+    found = session.exec(select(Partner.id, Partner.partner_code, Partner.legal_name, Partner.entity_type,
+                                Partner.country_iso2)
+                         .where(func.lower(Partner.partner_code).like(like) | func.lower(Partner.legal_name).like(like))
+                         .order_by(Partner.partner_code).limit(limit)).all()
+    frame = pd.DataFrame(found, columns=["id", "partner_code", "legal_name", "entity_type", "country_iso2"])
+    names = pd.DataFrame(session.exec(select(PartnerSite.partner_id, PartnerSite.name)
+                                      .where(col(PartnerSite.partner_id).in_(frame["id"].tolist()))).all(),
+                         columns=["partner_id", "name"])
+    sites = names.groupby("partner_id")["name"].agg(", ".join)
+    frame["sites"] = frame["id"].map(sites).fillna("")
+    return frame.drop(columns="id")
