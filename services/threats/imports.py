@@ -47,6 +47,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "source": ("source", "reference", "citation"),
     "as_of": ("as_of", "as of", "date", "year", "edition"),
 }
+CODE_KEYS = {header_key(a) for a in ("iso2", "iso3", "iso", "country code", "country_iso2")}
 CATEGORY_WORDS = {c.value: c.value for c in ThreatCategory} | {
     "contraband": ThreatCategory.contraband_smuggling, "smuggling": ThreatCategory.contraband_smuggling,
     "drugs": ThreatCategory.contraband_smuggling, "human trafficking": ThreatCategory.human_smuggling,
@@ -99,6 +100,9 @@ def _columns(table: Table, problems: list[Problem]) -> dict[str, int] | None:
     columns: dict[str, int] = {}
     for target, aliases in COLUMN_ALIASES.items():
         positions = table.positions(*(header_key(a) for a in aliases))
+        if target == "country" and len(positions) > 1:  # "Country" and "ISO3", as index files have: the code wins
+            codes = [p for p in positions if table.keys[p] in CODE_KEYS]
+            positions = codes[:1] if len(codes) == 1 else positions
         if len(positions) > 1:
             labels = ", ".join(table.label(p) for p in positions)
             problems.append(Problem(table.filename, table.header_row, labels, "",
