@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from models import ImportRecord, ThreatIndicator, ThreatSource
+from models.common import utcnow
 from models.threats import RatingBasis, SourceKind, ThreatCategory
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
@@ -314,6 +315,7 @@ def _apply_index(session: Session, actor: Actor, preview: ThreatFilePreview, nam
     source.as_of = as_of or (max(dates) if dates else None)
     source.filename, source.sha256, source.loaded_by, source.active = preview.filename[:255], preview.sha256, \
         actor.username, True
+    source.loaded_at = utcnow()
     source.caveat = f"Imported index, mapped {rules.describe_mapping(mapping)}"[:1000]
     session.add(source)
     session.flush()

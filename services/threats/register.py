@@ -32,6 +32,7 @@ DISPLAY_ORDER = {NOT_ASSESSED: -1, ThreatLevel.low: 0, ThreatLevel.medium: 1, Th
 RATED_LEVELS = (ThreatLevel.high, ThreatLevel.medium, ThreatLevel.low)
 MIN_REASON = 10
 KEY = ["iso2", "region_code", "category"]
+_TABLE_MEMO: dict[tuple, pd.DataFrame] = {}
 TABLE_COLUMNS = ["iso2", "country", "numeric", "region_code", "region", "category", "level", "status", "basis",
                  "suggested", "suggestion_rule", "rule", "rationale", "reason", "source", "as_of", "stale", "is_demo",
                  "review", "version", "updated_by", "updated_at"]
@@ -68,12 +69,34 @@ def ratings(*, session: Session) -> pd.DataFrame:
     return pd.DataFrame(session.exec(select(*(getattr(ThreatRating, c) for c in columns))).all(), columns=columns)
 
 
+def _table_key(session: Session, today: date) -> tuple:
+    from sqlalchemy import func as f
+
+    row = session.exec(select(select(f.count()).select_from(ThreatRating).scalar_subquery(),
+                              select(f.max(ThreatRatingChange.id)).scalar_subquery(),
+                              select(f.max(ThreatRatingChange.changed_at)).scalar_subquery(),
+                              select(f.max(ThreatSettings.updated_at)).scalar_subquery())).one()
+    return (str(session.get_bind().url), today, sources.fingerprint(session=session), *map(str, row))
+
+
 def threat_table(*, session: Session, today: date) -> pd.DataFrame:
     """Every country (and every region with a rating) x every category, with its effective threat.
 
     Columns: see TABLE_COLUMNS. `status` is rated, suggested, inherited (a region without its own rating), no value
     (Unknown) or not assessed; `review` marks suggestions nobody has decided on, or that changed since the decision.
+    Kept per database state for the process (the register, its sources and settings change only through writes
+    that change the key).
     """
+    key = _table_key(session, today)
+    found = _TABLE_MEMO.get(key)
+    if found is None:
+        found = _threat_table(session, today)
+        _TABLE_MEMO.clear()
+        _TABLE_MEMO[key] = found
+    return found.copy()
+
+
+def _threat_table(session: Session, today: date) -> pd.DataFrame:
     settings = get_settings(session=session)
     countries = pd.DataFrame(session.exec(select(Country.iso2, Country.name, Country.numeric)).all(),
                              columns=["iso2", "country", "numeric"])

@@ -52,6 +52,9 @@ BUILT_IN = {
     },
 }
 _MEMO = "threat_suggestions"
+# Suggestions change only when sources do: kept per database and sources fingerprint for the whole process, so the
+# pages, the map and the CLI do not apply the rules again on every read.
+_PROCESS_MEMO: dict[tuple, pd.DataFrame] = {}
 SOURCE_COLUMNS = ["id", "key", "name", "publisher", "kind", "categories", "as_of", "licence", "citation", "caveat",
                   "is_demo", "filename", "loaded_by", "loaded_at", "active"]
 
@@ -121,10 +124,29 @@ def suggestions(*, session: Session) -> pd.DataFrame:
     """
     held = session.info.get(_MEMO)
     if held is not None:
-        return held
-    found = _suggestions(session)
+        return held.copy()
+    key = (str(session.get_bind().url), fingerprint(session=session))
+    found = _PROCESS_MEMO.get(key)
+    if found is None:
+        found = _suggestions(session)
+        _PROCESS_MEMO.clear()  # one database state is enough: older ones are never asked for again
+        _PROCESS_MEMO[key] = found
     session.info[_MEMO] = found
-    return found
+    return found.copy()
+
+
+def fingerprint(*, session: Session) -> tuple:
+    """What the suggestions depend on, in one query: the sources and their values."""
+    from sqlalchemy import func as f
+
+    row = session.exec(select(
+        select(f.count()).select_from(ThreatSource).scalar_subquery(),
+        select(f.max(ThreatSource.loaded_at)).scalar_subquery(),
+        select(f.count()).select_from(ThreatSource).where(ThreatSource.active).scalar_subquery(),
+        select(f.max(ThreatIndicator.id)).scalar_subquery(),
+        select(f.count()).select_from(ThreatIndicator).scalar_subquery(),
+        select(f.count()).select_from(Country).scalar_subquery())).one()
+    return tuple(str(v) for v in row)
 
 
 def forget_suggestions(session: Session) -> None:
