@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from models import Lane, Partner, PartnerSite, Place, ThreatRating
 from models.common import Role
+from services.core import audit
 from services.core.config import ROOT
 from services.core.permissions import Actor
 from services.imports.reader import sha256_hex
@@ -79,7 +80,7 @@ def seed_demo_lanes(*, session: Session, partner_ids: list[int] | None = None,
     places, added_places = _places(session)
     partners = _partners(session, ids)
     templates = pd.read_csv(DEMO / "lanes.csv", dtype=str, keep_default_na=False)
-    written = nodes = 0
+    pending: list[tuple[dict, list[dict]]] = []
     used: dict[str, set[int]] = {}
     for code, rows in templates.groupby("lane_code", sort=False):
         first = rows.iloc[0]
@@ -96,13 +97,23 @@ def seed_demo_lanes(*, session: Session, partner_ids: list[int] | None = None,
             node_rows.append(_node(row, partner, origin, places))
         if origin is None:
             continue
-        city = origin["city"] if origin is not None else ""
-        values = {"code": code, "name": first["lane_name"].format(city=city).strip(), "commodity": first["commodity"],
-                  "mode": first["mode"],
-                  "volume_share": first["volume_share"], "notes": "Demo lane"}
-        lanes.save_lane(session=session, actor=ANALYST, values=values, rows=node_rows)
-        written += 1
-        nodes += len(node_rows)
+        values = {"code": code, "name": first["lane_name"].format(city=origin["city"]).strip(),
+                  "commodity": first["commodity"], "mode": first["mode"], "volume_share": first["volume_share"],
+                  "notes": "Demo lane"}
+        pending.append((values, node_rows))
+    # Every lane is checked like a form, then all are written at once (sea routes computed once).
+    lookup = lanes.Lookup.build(session)
+    writes = []
+    for values, node_rows in pending:
+        resolved, problems = lanes.resolve_nodes(lookup, node_rows)
+        errors = [p for p in problems if p[4] == "error"]
+        if errors:
+            raise ValueError(f"Demo lane {values['code']}: {errors}")
+        writes.append({"values": lanes.clean_lane_values(session, values, None), "nodes": resolved, "lane_id": None})
+    lanes.write_lanes(session=session, actor=ANALYST, lanes=writes)
+    audit.record(session=session, actor=ANALYST, action="create", entity="lanes", entity_id="",
+                 summary=f"Added {len(writes)} demo lanes", after={"lanes": [w["values"]["code"] for w in writes]})
+    written, nodes = len(writes), sum(len(w["nodes"]) for w in writes)
     ratings = _threats(session, today)
     entries, matches = _restricted_list(session, partners, today)
     return LaneDemoSummary(lanes=written, nodes=nodes, places=added_places,

@@ -17,7 +17,7 @@ from models.lanes import LaneStatus
 from models.threats import ThreatLevel
 from services.lanes import flags as lane_flags
 from services.lanes import routes
-from services.lanes.registry import list_lanes, nodes_frame
+from services.lanes.registry import lane_rows, nodes_frame
 from services.places import world
 from services.threats import register
 
@@ -48,7 +48,7 @@ def _worse(a: pd.Series, b: pd.Series) -> pd.Series:
 def map_data(*, session: Session, today: date, lane_ids: list[int] | None = None,
              status: str | None = LaneStatus.active) -> LaneMapData:
     """Nodes, legs, points and flags of the chosen lanes (default: the active ones)."""
-    lanes = list_lanes(session=session, status=status)
+    lanes = lane_rows(session=session, status=status)
     if lane_ids is not None:
         lanes = lanes[lanes["id"].isin(lane_ids)]
     nodes = nodes_frame(session=session, lane_ids=lanes["id"].tolist())
@@ -64,70 +64,74 @@ def map_data(*, session: Session, today: date, lane_ids: list[int] | None = None
                                   unknown_as=settings.unknown_as)
     found = found.assign(lane_code=found["lane_id"].map(lanes.set_index("id")["code"]),
                          lane_name=found["lane_id"].map(lanes.set_index("id")["name"]))
-    per_node = found.groupby(["lane_id", "seq"])["flag"].agg(lambda s: "; ".join(dict.fromkeys(s)))
-    nodes["flags"] = [per_node.get((lane, seq), "") for lane, seq in zip(nodes["lane_id"], nodes["seq"],
-                                                                          strict=True)]
+    per_node: dict[tuple, dict] = {}
+    for lane, seq, flag in zip(found["lane_id"], found["seq"], found["flag"], strict=True):
+        per_node.setdefault((lane, seq), {})[flag] = None
+    nodes["flags"] = ["; ".join(per_node.get((lane, seq), ())) for lane, seq in zip(nodes["lane_id"], nodes["seq"],
+                                                                                     strict=True)]
     return LaneMapData(nodes=nodes, legs=_legs(session, nodes), points=_points(nodes), flags=found)
 
 
 def _legs(session: Session, nodes: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct drawn leg (same path, mode and colour), with the lanes that use it."""
+    columns = ["path", "mode", "level", "lanes", "lane_count", "from", "to", "length_km", "straight"]
     frame = routes.legs(nodes)
     if frame.empty:
-        return pd.DataFrame(columns=["path", "mode", "level", "lanes", "lane_count", "from", "to", "length_km",
-                                     "straight"])
-    ends = nodes.set_index(["lane_id", "seq"])
-    start = ends.loc[list(zip(frame["lane_id"], frame["seq"], strict=True))]
-    finish = ends.loc[list(zip(frame["lane_id"], frame["to_seq"], strict=True))]
-    frame["from"] = start["location"].to_numpy()
-    frame["to"] = finish["location"].to_numpy()
-    frame["level"] = _worse(pd.Series(start["level"].to_numpy()), pd.Series(finish["level"].to_numpy())).to_numpy()
-    frame["lane_code"] = start["lane_code"].to_numpy()
-    frame = frame.dropna(subset=routes.ENDS)
+        return pd.DataFrame(columns=columns)
+    about = nodes[["lane_id", "seq", "location", "level", "lane_code"]]
+    frame = frame.merge(about, on=["lane_id", "seq"], how="left").merge(
+        about.drop(columns="lane_code").rename(columns={"seq": "to_seq", "location": "to", "level": "to_level"}),
+        on=["lane_id", "to_seq"], how="left").rename(columns={"location": "from"})
+    frame["level"] = _worse(frame["level"], frame["to_level"])
     sea = frame["mode"].isin(routes.SEA_MODES)
     found = routes.stored(session=session, ends=frame[sea])
-    keys = frame[routes.ENDS].astype(float).round(3)
-    by_key = {tuple(k): (c, length) for k, c, length in zip(found[routes.ENDS].itertuples(index=False, name=None),
-                                                            found["coordinates"], found["length_km"], strict=True)}
-    paths, lengths, straight = [], [], []
-    for is_sea, key, row in zip(sea, keys.itertuples(index=False, name=None),
-                                frame[routes.ENDS].itertuples(index=False, name=None), strict=True):
+    by_key = {k: (c, length) for k, c, length in zip(
+        found[routes.ENDS].itertuples(index=False, name=None), found["coordinates"].tolist(),
+        found["length_km"].tolist(), strict=True)}
+    keys = frame[routes.ENDS].astype(float).round(3).itertuples(index=False, name=None)
+    ends = frame[routes.ENDS].astype(float).round(2).itertuples(index=False, name=None)
+    legs: dict[tuple, dict] = {}
+    for is_sea, key, end, mode, level, lane, start_name, end_name in zip(
+            sea.tolist(), keys, ends, frame["mode"].tolist(), frame["level"].tolist(), frame["lane_code"].tolist(),
+            frame["from"].tolist(), frame["to"].tolist(), strict=True):
         stored = by_key.get(key) if is_sea else None
-        if stored:
-            paths.append(stored[0])
-            lengths.append(stored[1])
-            straight.append(False)
-        else:
-            paths.append([[round(row[0], 2), round(row[1], 2)], [round(row[2], 2), round(row[3], 2)]])
-            lengths.append(None)
-            straight.append(bool(is_sea))
-    frame["path"], frame["length_km"], frame["straight"] = paths, lengths, straight
-    frame["_key"] = [repr(p) for p in paths]
-    grouped = frame.groupby(["_key", "mode", "level"], sort=False).agg(
-        path=("path", "first"), lanes=("lane_code", lambda s: ", ".join(sorted(set(s)))),
-        lane_count=("lane_code", "nunique"), **{"from": ("from", "first"), "to": ("to", "first")},
-        length_km=("length_km", "first"), straight=("straight", "first")).reset_index()
-    return grouped.drop(columns="_key")
+        path = stored[0] if stored else [[end[0], end[1]], [end[2], end[3]]]
+        leg = legs.setdefault((key if stored or not is_sea else ("straight", *key), mode, level), {
+            "path": path, "mode": mode, "level": level, "lanes": set(), "from": start_name, "to": end_name,
+            "length_km": stored[1] if stored else None, "straight": bool(is_sea and not stored)})
+        leg["lanes"].add(lane)
+    rows = [{**leg, "lanes": ", ".join(sorted(leg["lanes"])), "lane_count": len(leg["lanes"])}
+            for leg in legs.values()]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _points(nodes: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct located place: what happens there across lanes (one pass over the nodes)."""
     located = nodes.dropna(subset=["latitude", "longitude"])
-    if located.empty:
-        return pd.DataFrame(columns=["location", "latitude", "longitude", "roles", "partners", "lanes", "lane_count",
-                                     "dwell_hours", "rests", "level", "flags", "flag_count"])
-
-    def joined(s: pd.Series) -> str:
-        return ", ".join(sorted({v for v in s if v}))
-
-    grouped = located.assign(lat=located["latitude"].round(3), lon=located["longitude"].round(3)).groupby(
-        ["location", "lat", "lon"], sort=False).agg(
-        latitude=("latitude", "first"), longitude=("longitude", "first"), roles=("role", joined),
-        partners=("partner_code", joined), lanes=("lane_code", joined), lane_count=("lane_code", "nunique"),
-        dwell_hours=("dwell_hours", "max"), rests=("rests", "any"), level=("level", "first"),
-        flags=("flags", lambda s: "; ".join(dict.fromkeys(f for v in s for f in v.split("; ") if f))))
-    grouped = grouped.reset_index().drop(columns=["lat", "lon"])
-    grouped["flag_count"] = grouped["flags"].map(lambda f: len(f.split("; ")) if f else 0)
-    grouped["dwell_hours"] = grouped["dwell_hours"].where(grouped["rests"], 0).fillna(0)
-    return grouped
+    columns = ["location", "latitude", "longitude", "roles", "partners", "lanes", "lane_count", "dwell_hours", "rests",
+               "level", "flags", "flag_count"]
+    places: dict[tuple, dict] = {}
+    for loc, lat, lon, role, partner, lane, dwell, rests, level, flagged in zip(
+            located["location"], located["latitude"], located["longitude"], located["role"],
+            located["partner_code"], located["lane_code"], located["dwell_hours"], located["rests"],
+            located["level"], located["flags"], strict=True):
+        point = places.setdefault((loc, round(lat, 3), round(lon, 3)), {
+            "location": loc, "latitude": lat, "longitude": lon, "roles": set(), "partners": set(), "lanes": set(),
+            "dwell_hours": 0.0, "rests": False, "level": level, "flags": {}})
+        point["roles"].add(role)
+        if partner:
+            point["partners"].add(partner)
+        point["lanes"].add(lane)
+        if rests:
+            point["rests"] = True
+            if dwell == dwell and dwell > point["dwell_hours"]:  # NaN-safe
+                point["dwell_hours"] = float(dwell)
+        for flag in flagged.split("; ") if flagged else ():
+            point["flags"][flag] = None
+    rows = [{**p, "roles": ", ".join(sorted(p["roles"])), "partners": ", ".join(sorted(p["partners"])),
+             "lanes": ", ".join(sorted(p["lanes"])), "lane_count": len(p["lanes"]), "flags": "; ".join(p["flags"]),
+             "flag_count": len(p["flags"])} for p in places.values()]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def lane_map_spec(data: LaneMapData, *, color_field: str = "level", color_domain: list[str] | None = None,

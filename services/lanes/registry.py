@@ -360,13 +360,18 @@ def set_lane_status(*, session: Session, actor: Actor, lane_id: int, status: str
     return lane
 
 
-def list_lanes(*, session: Session, status: str | None = None) -> pd.DataFrame:
-    """Lanes with their node count, origin and port of entry."""
-    stmt = select(Lane)
+def lane_rows(*, session: Session, status: str | None = None) -> pd.DataFrame:
+    """The lanes' own fields (no nodes), by code."""
+    columns = [*LANE_FIELDS, "id", "version", "updated_by", "updated_at"]
+    stmt = select(*(getattr(Lane, c) for c in columns))
     if status:
         stmt = stmt.where(Lane.status == status)
-    lanes = pd.DataFrame([lane.model_dump() for lane in session.exec(stmt.order_by(Lane.code))],
-                         columns=[*LANE_FIELDS, "id", "version", "updated_by", "updated_at"])
+    return pd.DataFrame(session.exec(stmt.order_by(Lane.code)).all(), columns=columns)
+
+
+def list_lanes(*, session: Session, status: str | None = None) -> pd.DataFrame:
+    """Lanes with their node count, origin and port of entry."""
+    lanes = lane_rows(session=session, status=status)
     if lanes.empty:
         return pd.DataFrame(columns=LIST_COLUMNS)
     nodes = nodes_frame(session=session, lane_ids=lanes["id"].tolist())
@@ -382,11 +387,11 @@ def list_lanes(*, session: Session, status: str | None = None) -> pd.DataFrame:
 
 def nodes_frame(*, session: Session, lane_ids: list[int] | None = None) -> pd.DataFrame:
     """Nodes in order with who and where: partner, site or place, country, region and coordinates."""
-    stmt = select(LaneNode)
+    columns = ["id", "lane_id", "seq", *NODE_FIELDS]
+    stmt = select(*(getattr(LaneNode, c) for c in columns))
     if lane_ids is not None:
         stmt = stmt.where(col(LaneNode.lane_id).in_(lane_ids))
-    nodes = pd.DataFrame([n.model_dump() for n in session.exec(stmt.order_by(LaneNode.lane_id, LaneNode.seq))],
-                         columns=["id", "lane_id", "seq", *NODE_FIELDS])
+    nodes = pd.DataFrame(session.exec(stmt.order_by(LaneNode.lane_id, LaneNode.seq)).all(), columns=columns)
     partner_ids = set(nodes["partner_id"].dropna().astype(int)) | set(nodes["contracted_by_id"].dropna().astype(int))
     partners = pd.DataFrame(session.exec(select(Partner.id, Partner.partner_code, Partner.legal_name, Partner.status,
                                                 Partner.entity_type, Partner.country_iso2)
