@@ -71,7 +71,12 @@ def add_lanes(url: str, total: int) -> dict:
 
 
 def map_build(url: str, repeat: int) -> dict:
-    """Cold builds of the map (a fresh session each time: no memo), split into data and spec."""
+    """Builds of the map from the database, split into data and spec: the first with the process's threat memos
+    empty (cold), then with the threat register kept (as after a lane edit)."""
+    from services.threats import register, sources
+
+    sources._PROCESS_MEMO.clear()
+    register._TABLE_MEMO.clear()
     engine = db.make_engine(url)
     data_times, spec_times, sizes = [], [], []
     for _ in range(repeat):
@@ -83,9 +88,12 @@ def map_build(url: str, repeat: int) -> dict:
         sizes.append(len(json.dumps(spec)))
     engine.dispose()
     total = [a + b for a, b in zip(data_times, spec_times, strict=True)]
-    return {"data_median": statistics.median(data_times), "spec_median": statistics.median(spec_times),
-            "total_median": statistics.median(total), "total_max": max(total), "spec_bytes": sizes[-1],
-            "legs": len(data.legs), "points": len(data.points), "nodes": len(data.nodes), "flags": len(data.flags)}
+    return {"cold_data": data_times[0], "cold_spec": spec_times[0], "cold_total": total[0],
+            "warm_data_median": statistics.median(data_times[1:]),
+            "warm_spec_median": statistics.median(spec_times[1:]),
+            "warm_total_median": statistics.median(total[1:]), "warm_total_max": max(total[1:]),
+            "spec_bytes": sizes[-1], "legs": len(data.legs), "points": len(data.points), "nodes": len(data.nodes),
+            "flags": len(data.flags)}
 
 
 def list_file(url: str, entries: int, hits: int) -> bytes:
@@ -212,9 +220,11 @@ def main() -> None:
     m, sc = results["map"], results["screening"]
     print(f"| measure ({args.partners:,} partners, {args.lanes} lanes) | seconds | target | ratio to baseline |")
     print("|---|---|---|---|")
-    print(f"| map data (nodes, threats, flags, routes), median of 5 | {m['data_median']:.3f} | | |")
-    print(f"| map chart spec from the data, median of 5 | {m['spec_median']:.3f} | | |")
-    print(f"| map built from the database, median (max) | {m['total_median']:.3f} ({m['total_max']:.3f}) | ≤ 1 | |")
+    print(f"| map from the database, cold: data (nodes, threats, flags, routes) + spec | {m['cold_data']:.3f} + "
+          f"{m['cold_spec']:.3f} = {m['cold_total']:.3f} | ≤ 1 | |")
+    print(f"| map from the database, threat register kept: median of 4 (max) | {m['warm_total_median']:.3f} "
+          f"({m['warm_total_max']:.3f}) | ≤ 1 | |")
+    print(f"| map chart spec from the data alone, median of 4 | {m['warm_spec_median']:.3f} | | |")
     print(f"| trivial page rerun (baseline) | {base:.3f} | | 1.0 |")
     for key, label in (("lanes_page", "Cargo flow (map tab)"), ("threats_page", "Threats (register tab)")):
         r = results[key]

@@ -31,14 +31,19 @@ FLAG_KINDS = (NO_PARTNER, NO_ASSESSMENT, REST_HIGH, CUSTODY_NO_SEAL, TRANSSHIP_H
 FLAG_COLUMNS = ["lane_id", "seq", "role", "location", "partner_code", "flag", "detail"]
 
 
-def assessed_partners(*, session: Session, today: date, months: int = ASSESSMENT_MAX_AGE_MONTHS) -> set[int]:
-    """Partners with a questionnaire accepted, or an exemption granted in a cycle, within `months`."""
+def assessed_partners(*, session: Session, today: date, months: int = ASSESSMENT_MAX_AGE_MONTHS,
+                      partner_ids: list[int] | None = None) -> set[int]:
+    """Partners (of `partner_ids`, or all) with a questionnaire accepted, or an exemption granted in a cycle,
+    within `months`."""
     since = (pd.Timestamp(today) - pd.DateOffset(months=months)).tz_localize("UTC").to_pydatetime()
-    accepted = session.exec(select(Assignment.partner_id).where(Assignment.status == "accepted",
-                                                                col(Assignment.reviewed_at) >= since)).all()
-    exempt = session.exec(select(Assignment.partner_id).join(Cycle, col(Cycle.id) == Assignment.cycle_id)
-                          .where(Assignment.status == "exempt", col(Cycle.created_at) >= since)).all()
-    return set(accepted) | set(exempt)
+    accepted = select(Assignment.partner_id).where(Assignment.status == "accepted",
+                                                   col(Assignment.reviewed_at) >= since)
+    exempt = select(Assignment.partner_id).join(Cycle, col(Cycle.id) == Assignment.cycle_id) \
+        .where(Assignment.status == "exempt", col(Cycle.created_at) >= since)
+    if partner_ids is not None:
+        accepted = accepted.where(col(Assignment.partner_id).in_(partner_ids))
+        exempt = exempt.where(col(Assignment.partner_id).in_(partner_ids))
+    return set(session.exec(accepted).all()) | set(session.exec(exempt).all())
 
 
 def node_threats(nodes: pd.DataFrame, table: pd.DataFrame, *, unknown_as: str) -> pd.DataFrame:
@@ -100,7 +105,8 @@ def all_flags(*, session: Session, today: date, lane_ids: list[int] | None = Non
     settings = register.get_settings(session=session)
     table = register.threat_table(session=session, today=today)
     flags = lane_flags(nodes=nodes, threats=node_threats(nodes, table, unknown_as=settings.unknown_as),
-                       assessed=assessed_partners(session=session, today=today),
+                       assessed=assessed_partners(session=session, today=today,
+                                                  partner_ids=nodes["partner_id"].dropna().astype(int).unique().tolist()),
                        restricted=register.confirmed_forced_labor(session=session), unknown_as=settings.unknown_as)
     lanes = list_lanes(session=session).set_index("id")
     return flags.assign(lane_code=flags["lane_id"].map(lanes["code"]), lane_name=flags["lane_id"].map(lanes["name"]))

@@ -59,7 +59,9 @@ def map_data(*, session: Session, today: date, lane_ids: list[int] | None = None
                          score_level=threats["score_level"].to_numpy(),
                          lane_code=nodes["lane_id"].map(lanes.set_index("id")["code"]))
     found = lane_flags.lane_flags(nodes=nodes, threats=threats,
-                                  assessed=lane_flags.assessed_partners(session=session, today=today),
+                                  assessed=lane_flags.assessed_partners(
+                                      session=session, today=today,
+                                      partner_ids=nodes["partner_id"].dropna().astype(int).unique().tolist()),
                                   restricted=register.confirmed_forced_labor(session=session),
                                   unknown_as=settings.unknown_as)
     found = found.assign(lane_code=found["lane_id"].map(lanes.set_index("id")["code"]),
@@ -100,9 +102,15 @@ def _legs(session: Session, nodes: pd.DataFrame) -> pd.DataFrame:
             "path": path, "mode": mode, "level": level, "lanes": set(), "from": start_name, "to": end_name,
             "length_km": stored[1] if stored else None, "straight": bool(is_sea and not stored)})
         leg["lanes"].add(lane)
-    rows = [{**leg, "lanes": ", ".join(sorted(leg["lanes"])), "lane_count": len(leg["lanes"])}
-            for leg in legs.values()]
+    rows = [{**leg, "lanes": _listed(leg["lanes"]), "lane_count": len(leg["lanes"])} for leg in legs.values()]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _listed(codes: set[str], shown: int = 8) -> str:
+    """Codes for a tooltip: a hub used by hundreds of lanes names the first few and counts the rest."""
+    ordered = sorted(codes)
+    more = f" … and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    return ", ".join(ordered[:shown]) + more
 
 
 def _points(nodes: pd.DataFrame) -> pd.DataFrame:
@@ -128,8 +136,8 @@ def _points(nodes: pd.DataFrame) -> pd.DataFrame:
                 point["dwell_hours"] = float(dwell)
         for flag in flagged.split("; ") if flagged else ():
             point["flags"][flag] = None
-    rows = [{**p, "roles": ", ".join(sorted(p["roles"])), "partners": ", ".join(sorted(p["partners"])),
-             "lanes": ", ".join(sorted(p["lanes"])), "lane_count": len(p["lanes"]), "flags": "; ".join(p["flags"]),
+    rows = [{**p, "roles": ", ".join(sorted(p["roles"])), "partners": _listed(p["partners"]),
+             "lanes": _listed(p["lanes"]), "lane_count": len(p["lanes"]), "flags": "; ".join(p["flags"]),
              "flag_count": len(p["flags"])} for p in places.values()]
     return pd.DataFrame(rows, columns=columns)
 
