@@ -8,10 +8,13 @@ import pages.criteria
 import pages.cycles
 import pages.dashboard
 import pages.imports
+import pages.lanes
 import pages.mutual_recognition
 import pages.partners
 import pages.review
+import pages.screening
 import pages.supplier
+import pages.threats
 from models.common import Role
 from ui import auth, state
 
@@ -24,6 +27,9 @@ PAGES = [
     (pages.partners.render, "Partners", "partners", ":material/handshake:", ALL, "Step 1 · Partners"),
     (pages.mutual_recognition.render, "Mutual recognition", "mutual_recognition", ":material/public:", ALL,
      "Step 1 · Partners"),
+    (pages.lanes.render, "Cargo flow", "lanes", ":material/route:", ALL, "Step 1 · Partners"),
+    (pages.threats.render, "Threats", "threats", ":material/crisis_alert:", ALL, "Step 2 · Threats"),
+    (pages.screening.render, "Screening", "screening", ":material/policy:", ALL, "Step 2 · Threats"),
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),

@@ -31,13 +31,24 @@ from models.collection import (  # noqa: E402
 )
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
+from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
+from models.places import Place  # noqa: E402
 from models.reference import (  # noqa: E402
     Country,
     Criterion,
     CriterionApplicability,
     CriterionText,
     MraProgram,
+)
+from models.screening import RestrictedEntry, RestrictedList, RestrictedName, ScreeningMatch  # noqa: E402
+from models.sites import PartnerContact, PartnerSite  # noqa: E402
+from models.threats import (  # noqa: E402
+    ThreatIndicator,
+    ThreatRating,
+    ThreatRatingChange,
+    ThreatSettings,
+    ThreatSource,
 )
 from models.user import User  # noqa: E402
 
@@ -62,4 +73,20 @@ __all__ = [
     "Partner",
     "ReviewComment",
     "User",
+    # risk assessment steps 1 and 2
+    "Lane",
+    "LaneNode",
+    "PartnerContact",
+    "PartnerSite",
+    "Place",
+    "RestrictedEntry",
+    "RestrictedList",
+    "RestrictedName",
+    "ScreeningMatch",
+    "SeaRoute",
+    "ThreatIndicator",
+    "ThreatRating",
+    "ThreatRatingChange",
+    "ThreatSettings",
+    "ThreatSource",
 ]

@@ -44,6 +44,7 @@ class Partner(SQLModel, table=True):
     contact_email: str = Field(default="", max_length=254)
     language: str = Field(default="en", max_length=5)
     parent_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)  # staff user for escalations
     criticality: str = Field(default="medium", max_length=10, index=True)
     import_share: float | None = None  # percent of the importer's import volume
     status: str = Field(default="active", max_length=10, index=True)

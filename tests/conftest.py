@@ -63,11 +63,21 @@ _USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignme
                 '"user"')
 
 
+# Risk assessment steps 1 and 2: rows pointing at partners, users and each other go first; reference places and
+# the built-in threat sources stay.
+_RISK_TABLES = ("screeningmatch", "restrictedname", "restrictedentry", "restrictedlist", "threatratingchange",
+                "threatrating", "threatsettings", "lanenode", "lane", "partnercontact", "partnersite", "searoute")
+
+
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text("UPDATE partner SET parent_id = NULL"))
-        for table in (*_USER_TABLES, "partner"):
+        conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
+        for table in (*_RISK_TABLES, *_USER_TABLES, "partner"):
             conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("DELETE FROM place WHERE NOT is_reference"))
+        conn.execute(text("DELETE FROM threatindicator WHERE source_id IN "
+                          "(SELECT id FROM threatsource WHERE kind <> 'built-in')"))
+        conn.execute(text("DELETE FROM threatsource WHERE kind <> 'built-in'"))
 
 
 @pytest.fixture

@@ -83,7 +83,8 @@ def test_initialise_an_empty_database(empty_engine, monkeypatch):
     assert inspect(empty_engine).get_table_names() == []
 
     report = startup.initialise(engine=empty_engine, with_demo=False)
-    assert set(report.loaded) == {"country", "criterion", "criterionapplicability", "criteriontext", "mraprogram"}
+    assert set(report.loaded) == {"country", "criterion", "criterionapplicability", "criteriontext", "mraprogram",
+                                  "place", "threatindicator"}
     assert (report.loaded["country"], report.loaded["criterion"], report.loaded["mraprogram"]) == (249, 101, 18)
     assert report.loaded["criterionapplicability"] > 101 and report.loaded["criteriontext"] >= 101
     assert report.demo_partners == 0

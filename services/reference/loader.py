@@ -12,6 +12,8 @@ from sqlmodel import Session, col, func, select
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
 from models.common import ENTITY_TYPES, LANGUAGES, Applicability
 from models.reference import Basis, PartnerRole
+from services.places import registry as places
+from services.threats import sources as threat_sources
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -339,5 +341,11 @@ def load_reference_data(*, session: Session) -> dict[str, int]:
         if count:
             loaded[model.__tablename__] = count
     fill(MraProgram, _mras())
+    session.flush()
+    # Places and threat sources are topped up by key rather than filled once: sites and imports live there too.
+    for table, count in (("place", places.load_reference_places(session=session)),
+                         ("threatindicator", threat_sources.load_reference_sources(session=session))):
+        if count:
+            loaded[table] = count
     session.flush()
     return loaded

@@ -1,0 +1,1 @@
+"""Forced-labor screening: restricted-party lists loaded from files, partner matches, analyst decisions."""

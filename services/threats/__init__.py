@@ -1,0 +1,1 @@
+"""Step 2 of CBP's risk assessment: threat sources, suggestion rules, the register and its history."""
