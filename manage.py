@@ -30,6 +30,7 @@ from models.common import Role
 from services.core import backup, config, db, startup, users
 from services.core.permissions import Actor, PermissionDenied, ValidationError
 from services.demo import generator as demo
+from services.imports.reader import limits as reader_limits
 from services.reports import overview
 
 CLI = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
@@ -251,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             # A notice, not the command's result: keeps stdout clean for `stats --json | ...`.
             with contextlib.redirect_stdout(sys.stderr):
                 startup.announce_admin_password(report.admin_password)
-        return args.run(args, Context(engine=engine, url=url, startup=report))
+        with reader_limits.command_line():  # imports from the command line may be larger than an upload
+            return args.run(args, Context(engine=engine, url=url, startup=report))
     except (ValidationError, PermissionDenied) as error:
         return _fail(str(error), 2)
     except OperationalError as error:

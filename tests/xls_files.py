@@ -43,9 +43,13 @@ def _globals_records() -> bytes:
 
 
 def workbook(sheets: dict[str, list[bytes]], strings: list[str] = (), sheet_types: dict[str, int] | None = None,
-             extra_streams: tuple[str, ...] = ()) -> bytes:
-    """An .xls file: `sheets` maps each sheet name to its cell records; `strings` is the shared string table."""
+             extra_streams: tuple[str, ...] = (), password: bool = False) -> bytes:
+    """An .xls file: `sheets` maps each sheet name to its cell records; `strings` is the shared string table;
+    `sheet_types` gives a sheet another type than worksheet (1: Excel 4.0 macro sheet); `password` adds the
+    FILEPASS record of an encrypted workbook."""
     bof_globals = record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0x06))
+    if password:
+        bof_globals += record(0x002F, b"\x01\x00" + b"\x00" * 52)
     bof_sheet = record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 0x06))
     eof = record(0x000A)
     sst = b""
@@ -78,31 +82,38 @@ def workbook(sheets: dict[str, list[bytes]], strings: list[str] = (), sheet_type
 
 
 def compound_file(streams: dict[str, bytes]) -> bytes:
-    """An OLE2 compound file of 512-byte sectors with the given streams (each at least 4,096 bytes)."""
-    size = 512
+    """An OLE2 compound file of 512-byte sectors with the given streams (each at least 4,096 bytes long, so
+    that none lives in the mini stream)."""
+    size, per_sector = 512, 128
     sectors: list[bytes] = []
-    starts = []
+    chains: list[list[int]] = []
     for data in streams.values():
-        starts.append(len(sectors))
         padded = data + b"\x00" * (-len(data) % size)
+        chains.append(list(range(len(sectors), len(sectors) + len(padded) // size)))
         sectors += [padded[i:i + size] for i in range(0, len(padded), size)]
-    entries = 1 + len(streams)
-    directory_sectors = -(-entries * 128 // size)
-    fat_entries = len(sectors) + directory_sectors + 1
-    fat = [_FREE] * (size // 4)
-    position = 0
-    for data in streams.values():
-        count = -(-len(data) // size)
-        for i in range(count):
-            fat[position + i] = position + i + 1 if i < count - 1 else _END
-        position += count
-    directory_start = len(sectors)
-    for i in range(directory_sectors):
-        fat[directory_start + i] = directory_start + i + 1 if i < directory_sectors - 1 else _END
-    fat_sector = directory_start + directory_sectors
-    fat[fat_sector] = _FAT_SECTOR
-    assert fat_entries <= size // 4, "too many sectors for one FAT sector"
+    directory = _directory(streams, [chain[0] for chain in chains])
+    chains.append(list(range(len(sectors), len(sectors) + len(directory) // size)))
+    sectors += [directory[i:i + size] for i in range(0, len(directory), size)]
+    fat_count = -(-(len(sectors) + 1) // per_sector)
+    while fat_count * per_sector < len(sectors) + fat_count:
+        fat_count += 1
+    assert fat_count <= 109, "the header's table of FAT sectors holds 109"
+    fat = [_FREE] * (fat_count * per_sector)
+    for chain in chains:
+        for this, following in zip(chain, [*chain[1:], _END], strict=True):
+            fat[this] = following
+    fat_sectors = list(range(len(sectors), len(sectors) + fat_count))
+    for sector in fat_sectors:
+        fat[sector] = _FAT_SECTOR
+    table = struct.pack(f"<{len(fat)}I", *fat)
+    sectors += [table[i:i + size] for i in range(0, len(table), size)]
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, fat_count, chains[-1][0], 0, 4096, _END, 0, _END, 0)
+              + struct.pack("<109I", *fat_sectors, *[_FREE] * (109 - fat_count)))
+    return header + b"".join(sectors)
 
+
+def _directory(streams: dict[str, bytes], starts: list[int]) -> bytes:
     def entry(name: str, kind: int, start: int, length: int, child: int = _NONE, right: int = _NONE) -> bytes:
         encoded = name.encode("utf-16-le") + b"\x00\x00"
         return (encoded.ljust(64, b"\x00") + struct.pack("<HBBIII", len(encoded), kind, 1, _NONE, right, child)
@@ -112,10 +123,10 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
     directory = entry("Root Entry", 5, _END, 0, child=1)
     for i, name in enumerate(names):
         directory += entry(name, 2, starts[i], len(streams[name]), right=i + 2 if i + 1 < len(names) else _NONE)
-    directory = directory.ljust(directory_sectors * size, b"\x00")
-    sectors += [directory[i:i + size] for i in range(0, len(directory), size)]
-    sectors.append(struct.pack(f"<{size // 4}I", *fat))
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, 1, directory_start, 0, 4096, _END, 0, _END, 0)
-              + struct.pack("<I", fat_sector) + struct.pack("<I", _FREE) * 108)
-    return header + b"".join(sectors)
+    return directory.ljust(-(-len(directory) // 512) * 512, b"\x00")
+
+
+def encrypted_ooxml() -> bytes:
+    """What Excel writes for an .xlsx saved with a password: an OLE2 file with EncryptionInfo and
+    EncryptedPackage streams."""
+    return compound_file({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\x00" * 4092, "EncryptedPackage": b"\x00" * 4096})

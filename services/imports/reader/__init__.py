@@ -58,7 +58,7 @@ def read_table(
     name = filename or "upload"
     allowed = limits.current()
     if len(data) > allowed.max_file_bytes:
-        raise unreadable(name, (f"The file is {len(data) / 1e6:,.0f} MB; at most {allowed.max_file_bytes / 1e6:,.0f} "
+        raise unreadable(name, (f"The file is {len(data) / 1e6:,.1f} MB; at most {allowed.max_file_bytes / 1e6:,.1f} "
                                 f"MB are read. {allowed.advice}"))
     if not data.strip():
         raise unreadable(name, "The file is empty.")

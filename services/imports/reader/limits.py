@@ -34,7 +34,7 @@ class Limits:
     @property
     def advice(self) -> str:
         """What to do with a file over the row limit."""
-        if self is UPLOAD:
+        if self.name == "upload":
             return (f"Split it into files of at most {UPLOAD.max_rows:,} rows, or have an administrator import it "
                     f"on the server with `manage.py import-partners` / `import-responses` (up to "
                     f"{COMMAND_LINE.max_rows:,} rows).")
@@ -46,13 +46,13 @@ UPLOAD = Limits(name="upload", max_file_bytes=50_000_000, max_unpacked_bytes=250
 COMMAND_LINE = Limits(name="command line", max_file_bytes=1_000_000_000, max_unpacked_bytes=500_000_000,
                       max_rows=2_000_000, max_cells=15_000_000, max_text_chars=400_000_000)
 
-_limits: ContextVar[Limits] = ContextVar("reader_limits", default=UPLOAD)
+_limits: ContextVar[Limits | None] = ContextVar("reader_limits", default=None)
 _rows_read: ContextVar[list[int] | None] = ContextVar("reader_rows_read", default=None)
 
 
 def current() -> Limits:
     """The limits in force here: UPLOAD unless inside `command_line()` (or `using(...)`)."""
-    return _limits.get()
+    return _limits.get() or UPLOAD
 
 
 @contextmanager

@@ -21,6 +21,12 @@ from services.imports.reader.table import UnreadableFile, header_key, unreadable
 
 _ATTRS = rb'(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|\'[^\']*\'))*'
 _CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# Literal markup and the least bytes each stands for: a cell's ">" and "</c>" (its tag, counted apart, is at least
+# `<c r="A1"/>`), a value's <v></v>, an inline string's <is><t></t></is>, a row's <row></row>.
+_MARKUP = ((b"</c>", 3), (b"<v>", 7), (b"<is><t>", 16), (b"<row", 11))
+_NOT_PLAIN = (b" r=", b"\tr=", b"\nr=", b"\rr=", b"r =", b"<f", b' t="s"', b"t='s'", b":c", b":row", b"<![CDATA[",
+              b"<!--")
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _LONGER_NAME = re.compile(rb"<c[^\s/>]")
 _SHARED = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")? t="s"(?: s="[0-9]+")?><v>([0-9]+)</v>')
@@ -148,41 +154,56 @@ def _cell_tags(piece: bytes) -> int:
 def _quick(name: str, sheet: str, archive: Archive, path: str, shared: list[int]) -> Extent | None:
     """The extent from counts and references, or None when the sheet needs the cell-by-cell scan.
 
-    Counts every cell tag, also of empty cells, so the extent is at least the library's.
+    The text is the slice's size less the least markup its tags take (text cannot hold a "<" outside CDATA).
+    The extent counts empty cells too; over a limit, it is counted again without them before refusing.
     """
     extent = Extent(name, sheet)
     letters: set[bytes] = set()
-    last_row = 0
+    rows: set[bytes] = set()
     try:
         for piece in slices(archive.chunks(path), _ROW_END):
-            if b"<f" in piece or b":f" in piece:
+            if b"<![CDATA[" in piece or b":f" in piece:
                 return None
             tags = _cell_tags(piece)
-            rows = _CELL_ROW.findall(piece)
-            if len(rows) != tags:
+            references = _CELL_ROW.findall(piece)
+            if len(references) != tags:
                 return None
-            if rows:
-                last_row = max(last_row, max(map(int, set(rows))))
-                letters.update(_CELL_LETTERS.findall(piece))
+            rows.update(references)
+            letters.update(_CELL_LETTERS.findall(piece))
             extent.cells += tags
-            extent.text += len(piece)
+            extent.text += len(piece) - 11 * tags - sum(piece.count(tag) * size for tag, size in _MARKUP)
             uses = piece.count(b' t="s"')
             if uses:
                 indexes = _SHARED.findall(piece)
                 if len(indexes) != uses:
                     return None
                 extent.text += sum(shared[i] if i < len(shared) else 0 for i in map(int, indexes))
+            if b"<f" in piece and not _formulas(piece, extent):
+                return None
     except UnreadableFile:
         raise
     except (Malformed, ValueError):
         return None
-    extent.last_row = last_row
+    extent.last_row = max(map(int, rows), default=0)
     extent.last_column = max((column_index(c.decode()) for c in letters), default=-1)
     try:
         extent.check()
     except UnreadableFile:
-        return None  # over a limit counting empty cells too: the cell-by-cell scan decides (and names the row)
+        return None  # counting empty cells too: the cell-by-cell scan decides, and names the row
     return extent
+
+
+def _formulas(piece: bytes, extent: Extent) -> bool:
+    """Note the slice's formula cells, found from each <f> back to its cell's reference; False if one has none."""
+    for formula in _FORMULA.finditer(piece):
+        cell = _CELL_REF.match(piece, piece.rfind(b'<c r="', 0, formula.start()))
+        if cell is None:
+            return False
+        position = (int(cell.group(2)), column_index(cell.group(1).decode()))
+        text = unescape((formula.group(1) or b"").decode("utf-8", "replace"))
+        if len(extent.formulas) < 10_000:
+            extent.formulas[position] = "=" + (text or "(shared formula)")
+    return True
 
 
 def _cell_by_cell(name: str, sheet: str, archive: Archive, path: str, shared: list[int]) -> Extent:
@@ -192,22 +213,40 @@ def _cell_by_cell(name: str, sheet: str, archive: Archive, path: str, shared: li
     row, column = 0, 0  # 0-based, as the library counts
     try:
         for piece in slices(archive.chunks(path), _ROW_END):
+            if _plain(piece):  # rows of cells without references: all counted at once
+                rows = piece.count(b"<row")
+                cells = _cell_tags(piece)
+                if cells:
+                    widest = max(part.count(b"<c") for part in piece.split(b"</row>"))
+                    markup = 11 * cells + sum(piece.count(tag) * size for tag, size in _MARKUP)
+                    extent.add(row + rows, widest - 1, max(0, len(piece) - markup))
+                    extent.check()
+                row, column = row + rows, 0
+                continue
             at = 0
             while match := _ELEMENT.search(piece, at):
                 at = match.end()
-                closing, tag, attributes, empty = match.groups()
+                closing, tag, raw, empty = match.groups()
+                attributes = _attributes(raw) if raw else {}
                 if tag == b"row":
                     if closing:
                         row, column = row + 1, 0
                         extent.check()
-                    elif reference := _attribute(attributes, b"r"):
-                        row = int(reference) - 1
+                    elif b"r" in attributes:
+                        row = int(attributes[b"r"]) - 1
                     if empty and not closing:
                         row, column = row + 1, 0
+                    elif not closing and (end := _plain_row(piece, at)):  # a row of cells without references
+                        body = piece[at:end.start()]
+                        cells = _cell_tags(body)
+                        if cells and (body.count(b"<v") or body.count(b"<is")):
+                            markup = 11 * cells + sum(body.count(tag) * size for tag, size in _MARKUP)
+                            extent.add(row + 1, cells - 1, max(0, len(body) - markup))
+                        at = end.start()
                     continue
                 if closing:
                     continue
-                reference = _attribute(attributes, b"r")
+                reference = attributes.get(b"r")
                 if reference:
                     letters = reference.rstrip(b"0123456789")
                     row, column = int(reference[len(letters):]) - 1, column_index(letters.decode())
@@ -215,16 +254,15 @@ def _cell_by_cell(name: str, sheet: str, archive: Archive, path: str, shared: li
                 if not empty:
                     end = _CELL_END.search(piece, at)
                     if end is None:
-                        raise unreadable(name, f"The workbook is damaged: a cell of sheet '{sheet}' is not closed.")
+                        raise Malformed(f"a cell of sheet '{sheet}' is not closed")
                     body, at = piece[at:end.start()], end.end()
-                formula = _FORMULA.search(body)
-                if formula:
+                formula = _FORMULA.search(body) if b"f" in body else None
+                if formula and len(extent.formulas) < 10_000:
                     text = unescape((formula.group(1) or b"").decode("utf-8", "replace"))
-                    if len(extent.formulas) < 10_000:
-                        extent.formulas[(row + 1, column)] = "=" + (text or "(shared formula)")
+                    extent.formulas[(row + 1, column)] = "=" + (text or "(shared formula)")
                 if _VALUE.search(body):
                     chars = len(body)
-                    if _attribute(attributes, b"t") == b"s":
+                    if attributes.get(b"t") == b"s":
                         index = _SHARED_VALUE.search(body)
                         number = int(index.group(1)) if index else -1
                         chars = shared[number] if 0 <= number < len(shared) else 0
@@ -240,10 +278,18 @@ def _cell_by_cell(name: str, sheet: str, archive: Archive, path: str, shared: li
     return extent
 
 
-def _attribute(attributes: bytes, wanted: bytes) -> bytes | None:
-    for match in _ATTR.finditer(attributes):
-        if match.group(1) == wanted:
-            value = match.group(2) if match.group(2) is not None else match.group(3)
-            return value.strip()
-    return None
+def _plain(body: bytes) -> bool:
+    """Rows whose cells carry no references, formulas, shared strings or namespace prefixes: such cells stand in
+    columns A, B, C... of consecutive rows, and rows and cells can be counted at once."""
+    return not any(marker in body for marker in _NOT_PLAIN) and b"<row" in body and b"<row/" not in body
 
+
+def _plain_row(piece: bytes, at: int) -> re.Match | None:
+    """The end tag of the row starting at `at` when its cells are plain (see `_plain`)."""
+    end = _ROW_END.search(piece, at)
+    return end if end is not None and not any(m in piece[at:end.start()] for m in _NOT_PLAIN) else None
+
+
+def _attributes(raw: bytes) -> dict[bytes, bytes]:
+    """An element's attributes (qualified names as written; the library matches "r" and "t" unprefixed)."""
+    return {key: (double or single).strip() for key, double, single in _ATTR.findall(raw)}
