@@ -21,6 +21,7 @@ from services.imports.partners import apply_partners, preview_partners
 from services.imports.reader import problems_csv
 
 CLI_ACTOR = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
+SHOWN_ROWS = 1_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -132,5 +133,7 @@ def _print_partner_preview(preview) -> None:
     print(f"Partners: {counts['new']} new, {counts['update']} updated, {counts['unchanged']} unchanged, "
           f"{counts['duplicate']} possible duplicates (skipped), {counts['error']} rows with errors")
     shown = preview.rows[preview.rows["action"] != "unchanged"]
-    print(_table(shown))
+    print(_table(shown.head(SHOWN_ROWS)))  # all of a million rows would take a GB to format
+    if len(shown) > SHOWN_ROWS:
+        print(f"... and {len(shown) - SHOWN_ROWS:,} more rows (every problem is listed below).")
     _print_problems(preview.problems)

@@ -146,7 +146,10 @@ def from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str],
                 header_row = row
                 break
     headers = [str(v).strip() for v in raw.loc[header_row]]
-    cells = raw.loc[(raw.index > header_row) & ~blank.to_numpy()]
+    below = raw.index > header_row
+    keep_rows = below & ~blank.to_numpy()
+    # A slice, not a copy, when every row below the header is kept (the usual case; a copy doubles a big file)
+    cells = raw.iloc[int(below.argmax()):] if keep_rows.sum() == below.sum() and below.any() else raw.loc[keep_rows]
     keep = [i for i, h in enumerate(headers) if h or cells[raw.columns[i]].str.strip().ne("").any()]
     if len(keep) < len(headers):
         cells = cells[[raw.columns[i] for i in keep]]
