@@ -172,7 +172,7 @@ def read_in_subprocess(files: list[tuple[Path, str]]) -> list[dict]:
     taken and by how many MB the process's peak memory grew while reading it (the peak is reset before each
     file through /proc/self/clear_refs; where that is not allowed, each file gets a process of its own)."""
     code = f"""
-import json, resource, sys, time
+import ctypes, gc, json, resource, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 import pandas, python_calamine  # loaded before the measurements start
 from services.imports.reader import UnreadableFile, limits, read_table
@@ -180,8 +180,16 @@ from services.imports.reader import UnreadableFile, limits, read_table
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+try:
+    trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    trim = None
+
 for path, which in zip(sys.argv[1::2], sys.argv[2::2], strict=True):
     data = open(path, "rb").read()
+    gc.collect()
+    if trim is not None:
+        trim(0)  # give the heap freed by the previous file back, or the next one reuses it unseen
     try:
         with open("/proc/self/clear_refs", "w") as reset:
             reset.write("5")
