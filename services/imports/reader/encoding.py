@@ -79,6 +79,11 @@ _PAIRED_SIGNS = set("“”‘’«»¿¡\u00a0–—…")  # signs that may sta
 _WESTERN_SIGNS = set("\u00a0“”‘’‚„–—…•€£°ºª¿¡«»©®™×·²³½¼¾§±µ†‡‰¢¥")
 
 
+# Letters that only one of the Latin code pages gives: Turkish text read as Central European shows ý, ţ, đ
+# where Turkish has ı, ş, ğ, and Polish or Czech text read as Turkish shows none of these.
+_DISTINCT = {"cp1254": set("ğıİşŞĞ"), "cp1250": set("ąęłńśźżćčřěůňťďĺľőűŕĄĘŁŃŚŹŻĆČŘĚŮŇŤĎĹĽŐŰŔ")}
+
+
 @dataclass(frozen=True)
 class Encoding:
     """How to decode a text file: the Python codec, the name users know, and the bytes of its byte-order mark."""
@@ -188,11 +193,12 @@ def _legacy(data: bytes) -> Encoding | None:
     for rank, codec in enumerate(proposed):
         if codec in _EAST_ASIAN or _first_error(data, codec, 0) is not None:
             continue
-        score = _in_words(sample.decode(codec))
+        text = sample.decode(codec)
+        score = _in_words(text)
         if score >= 0.8:
-            scored.append((-score, rank, codec))
+            scored.append((-score, -sum(c in _DISTINCT.get(codec, ()) for c in text), rank, codec))
     if scored:
-        return Encoding(min(scored)[2], LABELS[min(scored)[2]])
+        return Encoding(min(scored)[-1], LABELS[min(scored)[-1]])
     if _first_error(data, "cp1252", 0) is None:  # no better reading: as before, Windows-1252
         return Encoding("cp1252", LABELS["cp1252"])
     return None

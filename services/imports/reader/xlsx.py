@@ -160,6 +160,7 @@ def _quick(name: str, sheet: str, archive: Archive, path: str, shared: list[int]
     extent = Extent(name, sheet)
     letters: set[bytes] = set()
     rows: set[bytes] = set()
+    total = 0
     try:
         for piece in slices(archive.chunks(path), _ROW_END):
             if b"<![CDATA[" in piece or b":f" in piece:
@@ -171,8 +172,11 @@ def _quick(name: str, sheet: str, archive: Archive, path: str, shared: list[int]
             rows.update(references)
             letters.update(_CELL_LETTERS.findall(piece))
             extent.cells += tags
-            extent.text += len(piece) - 11 * tags - sum(piece.count(tag) * size for tag, size in _MARKUP)
-            uses = piece.count(b' t="s"')
+            total += len(piece)
+            # The XML's size bounds its text; the markup is counted only when that bound is over the limit.
+            extent.text += len(piece) if total <= extent.limits.max_text_chars else \
+                len(piece) - 11 * tags - sum(piece.count(tag) * size for tag, size in _MARKUP)
+            uses = piece.count(b' t="s"') if shared else 0
             if uses:
                 indexes = _SHARED.findall(piece)
                 if len(indexes) != uses:
