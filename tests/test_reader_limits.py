@@ -178,3 +178,16 @@ def test_command_line_reads_with_the_command_line_limits(tmp_path, database_url,
     assert manage.main(["import-partners", str(path), "--dry-run"]) == 0
     assert "Partners: 5 new" in capsys.readouterr().out
     assert "more than 3 rows" in str(refusal("partners.csv", path.read_bytes()))
+
+
+def test_text_the_library_holds_counts_even_where_no_cell_shows_it(monkeypatch):
+    """Shared strings are all held when a workbook opens, and every sheet of an .ods: they count as a whole."""
+    monkeypatch.setattr(limits, "UPLOAD", dataclasses.replace(limits.UPLOAD, max_text_chars=10_000))
+    unused = bombs.xlsx([bombs.HEADER_ROW], shared=["x" * 20_000])
+    assert "shared texts are too many or too long" in str(refusal("unused.xlsx", unused))
+    sheets = bombs.zip_parts({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": (
+        b'<office:document-content xmlns:office="o" xmlns:table="t" xmlns:text="x"><office:body><office:spreadsheet>'
+        + b"".join(f'<table:table table:name="S{i}">'.encode() + bombs.ods_row("y" * 3_000) + b"</table:table>"
+                   for i in range(5))
+        + b"</office:spreadsheet></office:body></office:document-content>")})
+    assert "all sheets together" in str(refusal("sheets.ods", sheets))

@@ -45,6 +45,12 @@ def check(name: str, archive: Archive, preferred: str) -> Checked:
     if content is None:
         raise unreadable(name, "The file is a zip archive but not a spreadsheet. Upload a .xlsx, .ods or .csv file.")
     sheets = _scan(name, archive, content)
+    everything = Extent(name, "all sheets together")  # the library builds every sheet when it opens the file
+    everything.text = sum(e.text for e in sheets.values())
+    everything.last_row = sum(e.last_row for e in sheets.values())
+    everything.last_column = max((e.last_column for e in sheets.values()), default=-1)
+    everything.rows_allowed = everything.limits.max_rows * len(sheets)
+    everything.check()
     sheet = pick_sheet(list(sheets), preferred)
     if sheet is None:
         raise unreadable(name, "The spreadsheet has no sheet to read.")

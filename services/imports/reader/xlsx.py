@@ -71,7 +71,7 @@ def check(name: str, archive: Archive, preferred: str) -> Checked:
     path = archive.find(sheets[sheet])
     if path is None:
         raise unreadable(name, f"The workbook is damaged: sheet '{sheet}' is missing.")
-    shared = _shared_lengths(archive, shared_path, reader_limits.current().max_cells)
+    shared = _shared_lengths(archive, shared_path, reader_limits.current())
     extent = _quick(name, sheet, archive, path, shared)
     if extent is None:
         extent = _cell_by_cell(name, sheet, archive, path, shared)
@@ -127,8 +127,9 @@ def _workbook_parts(archive: Archive, workbook: str) -> tuple[dict[str, str], st
     return sheets, (archive.find(shared[0]) if shared else None)
 
 
-def _shared_lengths(archive: Archive, path: str | None, most: int) -> list[int]:
-    """The size in bytes of each shared string's XML: at least its length in characters."""
+def _shared_lengths(archive: Archive, path: str | None, limits: reader_limits.Limits) -> list[int]:
+    """The size in bytes of each shared string's XML: at least its length in characters. The library holds them
+    all, so their number and their text count against the limits even if no cell shows them."""
     if path is None:
         return []
     ends: list[int] = []
@@ -136,9 +137,10 @@ def _shared_lengths(archive: Archive, path: str | None, most: int) -> list[int]:
     for piece in slices(archive.chunks(path), _SI_END):
         ends.extend(offset + m.end() for m in _SI_END.finditer(piece))
         offset += len(piece)
-        if len(ends) > most:
-            raise unreadable(archive.name, (f"The workbook holds more than {most:,} different texts; at most "
-                                            f"{most:,} cells are read."))
+        if len(ends) > limits.max_cells or offset > limits.max_text_chars:
+            raise unreadable(archive.name, (
+                f"The workbook's shared texts are too many or too long ({len(ends):,} texts, {offset:,} bytes); at "
+                f"most {limits.max_cells:,} texts and {limits.max_text_chars:,} characters are read."))
     return [end - start for start, end in zip([0, *ends], ends, strict=False)]
 
 
