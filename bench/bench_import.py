@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/bench_import.py [--partners 10000] [--answers-per-pa
 (a) baseline: plain sqlite3 executemany of the same answer rows into the `answer` table of a fresh migrated SQLite
 database (WAL, synchronous=NORMAL, foreign keys on, as services.core.db sets them); (b) the full import (read +
 validate + preview + apply + commit) of the CSV into another fresh database, with the command line's limits.
-Both run in this same invocation, each in its own process so that its peak memory (ru_maxrss) is its own, and
+Both run in this same invocation, each in its own process so that its peak memory (VmHWM) is its own, and
 alternate when repeated (medians are reported). No entity type has 120 applicable criteria (at most 93), so the
 partner count is raised to keep the number of answers (partners x answers per partner); the output says so.
 The .xlsx import is timed the same way (median of the runs). The partner file is imported by manage.py in a
@@ -58,7 +58,13 @@ ANSWER_MIX = (("yes", 0.80), ("partial", 0.08), ("no", 0.05), ("na", 0.07))
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory. VmHWM, not ru_maxrss: a child process inherits in ru_maxrss the peak
+    of the parent that started it (Linux keeps it across exec), which would hide the child's own."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def fresh_database(path: Path, partners: int, prefix: str) -> str:

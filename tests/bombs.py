@@ -169,8 +169,9 @@ def ods_row(*cells: str | float | None, repeat: int = 1) -> bytes:
 
 def read_in_subprocess(files: list[tuple[Path, str]]) -> list[dict]:
     """Read each (file, limits) in one fresh Python process: whether it was refused (message, row), the seconds
-    taken and by how many MB the process's peak memory grew while reading it (the peak is reset before each
-    file through /proc/self/clear_refs; where that is not allowed, each file gets a process of its own)."""
+    taken and by how many MB the process's peak memory (VmHWM) grew while reading it. The peak is reset before
+    each file through /proc/self/clear_refs, after the heap freed by the previous file has been given back;
+    where that is not allowed, each file gets a process of its own."""
     code = f"""
 import ctypes, gc, json, resource, sys, time
 sys.path.insert(0, {str(ROOT)!r})
@@ -178,7 +179,12 @@ import pandas, python_calamine  # loaded before the measurements start
 from services.imports.reader import UnreadableFile, limits, read_table
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: ru_maxrss starts at the peak of the process that started this one (kept across exec)
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 try:
     trim = ctypes.CDLL("libc.so.6").malloc_trim
