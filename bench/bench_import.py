@@ -269,18 +269,15 @@ def _median(runs: list[dict]) -> dict:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def run_phase(phase: str, **options) -> dict:
-    argv = [sys.executable, __file__, "--phase", phase]
+def run_phase(phase: str, script: Path | None = None, **options) -> dict:
+    """Run one phase in a fresh process; `script` runs it with another checkout's bench_import.py instead."""
+    argv = [sys.executable, str(script or __file__), "--phase", phase]
     for key, value in options.items():
         argv += [f"--{key}", str(value)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"phase {phase} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _seconds(result: dict) -> str:
-    return f"{result['seconds']:.2f} s" if result["refused"] else f"read in {result['seconds']:.2f} s"
 
 
 def main() -> None:
@@ -294,6 +291,9 @@ def main() -> None:
     parser.add_argument("--skip-answers", action="store_true")
     parser.add_argument("--skip-partners", action="store_true")
     parser.add_argument("--skip-refusals", action="store_true")
+    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                        help="also run the answer imports with the code of another checkout (e.g. main before "
+                             "issue 6), alternating with this one")
     parser.add_argument("--phase", choices=["baseline", "import", "partners", "upload"], help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
@@ -373,7 +373,8 @@ def answers(args: argparse.Namespace, work: Path) -> dict:
     xlsx_frame = answer_rows(sets, xlsx_partners, args.xlsx_answers, "X", seed=7)
     xlsx_path = work / "answers.xlsx"
     write_xlsx(xlsx_frame, xlsx_path)
-    baselines, imports, xlsx_runs = [], [], []
+    baselines, imports, xlsx_runs, other_imports, other_xlsx = [], [], [], [], []
+    other = args.compare_with / "bench" / "bench_import.py" if args.compare_with else None
     for run in range(1, args.repeat + 1):  # alternating, so that a noisy neighbour hurts both alike
         baseline_db, import_db, xlsx_db = work / "baseline.db", work / "import.db", work / "xlsx.db"
         fresh_database(baseline_db, partners, "P")
@@ -385,7 +386,17 @@ def answers(args: argparse.Namespace, work: Path) -> dict:
         imports.append(run_phase("import", db=import_db, file=csv_path))
         print(f"Run {run}: import of a {args.xlsx_answers:,}-answer .xlsx ...", flush=True)
         xlsx_runs.append(run_phase("import", db=xlsx_db, file=xlsx_path))
+        if other:
+            fresh_database(import_db, partners, "P")
+            fresh_database(xlsx_db, xlsx_partners, "X")
+            print(f"Run {run}: the same two imports with {args.compare_with} ...", flush=True)
+            other_imports.append(run_phase("import", other, db=import_db, file=csv_path))
+            other_xlsx.append(run_phase("import", other, db=xlsx_db, file=xlsx_path))
     baseline, imported, xlsx = _median(baselines), _median(imports), _median(xlsx_runs)
+    compared = {}
+    if other:
+        compared = {"checkout": str(args.compare_with), "import": _median(other_imports),
+                    "xlsx": _median(other_xlsx), "runs": {"import": other_imports, "xlsx": other_xlsx}}
     upload_rows = limits.UPLOAD.max_rows
     upload_partners = -(-upload_rows // per_partner)
     upload_path = work / "upload.xlsx"
@@ -401,7 +412,7 @@ def answers(args: argparse.Namespace, work: Path) -> dict:
         "import": imported, "runs": {"baseline": baselines, "import": imports, "xlsx": xlsx_runs},
         "ratio": imported["seconds"] / baseline["seconds"], "ratios_per_run": ratios,
         "cpu_ratio": imported["cpu_seconds"] / baseline["cpu_seconds"], "ratio_target": 1.3, "xlsx": xlsx,
-        "xlsx_answers": args.xlsx_answers, "xlsx_target_s": 2.0, "upload": upload,
+        "xlsx_answers": args.xlsx_answers, "xlsx_target_s": 2.0, "upload": upload, "compared": compared,
     }
 
 
@@ -425,7 +436,20 @@ def answers_table(result: dict, args: argparse.Namespace) -> str:
 {'met' if xlsx['seconds'] < 2 else 'NOT met'} |
 | largest upload the app accepts: preview of {limits.UPLOAD.max_rows:,} answers in the export layout \
 ({upload['mb']:.1f} MB .xlsx) | {upload['seconds']:.1f} s, memory +{upload['grew_mb']:.0f} MB \
-| about 300 MB {'met' if upload['grew_mb'] <= 300 else 'NOT met'} |"""
+| about 300 MB {'met' if upload['grew_mb'] <= 300 else 'NOT met'} |""" + _compared_rows(result)
+
+
+def _compared_rows(result: dict) -> str:
+    compared = result["compared"]
+    if not compared:
+        return ""
+    old, old_xlsx = compared["import"], compared["xlsx"]
+    ratio = old["seconds"] / result["baseline"]["seconds"]
+    return f"""
+| (b) with {compared['checkout']}, same runs | {old['seconds']:.1f} s (preview {old['preview_seconds']:.1f} s, apply \
+{old['apply_seconds']:.1f} s; CPU {old['cpu_seconds']:.1f} s); ratio to (a) {ratio:.2f} | |
+| .xlsx import with {compared['checkout']}, same runs | {old_xlsx['seconds']:.2f} s (preview \
+{old_xlsx['preview_seconds']:.2f} s) | |"""
 
 
 if __name__ == "__main__":
