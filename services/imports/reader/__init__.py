@@ -60,7 +60,7 @@ def read_table(
     if len(data) > allowed.max_file_bytes:
         raise unreadable(name, (f"The file is {len(data) / 1e6:,.1f} MB; at most {allowed.max_file_bytes / 1e6:,.1f} "
                                 f"MB are read. {allowed.advice}"))
-    if not data.strip():
+    if not data or data.isspace():  # (isspace stops at the first other byte; strip would copy the file)
         raise unreadable(name, "The file is empty.")
     if data.startswith((ZIP, OLE2)):
         table = read_sheet(name, data, sheet, header_keys)

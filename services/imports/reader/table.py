@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
@@ -132,9 +133,13 @@ def from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str],
     `raw` holds text cells (no missing values), indexed by spreadsheet row number, one column per spreadsheet
     column from A; `formulas` are the (row, column) of workbook formula cells.
     """
-    blank = pd.Series(True, index=raw.index)
-    for column in raw.columns:
-        blank &= raw[column].str.strip().eq("").to_numpy()
+    blank = raw[raw.columns[0]].str.strip().eq("").to_numpy().copy()
+    for column in raw.columns[1:]:  # only rows blank so far can be blank (usually a handful)
+        if not blank.any():
+            break
+        candidates = np.flatnonzero(blank)
+        blank[candidates] = raw[column].iloc[candidates].str.strip().eq("").to_numpy()
+    blank = pd.Series(blank, index=raw.index)
     filled = raw.index[~blank.to_numpy()]
     if len(filled) == 0:
         raise unreadable(name, "The file has no rows.")

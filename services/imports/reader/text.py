@@ -17,7 +17,6 @@ _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 _SEP_LINE = re.compile(r"^sep=(.)\r?\n", re.IGNORECASE)
 _HEAD_BYTES = 1 << 18
-_SLICE_CELLS = 1_000_000
 
 
 def read_text(name: str, data: bytes, header_keys: Collection[str]) -> Table:
@@ -44,13 +43,9 @@ def read_text(name: str, data: bytes, header_keys: Collection[str]) -> Table:
     if encoding.bom:
         stream.seek(encoding.bom)
     try:
-        # In slices of rows: the parser makes a Python string of every cell before they become one Arrow array
-        # per column, so a large file read whole would briefly take several times its final size.
-        slices = pd.read_csv(stream, sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
-                             skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL, engine="c", skiprows=skip,
-                             nrows=most + HEADER_SEARCH_ROWS + 1, encoding=encoding.codec,
-                             chunksize=max(1_000, _SLICE_CELLS // max(columns, 1)))
-        raw = pd.concat(list(slices), ignore_index=True)
+        raw = pd.read_csv(stream, sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
+                          skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL, engine="c", skiprows=skip,
+                          nrows=most + HEADER_SEARCH_ROWS + 1, encoding=encoding.codec)
     except pd.errors.EmptyDataError as exc:
         raise unreadable(name, "The file has no rows.") from exc
     except pd.errors.ParserError as exc:
