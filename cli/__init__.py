@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from cli.base import COMMANDS, Context
 from services.core import config, db, startup
 from services.core.permissions import PermissionDenied, ValidationError
+from services.imports.reader import limits as reader_limits
 
 
 def _load_commands() -> None:
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             # A notice, not the command's result: keeps stdout clean for `stats --json | ...`.
             with contextlib.redirect_stdout(sys.stderr):
                 startup.announce_admin_password(report.admin_password)
-        return args.run(args, Context(engine=engine, url=url, startup=report))
+        with reader_limits.command_line():  # imports from the command line may be larger than an upload
+            return args.run(args, Context(engine=engine, url=url, startup=report))
     except (ValidationError, PermissionDenied) as error:
         return _fail(str(error), 2)
     except OperationalError as error:

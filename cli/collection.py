@@ -21,6 +21,7 @@ from services.imports.reader import problems_csv
 
 DRY_RUN = arg("--dry-run", action="store_true", help="show the preview only; write nothing")
 PROBLEMS_CSV = arg("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
+SHOWN_ROWS = 1_000
 
 
 @command("import-partners", "Import or update partners from a CSV/XLSX file (preview, then all or nothing).",
@@ -117,5 +118,7 @@ def _print_partner_preview(preview) -> None:
     print(f"Partners: {counts['new']} new, {counts['update']} updated, {counts['unchanged']} unchanged, "
           f"{counts['duplicate']} possible duplicates (skipped), {counts['error']} rows with errors")
     shown = preview.rows[preview.rows["action"] != "unchanged"]
-    print(_table(shown))
+    print(_table(shown.head(SHOWN_ROWS)))  # all of a million rows would take a GB to format
+    if len(shown) > SHOWN_ROWS:
+        print(f"... and {len(shown) - SHOWN_ROWS:,} more rows (every problem is listed below).")
     _print_problems(preview.problems)

@@ -17,7 +17,7 @@ from ui import auth, labels, state
 from ui.text import plain
 
 # Only a hint for the file picker: the importers judge a file by its content.
-FILE_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls"]
+FILE_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls", "ods"]
 # The example files of docs/import-formats.md (a test imports them), offered as templates to start from.
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 PARTNER_EXAMPLES = {"partners.csv": "Example partner file (ERP column names, CSV)"}

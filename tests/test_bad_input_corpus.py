@@ -17,9 +17,14 @@ import manage
 from services.core.permissions import ValidationError
 from services.imports.answers import apply_responses, preview_responses
 from services.imports.partners import apply_partners, preview_partners
+from tests import bombs
 from tests.conftest import ANALYST
 from tests.test_answer_import import make_collection, store
 from tests.test_tabular import xlsx_bytes
+from tests.xls_files import encrypted_ooxml
+from tests.xls_files import formula as xls_formula
+from tests.xls_files import label as xls_label
+from tests.xls_files import workbook as xls_workbook
 
 CORPUS = Path(__file__).parent / "corpus"
 HEADER = "partner_code,criterion_id,answer,comment\n"
@@ -56,6 +61,28 @@ GENERATED: dict[str, Callable[[], bytes]] = {
                                                           '=HYPERLINK("http://evil.example","policy")']]),
     "empty_sheet.xlsx": lambda: xlsx_bytes({"Answers": []}),
     "instructions_only.xlsx": lambda: xlsx_bytes({"Instructions": [["Read me"]]}),
+    "formula.ods": lambda: bombs.ods(
+        bombs.ods_row("partner_code", "criterion_id", "answer", "comment")
+        + b'<table:table-row><table:table-cell office:value-type="string"><text:p>SUP001</text:p></table:table-cell>'
+          b'<table:table-cell office:value-type="string"><text:p>1.1</text:p></table:table-cell><table:table-cell '
+          b'office:value-type="string"><text:p>no</text:p></table:table-cell><table:table-cell table:formula='
+          b'"of:=HYPERLINK(&quot;http://evil.example&quot;;&quot;policy&quot;)" office:value-type="string" '
+          b'office:string-value="policy"><text:p>policy</text:p></table:table-cell></table:table-row>'),
+    "formula.xls": lambda: xls_workbook({"Answers": [
+        xls_label(0, 0, "partner_code"), xls_label(0, 1, "criterion_id"), xls_label(0, 2, "answer"),
+        xls_label(0, 3, "comment"), xls_label(1, 0, "SUP001"), xls_label(1, 1, "1.1"), xls_label(1, 2, "no"),
+        xls_formula(1, 3, 1.0)]}),
+    "password.xlsx": encrypted_ooxml,
+    "password.xls": lambda: xls_workbook({"Answers": [xls_label(0, 0, "partner_code")]}, password=True),
+    "macro_sheet.xls": lambda: xls_workbook({"Answers": [xls_label(0, 0, "partner_code")], "Macro1": []},
+                                            sheet_types={"Macro1": 1}),
+    "macros.ods": lambda: bombs.zip_parts({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+                                           "content.xml": b"<office:document-content/>",
+                                           "Basic/Standard/Module1.xml": b"<script:module/>"}),
+    "zip_bomb.xlsx": lambda: bombs.understated(bombs.unpacked_bomb(1_000_000), "xl/worksheets/sheet1.xml",
+                                               1_600_000_000),
+    "every_row_and_column.xlsx": bombs.sparse_corners,
+    "ten_thousand_columns.ods": lambda: bombs.ods(bombs.ods_row(*(f"col{i}" for i in range(10_000)))),
 }
 
 # file -> (importer, distinctive part of the message, row, column); row None = the file as a whole.
@@ -66,10 +93,10 @@ EXPECTED: dict[str, tuple[str, str, int | None, str]] = {
     "wrong_columns.csv": ("responses", "No 'partner_code' column", 1, ""),
     "missing_answer_column.csv": ("responses", "Column 'answer' is missing", 1, ""),
     "binary_garbage.csv": ("responses", "it contains binary data", None, ""),
-    "not_a_zip.xlsx": ("responses", "is not one (an .xlsx file is a zip archive)", None, ""),
+    "not_a_zip.xlsx": ("responses", "named like a spreadsheet but is not one", None, ""),
     "macros.xlsm": ("responses", "contains macros (.xlsm)", None, ""),
     "macros_renamed.xlsx": ("responses", "contains macros (.xlsm)", None, ""),
-    "old_format.xls": ("responses", "old Excel .xls workbook", None, ""),
+    "old_format.xls": ("responses", "damaged Excel 97-2003 (.xls) workbook", None, ""),
     "zip_not_workbook.xlsx": ("responses", "zip archive but not an Excel workbook", None, ""),
     "truncated.xlsx": ("responses", "damaged zip/Excel file", None, ""),
     "huge_cell.csv": ("responses", "100,000 characters; at most 32,767", 2, "comment"),
@@ -84,7 +111,6 @@ EXPECTED: dict[str, tuple[str, str, int | None, str]] = {
     "wrong_answer.csv": ("responses", "'maybe' is not an answer", 3, "answer"),
     "semicolon_cp1252_wrong_answer.csv": ("responses", "'quizás' is not an answer", 3, "respuesta"),
     "mixed_encodings.csv": ("responses", "mixes text encodings: row 2 is UTF-8 but row 3 is not", 3, ""),
-    "semicolon_gbk.csv": ("responses", "Chinese, Japanese or Korean encoding", 2, ""),
     "undefined_bytes.csv": ("responses", "neither UTF-8 nor Windows-1252", 2, ""),
     "duplicate_conflict.csv": ("responses", "answered twice differently ('yes' and 'no')", 3, "answer"),
     "ambiguous_4_1.csv": ("responses", "4.1 appears twice for partner SUP001 (rows 2 and 4)", 2, "criterion_id"),
@@ -112,6 +138,18 @@ EXPECTED: dict[str, tuple[str, str, int | None, str]] = {
     "partners_duplicate_code.csv": ("partners", "Partner code N-3 is already used in row 2", 3, "partner_code"),
     "partners_missing_code_column.csv": ("partners", "No partner code column", 1, ""),
     "partners_unknown_parent.csv": ("partners", "No partner with code NOPE-9", 2, "parent_code"),
+    "big5_wrong_answer.csv": ("responses", "'也許' is not an answer", 3, "answer"),
+    "shift_jis_no_without_comment.csv": ("responses", "A comment is required when the answer is 'no'", 3, "comment"),
+    "gbk_unknown_partner.csv": ("responses", "Unknown partner code 'ZZ999'", 2, "partner_code"),
+    "formula.ods": ("responses", "Formulas are not accepted", 2, "comment"),
+    "formula.xls": ("responses", "Formulas are not accepted", 2, "comment"),
+    "password.xlsx": ("responses", "password-protected (encrypted)", None, ""),
+    "password.xls": ("responses", "password-protected (encrypted)", None, ""),
+    "macro_sheet.xls": ("responses", "Excel 4.0 macro sheet", None, ""),
+    "macros.ods": ("responses", "contains macros", None, ""),
+    "zip_bomb.xlsx": ("responses", "unpacks to more than 250 MB", None, ""),
+    "every_row_and_column.xlsx": ("responses", "has more than 100,000 rows", None, ""),
+    "ten_thousand_columns.ods": ("responses", "10,000 columns; at most 1,000", 1, ""),
 }
 
 
@@ -139,10 +177,10 @@ def world(session, staff):
 
 
 def test_corpus_is_complete():
-    on_disk = {p.name for p in CORPUS.iterdir() if p.suffix != ".md"}
+    on_disk = {p.name for p in CORPUS.iterdir() if p.is_file() and p.suffix != ".md"}
     assert on_disk | set(GENERATED) == set(EXPECTED)
     assert not on_disk & set(GENERATED)
-    assert len(EXPECTED) >= 30
+    assert len(EXPECTED) >= 60
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

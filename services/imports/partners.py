@@ -12,13 +12,15 @@ with an existing partner, or with an earlier new row of the files, is not create
 twice in the files is an error. Any error anywhere means nothing is written.
 """
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pycountry
-from sqlalchemy import insert, update
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from models import Country, ImportRecord, Partner
 from models.common import ENTITY_TYPES, utcnow
@@ -34,6 +36,7 @@ from services.imports.reader import (
     read_table,
     sha256_hex,
 )
+from services.imports.reader import limits as reader_limits
 from services.partners.identifiers import IDENTIFIER_FORMATS
 from services.partners.registry import EDITABLE_FIELDS, clean_partner_values
 
@@ -84,6 +87,10 @@ COUNTRY_ALIASES: dict[str, str] = {
     "venezuela": "VE", "tanzania": "TZ", "moldova": "MD", "korea": "KR", "macau": "MO", "the netherlands": "NL",
 }
 ROW_COLUMNS = ["file", "row", "partner_code", "legal_name", "action", "changes", "duplicate_of"]
+RECORD_COLUMNS = [*ROW_COLUMNS, "partner_id", "parent_code"]
+NEW_COLUMNS = [*EDITABLE_FIELDS, "normalized_name"]
+_CHUNK = 50_000
+_IN_LIST = 5_000
 _NUMBERS = ("latitude", "longitude", "import_share")
 
 
@@ -94,7 +101,7 @@ class PartnerPreview(ProblemCounts):
     files: list[dict[str, Any]]
     rows: pd.DataFrame
     problems: pd.DataFrame
-    creates: list[dict[str, Any]] = field(repr=False)
+    new_partners: pd.DataFrame = field(repr=False)  # the checked values of each partner to create
     updates: list[dict[str, Any]] = field(repr=False)  # {"id", "partner_code", "values", "before", "after"}
     parents: dict[str, str] = field(repr=False)  # partner_code -> parent partner_code
 
@@ -102,6 +109,36 @@ class PartnerPreview(ProblemCounts):
     def counts(self) -> dict[str, int]:
         actions = self.rows["action"].value_counts()
         return {a: int(actions.get(a, 0)) for a in ("new", "update", "unchanged", "duplicate", "error")}
+
+    @property
+    def creates(self) -> Sequence[dict[str, Any]]:
+        """The partners to create, one dict of values each (read from `new_partners` as they are used)."""
+        return _Records(self.new_partners)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(len(self.new_partners) or self.updates or self.parents)
+
+
+class _Records(Sequence):
+    """Rows of a frame as dicts, without holding them all: a million new partners as dicts would take GBs."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return _plain(self.frame.iloc[index].to_dict())
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Missing values (NaN, NA) as None, numpy numbers as Python ones."""
+    return {k: None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+            else v.item() if hasattr(v, "item") else v for k, v in values.items()}
 
 
 def country_lookup(*, session: Session) -> dict[str, str]:
@@ -122,61 +159,111 @@ def preview_partners(*, session: Session, files: list[tuple[str, bytes]]) -> Par
     """Read and check partner files against the registry; writes nothing.
 
     Returns one row per file row with its action (new, update, unchanged, duplicate, error), every problem
-    (file, row, column, value, message) and what `apply_partners` would write.
+    (file, row, column, value, message) and what `apply_partners` would write. Rows are checked in chunks, and
+    the registry is read once (no query per row), so a file of a million partners fits in memory (with the
+    command line's limits; an upload is capped by services.imports.reader.limits).
     """
-    existing = _existing(session)
+    existing = _Existing(session)
     countries = country_lookup(session=session)
     country_codes = set(countries.values())
     problems: list[Problem] = []
     file_info: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    for filename, data in files:
-        info = {"file": filename, "sha256": sha256_hex(data), "rows": 0}
-        file_info.append(info)
-        try:
-            table = read_table(filename=filename, data=data, sheet="Partners",
-                               header_keys=[header_key(a) for a in COLUMN_ALIASES["partner_code"]])
-        except UnreadableFile as exc:
-            problems.append(exc.problem)
-            continue
-        info["rows"] = len(table.cells)
-        problems.extend(table.problems)
-        records.extend(_file_records(table, existing, countries, country_codes, problems))
-    frame = pd.DataFrame(records, columns=[*ROW_COLUMNS, "clean", "partner_id", "parent_code"])
+    checked = _Checked()
+    with reader_limits.one_import():
+        for filename, data in files:
+            info = {"file": filename, "sha256": sha256_hex(data), "rows": 0}
+            file_info.append(info)
+            try:
+                table = read_table(filename=filename, data=data, sheet="Partners",
+                                   header_keys=[header_key(a) for a in COLUMN_ALIASES["partner_code"]])
+            except UnreadableFile as exc:
+                problems.append(exc.problem)
+                continue
+            del data
+            info["rows"] = len(table.cells)
+            problems.extend(table.problems)
+            _check_file(table, existing, countries, country_codes, problems, checked)
+            del table
+    frame, new = checked.frames()
     _same_code_twice(frame, problems)
-    _find_duplicates(frame, existing, problems)
-    _check_parents(frame, existing, problems)
-    errors = {(p.file, p.row) for p in problems if p.severity == "error"}
-    has_error = pd.Series([(f, r) in errors for f, r in zip(frame["file"], frame["row"], strict=True)],
-                          index=frame.index, dtype=bool)
-    frame.loc[has_error, "action"] = "error"
-    creates = [c for c, a in zip(frame["clean"], frame["action"], strict=True) if a == "new"]
-    updates = [{"id": int(pid), **c} for c, pid, a in zip(frame["clean"], frame["partner_id"], frame["action"],
-                                                          strict=True) if a == "update"]
-    parents = {code: p for code, p, a in zip(frame["partner_code"], frame["parent_code"], frame["action"], strict=True)
-               if p and a in ("new", "update")}
+    _find_duplicates(frame, new, existing.frame, problems)
+    _check_parents(frame, existing.codes, problems)
+    errors = pd.DataFrame([(p.file, p.row) for p in problems if p.severity == "error"], columns=["file", "row"])
+    if len(errors) and len(frame):
+        has_error = pd.MultiIndex.from_frame(frame[["file", "row"]]).isin(
+            pd.MultiIndex.from_frame(errors.dropna().astype({"row": "int64"})))
+        frame.loc[has_error, "action"] = "error"
+    still_new = frame["action"].reindex(new.index).eq("new").to_numpy()
+    if not still_new.all():
+        new = new[still_new]
+    actions = frame["action"].to_numpy()
+    updates = [u for u in checked.updates if actions[u.pop("_at")] == "update"]
+    with_parent = frame[(frame["parent_code"] != "") & frame["action"].isin(["new", "update"])]
+    parents = dict(zip(with_parent["partner_code"], with_parent["parent_code"], strict=True))
     ordered = problems_frame(problems)
     order = {f["file"]: i for i, f in enumerate(file_info)}
     ordered = (ordered.assign(_file=ordered["file"].map(order)).sort_values(["_file", "row"], kind="stable")
                .drop(columns="_file").reset_index(drop=True))
-    return PartnerPreview(files=file_info, rows=frame[ROW_COLUMNS].reset_index(drop=True), problems=ordered,
-                          creates=creates, updates=updates, parents=parents)
+    del frame["partner_id"], frame["parent_code"]
+    return PartnerPreview(files=file_info, rows=frame, problems=ordered, new_partners=new.reset_index(drop=True),
+                          updates=updates, parents=parents)
 
 
-def _existing(session: Session) -> pd.DataFrame:
-    """Every partner's fields once (no query per row), with its parent's code."""
-    columns = ["id", *EDITABLE_FIELDS, "normalized_name"]
-    rows = session.exec(select(*(getattr(Partner, c) for c in columns))).all()
-    frame = pd.DataFrame(rows, columns=columns).astype(object)
-    frame = frame.where(frame.notna(), None)
-    codes = dict(zip(frame["id"], frame["partner_code"], strict=True))
-    frame["parent_code"] = [codes.get(p, "") if p is not None else "" for p in frame["parent_id"]]
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """New partners' values in compact column types: text as Arrow strings, numbers as floats, ids as Int64."""
+    for column in frame.columns:
+        if column in _NUMBERS:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        elif column == "parent_id":
+            frame[column] = frame[column].astype("Int64")
+        else:
+            frame[column] = frame[column].astype("str")  # None stays missing
     return frame
 
 
-def _file_records(table: Table, existing: pd.DataFrame, countries: dict[str, str], country_codes: set[str],
-                  problems: list[Problem]) -> list[dict[str, Any]]:
-    """Check every row of one file; returns the row records (action new, update or unchanged so far)."""
+class _Existing:
+    """The registry read once: every partner's editable fields (in slices, as columns, not as objects), its
+    parent's code, and a position for each partner code."""
+
+    def __init__(self, session: Session):
+        columns = ["id", *EDITABLE_FIELDS, "normalized_name"]
+        stmt = (select(*(getattr(Partner, c) for c in columns)).order_by(Partner.id)
+                .execution_options(stream_results=True, yield_per=_CHUNK))
+        result = session.connection().execute(stmt)
+        parts = [pd.DataFrame(rows, columns=columns) for rows in result.partitions()]
+        self.frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        codes = pd.Series(self.frame["partner_code"].to_numpy(), index=self.frame["id"].to_numpy())
+        self.frame["parent_code"] = self.frame["parent_id"].map(codes).fillna("").astype(str)
+        self.codes = pd.Index(self.frame["partner_code"].astype(str).str.upper())
+
+    def before(self, positions: list[int]) -> list[dict[str, Any]]:
+        """The stored values of the partners at these positions, as plain dicts."""
+        if not positions:
+            return []
+        part = self.frame.iloc[positions][[*EDITABLE_FIELDS, "parent_code"]].astype(object)
+        return [_plain(values) for values in part.to_dict("records")]
+
+
+@dataclass
+class _Checked:
+    """The checked rows of all files, gathered chunk by chunk as columns."""
+
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    new_parts: list[pd.DataFrame] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """All rows (RECORD_COLUMNS) and the new partners' values (NEW_COLUMNS, indexed by row position)."""
+        frame = pd.concat(self.parts, ignore_index=True) if self.parts else pd.DataFrame(columns=RECORD_COLUMNS)
+        new = pd.concat(self.new_parts) if self.new_parts else pd.DataFrame(columns=NEW_COLUMNS)
+        self.parts, self.new_parts = [], []
+        return frame, new
+
+
+def _check_file(table: Table, existing: _Existing, countries: dict[str, str], country_codes: set[str],
+                problems: list[Problem], checked: _Checked) -> None:
+    """Check every row of one file, in chunks: its action (new, update or unchanged so far) and values."""
     name = table.filename
     columns: dict[str, int] = {}
     for target, aliases in COLUMN_ALIASES.items():
@@ -185,7 +272,7 @@ def _file_records(table: Table, existing: pd.DataFrame, countries: dict[str, str
             labels = ", ".join(table.label(p) for p in positions)
             problems.append(Problem(name, table.header_row, labels, "", (
                 f"More than one column could be '{target}' ({labels}); keep one.")))
-            return []
+            return
         if positions:
             columns[target] = positions[0]
     for position, key in enumerate(table.keys):
@@ -195,52 +282,79 @@ def _file_records(table: Table, existing: pd.DataFrame, countries: dict[str, str
     if "partner_code" not in columns:
         problems.append(Problem(name, table.header_row, "", ", ".join(table.headers)[:200], (
             "No partner code column (partner_code, vendor code or supplier code).")))
-        return []
+        return
     if table.cells.empty:
         problems.append(Problem(name, table.header_row, "", "", "The file has a header row but no data rows."))
-        return []
-    by_code = {str(code).upper(): i for i, code in enumerate(existing["partner_code"])}
+        return
     labels = {target: table.label(p) for target, p in columns.items()}
-    records = []
-    for row, cells in zip(table.cells.index, table.cells.itertuples(index=False), strict=True):
-        raw = {target: str(cells[p]).strip() for target, p in columns.items()}
-        given = {k: v for k, v in raw.items() if v != ""}
-        code = given.get("partner_code", "").upper()
-        parent_code = given.pop("parent_code", "").upper()
-        at = by_code.get(code) if code else None
-        mistakes = _value_mistakes(given, countries)
-        if at is None:
-            for required in ("legal_name", "entity_type", "country_iso2"):
-                if required not in given:
-                    mistakes.setdefault(required, "required for a new partner")
-        usable = {k: v for k, v in given.items() if k not in mistakes}
-        before = {f: existing.at[at, f] for f in EDITABLE_FIELDS} if at is not None else {}
-        clean, errors = clean_partner_values({**before, **usable}, country_codes=country_codes)
-        for message in errors:
-            target, _, text = message.partition(": ")
-            mistakes.setdefault(target, text)
-        for target, text in mistakes.items():
-            problems.append(Problem(name, int(row), labels.get(target, target), raw.get(target, ""), text))
-        record = {"file": name, "row": int(row), "partner_code": code, "legal_name": clean.get("legal_name", ""),
-                  "action": "new", "changes": "", "duplicate_of": "", "clean": clean, "partner_id": None,
-                  "parent_code": parent_code}
-        if at is not None:
-            changed = {f: (before[f], clean[f]) for f in usable if f != "partner_code" and not _same(before[f],
-                                                                                                  clean[f])}
-            values = {f: after for f, (_, after) in changed.items()}
-            if "legal_name" in values:
-                values["normalized_name"] = clean["normalized_name"]
-            old_parent = existing.at[at, "parent_code"]
-            if parent_code and parent_code != old_parent:
-                changed["parent_code"] = (old_parent, parent_code)
+    for start in range(0, len(table.cells), _CHUNK):
+        cells = table.cells.iloc[start:start + _CHUNK]
+        values = {target: cells[p].str.strip().tolist() for target, p in columns.items()}
+        codes = [code.upper() for code in values["partner_code"]]
+        at_positions = existing.codes.get_indexer(codes).tolist() if len(existing.codes) else [-1] * len(codes)
+        matched = [p for p in at_positions if p >= 0]
+        befores = dict(zip(matched, existing.before(matched), strict=True))
+        codes_out, names, actions, changes_out, partner_ids, parent_codes = [], [], [], [], [], []
+        new_rows: list[dict[str, Any]] = []
+        new_at: list[int] = []
+        targets = list(values)
+        for i, row in enumerate(cells.index.tolist()):
+            raw = {target: values[target][i] for target in targets}
+            given = {k: v for k, v in raw.items() if v != ""}
+            code = codes[i] if given.get("partner_code") else ""
+            parent_code = given.pop("parent_code", "").upper()
+            at = at_positions[i] if code else -1
+            mistakes = _value_mistakes(given, countries)
+            if at < 0:
+                for required in ("legal_name", "entity_type", "country_iso2"):
+                    if required not in given:
+                        mistakes.setdefault(required, "required for a new partner")
+            usable = {k: v for k, v in given.items() if k not in mistakes}
+            before = befores[at] if at >= 0 else {}
+            clean, errors = clean_partner_values({**before, **usable}, country_codes=country_codes)
+            for message in errors:
+                target, _, text = message.partition(": ")
+                mistakes.setdefault(target, text)
+            for target, text in mistakes.items():
+                problems.append(Problem(name, int(row), labels.get(target, target), raw.get(target, ""), text))
+            action, changes, partner_id = "new", "", None
+            if at >= 0:
+                changed = {f: (before[f], clean[f]) for f in usable if f != "partner_code" and not _same(before[f],
+                                                                                                      clean[f])}
+                if parent_code and parent_code != before["parent_code"]:
+                    changed["parent_code"] = (before["parent_code"], parent_code)
+                else:
+                    parent_code = ""
+                action = "update" if changed else "unchanged"
+                changes = "; ".join(f"{f}: {_shown(b)} → {_shown(a)}" for f, (b, a) in changed.items())
+                partner_id = int(existing.frame.at[at, "id"])
+                if changed:
+                    fields = {f: after for f, (_, after) in changed.items() if f != "parent_code"}
+                    if "legal_name" in fields:
+                        fields["normalized_name"] = clean["normalized_name"]
+                    checked.updates.append({
+                        "_at": checked.count + i, "id": partner_id, "partner_code": code, "values": fields,
+                        "before": {f: b for f, (b, _) in changed.items()},
+                        "after": {f: a for f, (_, a) in changed.items()}})
             else:
-                record["parent_code"] = ""
-            record.update(partner_id=int(existing.at[at, "id"]), action="update" if changed else "unchanged",
-                          changes="; ".join(f"{f}: {_shown(b)} → {_shown(a)}" for f, (b, a) in changed.items()))
-            record["clean"] = {"values": values, "before": {f: b for f, (b, _) in changed.items()},
-                               "after": {f: a for f, (_, a) in changed.items()}, "partner_code": code}
-        records.append(record)
-    return records
+                new_rows.append(clean)
+                new_at.append(checked.count + i)
+            codes_out.append(code)
+            names.append(clean.get("legal_name", ""))
+            actions.append(action)
+            changes_out.append(changes)
+            partner_ids.append(partner_id)
+            parent_codes.append(parent_code)
+        rows = cells.index.to_numpy()
+        checked.parts.append(pd.DataFrame({
+            "file": name, "row": rows.astype("int64"), "partner_code": pd.array(codes_out, dtype="str"),
+            "legal_name": pd.array(names, dtype="str"), "action": actions,
+            "changes": pd.array(changes_out, dtype="str"),
+            "duplicate_of": "", "partner_id": pd.array(partner_ids, dtype="Int64"),
+            "parent_code": pd.array(parent_codes, dtype="str")}, index=range(checked.count, checked.count + len(rows))))
+        if new_rows:
+            checked.new_parts.append(_typed(pd.DataFrame.from_records(new_rows, columns=NEW_COLUMNS, index=new_at)))
+        checked.count += len(cells)
 
 
 def _value_mistakes(given: dict[str, str], countries: dict[str, str]) -> dict[str, str]:
@@ -281,6 +395,8 @@ def _shown(value: Any) -> str:
 def _same_code_twice(frame: pd.DataFrame, problems: list[Problem]) -> None:
     codes = frame["partner_code"].where(frame["partner_code"] != "")
     repeated = frame[codes.notna() & codes.duplicated(keep="first")]
+    if repeated.empty:
+        return
     first_row = frame.drop_duplicates("partner_code").set_index("partner_code")[["file", "row"]]
     for record in repeated.itertuples():
         first = first_row.loc[record.partner_code]
@@ -289,31 +405,33 @@ def _same_code_twice(frame: pd.DataFrame, problems: list[Problem]) -> None:
                                 f"Partner code {record.partner_code} is already used in {where}."))
 
 
-def _find_duplicates(frame: pd.DataFrame, existing: pd.DataFrame, problems: list[Problem]) -> None:
+def _find_duplicates(frame: pd.DataFrame, new: pd.DataFrame, existing: pd.DataFrame, problems: list[Problem]) -> None:
     """New rows matching an existing partner, or an earlier new row, on an identifier or on name and country."""
-    new = frame[frame["action"] == "new"]
     if new.empty:
         return
-    keys = pd.DataFrame(list(new["clean"]), index=new.index)
     checks = [([f], IDENTIFIER_FORMATS[f][0]) for f in IDENTIFIER_FORMATS] + [
         (["normalized_name", "country_iso2"], "same name and country")]
+    keys = new[[*IDENTIFIER_FORMATS, "normalized_name", "country_iso2"]]
+    keys = keys[keys.index.isin(frame.index[frame["action"] == "new"])]
     reasons: dict[int, list[str]] = {}
     for on, label in checks:
-        have = keys.dropna(subset=on)
-        have = have[(have[on] != "").all(axis=1)]
+        have = keys[on].dropna()
+        have = have[(have != "").all(axis=1)]
         if have.empty:
             continue
         if len(existing):
-            known = existing.dropna(subset=on)
-            matches = have[on].reset_index().merge(known[[*on, "partner_code"]], on=on)
-            for index, code in zip(matches["index"], matches["partner_code"], strict=True):
-                reasons.setdefault(index, []).append(f"{label} as partner {code}")
+            known = existing[[*on, "partner_code"]].dropna(subset=on)
+            matches = have.reset_index(names="_at").merge(known, on=on)
+            for index, code in zip(matches["_at"], matches["partner_code"], strict=True):
+                reasons.setdefault(int(index), []).append(f"{label} as partner {code}")
         earlier = have[have.duplicated(on, keep="first")]
-        firsts = have.drop_duplicates(on, keep="first").reset_index().set_index(on)["index"]
-        for index, values in zip(earlier.index, earlier[on].itertuples(index=False, name=None), strict=True):
+        if earlier.empty:
+            continue
+        firsts = have.drop_duplicates(on, keep="first").reset_index(names="_at").set_index(on)["_at"]
+        for index, values in zip(earlier.index, earlier.itertuples(index=False, name=None), strict=True):
             first = firsts.loc[values if len(on) > 1 else values[0]]
-            reasons.setdefault(index, []).append(f"{label} as row {frame.at[first, 'row']} "
-                                                 f"({frame.at[first, 'partner_code']})")
+            reasons.setdefault(int(index), []).append(f"{label} as row {frame.at[first, 'row']} "
+                                                      f"({frame.at[first, 'partner_code']})")
     for index, found in reasons.items():
         frame.at[index, "action"] = "duplicate"
         frame.at[index, "duplicate_of"] = "; ".join(found)
@@ -323,9 +441,12 @@ def _find_duplicates(frame: pd.DataFrame, existing: pd.DataFrame, problems: list
                                     "use its partner code."), "warning"))
 
 
-def _check_parents(frame: pd.DataFrame, existing: pd.DataFrame, problems: list[Problem]) -> None:
-    known = set(existing["partner_code"].str.upper()) | set(frame.loc[frame["action"] == "new", "partner_code"])
-    for record in frame[frame["parent_code"] != ""].itertuples():
+def _check_parents(frame: pd.DataFrame, existing_codes: pd.Index, problems: list[Problem]) -> None:
+    children = frame[frame["parent_code"] != ""]
+    if children.empty:
+        return
+    known = set(existing_codes) | set(frame.loc[frame["action"] == "new", "partner_code"])
+    for record in children.itertuples():
         if record.parent_code == record.partner_code:
             problems.append(Problem(record.file, record.row, "parent_code", record.parent_code,
                                     "A partner cannot be its own parent."))
@@ -337,28 +458,27 @@ def _check_parents(frame: pd.DataFrame, existing: pd.DataFrame, problems: list[P
 def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -> list[ImportRecord]:
     """Write a checked preview in the caller's transaction: new partners, updates, parents, records, audit.
 
-    Raises ValidationError when the preview has errors (nothing is written).
+    Raises ValidationError when the preview has errors (nothing is written). New partners go in through one
+    driver-level executemany per slice of rows; look-ups by partner code use IN lists of at most 5,000 codes
+    (a database allows only so many parameters in one statement).
     """
     require_write(actor)
     preview.refuse_if_errors()
     now = utcnow()
-    creates = [c | {"created_at": now, "updated_at": now} for c in preview.creates]
-    codes = {c["partner_code"] for c in creates}
-    taken = set(session.exec(select(Partner.partner_code).where(Partner.partner_code.in_(codes))).all()) \
-        if codes else set()
+    new = preview.new_partners
+    taken = _ids_by_code(session, new["partner_code"].tolist()) if len(new) else {}
     if taken:
-        raise ValidationError(f"Partners {', '.join(sorted(taken))} were added since the preview; preview again.")
-    for start in range(0, len(creates), 5_000):
-        session.exec(insert(Partner), params=creates[start:start + 5_000])
+        raise ValidationError(f"Partners {', '.join(sorted(taken)[:20])} were added since the preview; preview "
+                              "again.")
+    _insert_partners(session, new, now)
     updates = [{"id": u["id"], **u["values"], "updated_at": now} for u in preview.updates if u["values"]]
-    if updates:
-        session.exec(update(Partner), params=updates)
+    for start in range(0, len(updates), _CHUNK):
+        session.exec(update(Partner), params=updates[start:start + _CHUNK])
     if preview.parents:
-        ids = dict(session.exec(select(Partner.partner_code, Partner.id)
-                                .where(Partner.partner_code.in_(set(preview.parents) | set(preview.parents.values()))))
-                   .all())
-        session.exec(update(Partner), params=[{"id": ids[code], "parent_id": ids[parent]}
-                                              for code, parent in preview.parents.items()])
+        ids = _ids_by_code(session, list(set(preview.parents) | set(preview.parents.values())))
+        rows = [{"id": ids[code], "parent_id": ids[parent]} for code, parent in preview.parents.items()]
+        for start in range(0, len(rows), _CHUNK):
+            session.exec(update(Partner), params=rows[start:start + _CHUNK])
     for change in preview.updates:
         audit.record(session=session, actor=actor, action="update", entity="partner", entity_id=change["partner_code"],
                      summary=f"Edited partner {change['partner_code']} by file import", before=change["before"],
@@ -384,3 +504,37 @@ def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -
                             "duplicates_skipped": sorted(mine.loc[mine["action"] == "duplicate", "partner_code"])})
         records.append(record)
     return records
+
+
+def _ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
+    """Partner code -> id of the given codes that exist, looked up in IN lists of at most 5,000 codes."""
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), _IN_LIST):
+        chunk = codes[start:start + _IN_LIST]
+        found.update(session.exec(select(Partner.partner_code, Partner.id)
+                                  .where(col(Partner.partner_code).in_(chunk))).all())
+    return found
+
+
+def _insert_partners(session: Session, new: pd.DataFrame, now) -> None:
+    """Insert the new partners, a slice of rows at a time, through the driver's executemany: the ORM's bulk
+    insert spends more on each row's parameters than the database spends on the row."""
+    if new.empty:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Partner.__table__
+    columns = [*NEW_COLUMNS, "created_at", "updated_at"]
+    processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    stamp = [processors["created_at"](now) if processors["created_at"] else now]
+    for start in range(0, len(new), _CHUNK):
+        part = new.iloc[start:start + _CHUNK]
+        data = []
+        for column in NEW_COLUMNS:
+            values = part[column].astype(object).where(part[column].notna(), None).tolist()
+            process = processors[column]
+            data.append([None if v is None else process(v) for v in values] if process else values)
+        data += [stamp * len(part), stamp * len(part)]
+        connection.exec_driver_sql(sql, list(zip(*data, strict=True)))

@@ -15,6 +15,7 @@ from services.imports.answers.result import (
     ResponsePreview,
 )
 from services.imports.reader import UnreadableFile, read_table, sha256_hex
+from services.imports.reader import limits as reader_limits
 
 
 def preview_responses(*, session: Session, files: list[tuple[str, bytes]], cycle_id: int) -> ResponsePreview:
@@ -28,21 +29,22 @@ def preview_responses(*, session: Session, files: list[tuple[str, bytes]], cycle
     results: list[FileResult] = []
     metas: list[FileLayout] = []
     frames = []
-    for order, (filename, data) in enumerate(files):
-        result = FileResult(filename=filename, sha256=sha256_hex(data))
-        results.append(result)
-        metas.append(FileLayout(filename, "", {}))
-        try:
-            table = read_table(filename=filename, data=data, sheet="Answers", header_keys=ALIASES["partner_code"])
-        except UnreadableFile as exc:
-            problems.add(exc.problem)
-            continue
-        result.sheet, result.rows = table.sheet, len(table.cells)
-        problems.extend(table.problems)
-        found = answer_rows(table, context, problems, metas[order])
-        result.form = metas[order].form
-        if found is not None:
-            frames.append(found.assign(file_order=order))
+    with reader_limits.one_import():  # the row limit counts every file of the import together
+        for order, (filename, data) in enumerate(files):
+            result = FileResult(filename=filename, sha256=sha256_hex(data))
+            results.append(result)
+            metas.append(FileLayout(filename, "", {}))
+            try:
+                table = read_table(filename=filename, data=data, sheet="Answers", header_keys=ALIASES["partner_code"])
+            except UnreadableFile as exc:
+                problems.add(exc.problem)
+                continue
+            result.sheet, result.rows = table.sheet, len(table.cells)
+            problems.extend(table.problems)
+            found = answer_rows(table, context, problems, metas[order])
+            result.form = metas[order].form
+            if found is not None:
+                frames.append(found.assign(file_order=order))
     if frames:
         rows = pd.concat(frames, ignore_index=True)
         writes, summary, status_changes = Check(session, context, rows, metas, problems).run(results)
