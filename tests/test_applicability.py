@@ -240,6 +240,7 @@ def test_role_flags_default_from_type_and_country_and_changes_are_audited(sessio
                                                     AuditEvent.action == "update")).all()
     assert (event.entity_id, event.before, event.after) == ("MX-F5", {"crosses_land_border": None},
                                                             {"crosses_land_border": False})
+    assert event.summary == "Roles of MX-F5: crosses_land_border no"
     assert not LAND_BORDER & set(asked(session, factory).index)
     assert applicability.set_partner_roles(session=session, actor=ANALYST, partner_id=factory.id,
                                            values={"crosses_land_border": False}) == {}
@@ -247,6 +248,8 @@ def test_role_flags_default_from_type_and_country_and_changes_are_audited(sessio
     applicability.set_partner_roles(session=session, actor=ANALYST, partner_id=factory.id,
                                     values={"crosses_land_border": None})
     session.commit()
+    assert session.exec(select(AuditEvent.summary).where(AuditEvent.entity == "partner").order_by(
+        AuditEvent.id.desc())).first() == "Roles of MX-F5: crosses_land_border default"
     assert LAND_BORDER <= set(asked(session, factory).index)  # back to the default: a partner in Mexico
 
 

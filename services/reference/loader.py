@@ -9,8 +9,8 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
-from models.common import ENTITY_TYPES, LANGUAGES, Applicability
-from models.reference import Basis, PartnerRole
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
+from models.reference import Basis, PartnerRole, RoleDefault
 
 SEED = Path(__file__).resolve().parents[2] / "seed"
 REFERENCE = SEED / "reference"
@@ -117,7 +117,8 @@ def entity_roles() -> pd.DataFrame:
         for role in PartnerRole:
             value = getattr(row, role.value)
             countries = value.split()
-            if value not in ("yes", "no") and not (countries and all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)):
+            by_country = bool(countries) and all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)
+            if value not in (RoleDefault.yes, RoleDefault.no) and not by_country:
                 raise _problem(ROLES_FILE, number, role.value, f"'{value}' is not yes, no or country codes")
     missing = set(ENTITY_TYPES) - set(roles["entity_type"])
     if missing:
@@ -156,7 +157,7 @@ def applicability_rules(criterion_ids: list[str]) -> list[dict]:
                 raise _problem(RULES_FILE, number, "entity_types", f"'{token}' is not a code of entity-roles.csv")
         if row.applies not in set(Applicability):
             raise _problem(RULES_FILE, number, "applies", f"'{row.applies}' is not yes, no or unknown")
-        if row.requirement not in ("", "must", "should"):
+        if row.requirement not in ("", *Requirement):
             raise _problem(RULES_FILE, number, "requirement", f"'{row.requirement}' is not must, should or empty")
         condition = [r for r in row.role_condition.split("|") if r]
         wrong = [r for r in condition if r not in set(PartnerRole)]
