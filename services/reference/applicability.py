@@ -134,7 +134,7 @@ def _asked_rows(session: Session, entity_types: Iterable[str]) -> dict[str, list
                Criterion.sort_key)
         .join(Criterion, col(Criterion.criterion_id) == CriterionApplicability.criterion_id)
         .where(col(CriterionApplicability.entity_type).in_(list(entity_types)),
-               col(CriterionApplicability.applies).in_([Applicability.yes.value, Applicability.unknown.value]))
+               col(CriterionApplicability.applies).in_([Applicability.yes, Applicability.unknown]))
     ).all()
     by_type: dict[str, list[tuple]] = {}
     for row in sorted(rows, key=lambda r: (r[2], r[4] != Requirement.must, r[8])):

@@ -70,6 +70,9 @@ def _countries() -> pd.DataFrame:
 def _criteria() -> tuple[pd.DataFrame, pd.DataFrame]:
     importer = pd.read_csv(REFERENCE / "msc-importer.csv", dtype=str, keep_default_na=False)
     by_entity = pd.read_csv(REFERENCE / "msc-by-entity.csv", dtype=str, keep_default_na=False)
+    _check_codes(REFERENCE / "msc-importer.csv", importer, "requirement", tuple(Requirement))
+    _check_codes(REFERENCE / "msc-by-entity.csv", by_entity, "requirement", ("", *Requirement))
+    _check_codes(REFERENCE / "msc-by-entity.csv", by_entity, "applies", tuple(Applicability))
     importer["category_number"] = importer["criterion_id"].str.split(".").str[0].astype(int)
     categories = importer.drop_duplicates("category_number").set_index("category_number")[["focus_area", "category"]]
 
@@ -105,6 +108,15 @@ class SeedError(ValueError):
 
 def _problem(path: Path, row: int, column: str, message: str) -> SeedError:
     return SeedError(f"{path.relative_to(SEED.parent)}, row {row}, column {column}: {message}")
+
+
+def _check_codes(path: Path, frame: pd.DataFrame, column: str, allowed: tuple[str, ...]) -> None:
+    """Every value of a code column (must/should, yes/no/unknown) is one of `allowed`: the rules compare with the
+    enums, so another word would silently drop a criterion. A SeedError names the first wrong row."""
+    wrong = frame.index[~frame[column].isin(allowed)]
+    if len(wrong):
+        words = ", ".join(f"'{code}'" for code in allowed)
+        raise _problem(path, int(wrong[0]) + 2, column, f"'{frame.at[wrong[0], column]}' is not one of {words}")
 
 
 def entity_roles() -> pd.DataFrame:
