@@ -68,7 +68,10 @@ def main() -> None:
                       position="hidden").run()
         return
     auth.remember_entry_path()
-    actor = auth.login()
+    # The login form, its messages and the cookie writer in one slot at the top: the run that logs in draws the page
+    # below them, the next run draws it with the slot empty, at the same places, so no stale copy shows beneath it.
+    with st.container():
+        actor = auth.login()
     # Every page URL stays registered whoever is (not) logged in, under a stand-in where needed: otherwise
     # Streamlit answers a deep link with a "Page not found" dialog over the form and forgets the URL.
     if actor is None:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from cli.base import CLI, Context, arg, command
+from models.collection import AssignmentStatus, CycleStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
 from services.collection import cycles
 from services.core import db
@@ -86,13 +87,13 @@ def cmd_export_questionnaires(args: argparse.Namespace, ctx: Context) -> int:
         if cycle is None:
             raise ValidationError(f"No cycle named '{args.cycle}'.")
         states = cycles.funnel(session=session, cycle_id=cycle.id)
-        asked = states.loc[states["status"] != "exempt", "assignment_id"].astype(int).tolist()
+        asked = states.loc[states["status"] != AssignmentStatus.exempt, "assignment_id"].astype(int).tolist()
         if args.single_file:
             stem = _UNSAFE_NAME.sub("_", cycle.name).strip("._") or "questionnaires"
             files = {f"{stem}.xlsx": workbook.questionnaire_workbook(session=session, assignment_ids=asked)}
         else:
             files = workbook.cycle_workbooks(session=session, cycle_id=cycle.id)
-        name, closed = cycle.name, cycle.status != "open"
+        name, closed = cycle.name, cycle.status != CycleStatus.open
     existing = sorted(file_name for file_name in files if (out / file_name).exists())
     if existing and not args.force:
         raise ValidationError(f"{len(existing)} of the files already exist in {out} (e.g. {existing[0]}); nothing "

@@ -22,6 +22,35 @@ class PartnerRole(StrEnum):
     handles_cargo = "handles_cargo"
 
 
+class RoleSetting(StrEnum):
+    """A partner's own setting of one role flag, as staff choose it and the audit log words it: "default" leaves the
+    role to its entity type's default (stored as NULL), yes and no set it (True, False)."""
+
+    default = "default"
+    yes = "yes"
+    no = "no"
+
+    @classmethod
+    def of(cls, flag: bool | None) -> "RoleSetting":
+        """The setting of a stored flag (None: the default)."""
+        return cls.default if flag is None else cls.yes if flag else cls.no
+
+    @property
+    def flag(self) -> bool | None:
+        """The flag stored for this setting (None: the default)."""
+        return None if self is RoleSetting.default else self is RoleSetting.yes
+
+
+class RoleDefault(StrEnum):
+    """An entity type's default for one partner role (seed/entity-roles.csv), and so whether a criterion that depends
+    on roles is asked of a partner with the defaults: yes, no, or by country (on for partners in the countries the
+    file lists by code instead of a word: "CA MX" for the land border)."""
+
+    yes = "yes"
+    no = "no"
+    by_country = "by country"
+
+
 class Country(SQLModel, table=True):
     iso2: str = Field(primary_key=True, max_length=2)
     iso3: str = Field(max_length=3, unique=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from models.collection import CycleStatus
 from services.collection import cycles
 from services.core.permissions import Actor
 from services.imports import answers as answer_import
@@ -35,7 +36,7 @@ def _history(url: str) -> pd.DataFrame:
 def _open_cycles(url: str, today: date) -> dict[int, str]:
     with state.session() as s:
         frame = cycles.list_cycles(session=s, today=today)
-    frame = frame[frame["status"] == "open"]
+    frame = frame[frame["status"] == CycleStatus.open]
     return dict(zip(frame["id"].astype(int), frame["name"], strict=True))
 
 

@@ -89,6 +89,26 @@ def test_a_bad_rules_file_names_file_row_and_column(tmp_path, monkeypatch):
         loader.applicability_rules(["5.16", "5.24", "7.35", "7.36"])
 
 
+@pytest.mark.parametrize(("file", "column", "old", "new"), [
+    ("msc-by-entity.csv", "applies", ",yes,", ",perhaps,"),
+    ("msc-importer.csv", "requirement", ",must,", ",required,"),
+])
+def test_a_bad_cbp_reference_file_names_file_row_and_column(tmp_path, monkeypatch, file, column, old, new):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    for name in ("msc-importer.csv", "msc-by-entity.csv"):
+        (reference / name).write_bytes((loader.REFERENCE / name).read_bytes())
+    lines = (reference / file).read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if i and old in line)
+    lines[row] = lines[row].replace(old, new, 1)
+    (reference / file).write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setattr(loader, "REFERENCE", reference)
+    monkeypatch.setattr(loader, "SEED", tmp_path)
+    with pytest.raises(loader.SeedError, match=rf"reference/{file}, row {row + 1}, column {column}: "
+                                               rf"'{new.strip(',')}' is not one of"):
+        loader._criteria()
+
+
 # The specialist's examples, per partner ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("entity_type", ["Highway Carrier", "Long Haul Highway Carrier (Mexico)"])
@@ -240,6 +260,7 @@ def test_role_flags_default_from_type_and_country_and_changes_are_audited(sessio
                                                     AuditEvent.action == "update")).all()
     assert (event.entity_id, event.before, event.after) == ("MX-F5", {"crosses_land_border": None},
                                                             {"crosses_land_border": False})
+    assert event.summary == "Roles of MX-F5: crosses_land_border no"
     assert not LAND_BORDER & set(asked(session, factory).index)
     assert applicability.set_partner_roles(session=session, actor=ANALYST, partner_id=factory.id,
                                            values={"crosses_land_border": False}) == {}
@@ -247,6 +268,8 @@ def test_role_flags_default_from_type_and_country_and_changes_are_audited(sessio
     applicability.set_partner_roles(session=session, actor=ANALYST, partner_id=factory.id,
                                     values={"crosses_land_border": None})
     session.commit()
+    assert session.exec(select(AuditEvent.summary).where(AuditEvent.entity == "partner").order_by(
+        AuditEvent.id.desc())).first() == "Roles of MX-F5: crosses_land_border default"
     assert LAND_BORDER <= set(asked(session, factory).index)  # back to the default: a partner in Mexico
 
 

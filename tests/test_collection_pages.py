@@ -931,7 +931,8 @@ def test_spanish_counts_agree_with_their_nouns(supplier_app, session, ramirez):
     assignment, token = ramirez
     ids = questions_of(session, assignment)
     save_by_link(session, assignment, ids)
-    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez") == []
+    assert questionnaire.submit(session=session, assignment_id=assignment.id, submitted_by="ramirez",
+                                actor=via_link(session, assignment.id)) == []
     questionnaire.return_for_fixes(session=session, actor=ANALYST, assignment_id=assignment.id,
                                    comments={ids[0]: "Falta la foto del sello"})
     session.commit()
@@ -944,6 +945,8 @@ def test_spanish_counts_agree_with_their_nouns(supplier_app, session, ramirez):
     at.text_area(key=f"c_{ids[0]}").set_value("Foto tomada en marzo")
     at.button(key="save").click().run()
     assert "Borrador guardado: 1 respuesta cambiada." in texts(at)
+
+
 # --- Fresh data across processes (issue 7, item 16) ----------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET, questio
 from services.imports.reader import Problem, problems_csv
 from services.partners import registry
 from tests import office
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, via_link
 
 TYPED = ["=1+1", "+1+1", "-1+1", "@SUM(1+1)", "\t=1+1", "\r=1+1", '=HYPERLINK("http://evil.example","Click")',
          "=cmd|' /C calc'!A0"]
@@ -112,7 +112,8 @@ def evil(session, staff, database_url, monkeypatch):
     session.commit()
     assignment = session.exec(select(Assignment).where(Assignment.cycle_id == cycle.id)).one()
     first = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)[0]
-    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="x",
+    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link",
+                               actor=via_link(session, assignment.id), answered_by="x",
                                answers=[{"criterion_id": first, "value": "partial", "comment": "-1+1 done"}])
     session.commit()
     return {"partner": partner, "cycle": session.get(Cycle, cycle.id), "assignment": assignment, "first": first}

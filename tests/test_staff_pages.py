@@ -16,7 +16,7 @@ from models import Assignment, User
 from services.collection import cycles, links, questionnaire
 from services.demo.generator import seed_demo
 from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST
+from tests.conftest import ADMIN, ANALYST, via_link
 from ui import charts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,8 @@ def hostile(session, staff) -> dict:
     session.commit()
     assignment = session.exec(select(Assignment).where(Assignment.cycle_id == cycle.id)).one()
     first = questionnaire.applicable_criteria(session=session, assignment_id=assignment.id)[0]
-    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link", answered_by="partner",
+    questionnaire.save_answers(session=session, assignment_id=assignment.id, source="link",
+                               actor=via_link(session, assignment.id), answered_by="partner",
                                answers=[{"criterion_id": first, "value": "no", "comment": f"{HEADING}\n{URL} {LINK}"}])
     session.commit()
     return {"partner": partner.id, "cycle": cycle.id, "assignment": assignment.id}
@@ -125,7 +126,7 @@ def test_a_role_lowered_while_the_page_is_open_is_refused_with_a_message(page_ap
     at.button(key="cycles_issue").click().run()
     assert not at.exception
     [refusal] = [e.value for e in at.error]
-    assert "luis (viewer) may not do this" in _read(refusal) and "reload the page" in refusal
+    assert "luis (viewer) may not send a questionnaire" in _read(refusal) and "reload the page" in refusal
     session.expire_all()
     assert session.get(Assignment, hostile["assignment"]).token_hash is None  # nothing written
 

@@ -1,11 +1,13 @@
-"""Each rule has one home: no status, answer, requirement or applicability word is spelled out as a string literal
-outside its StrEnum (models.collection, models.common); code compares with the enum members instead.
+"""Each rule has one home: no status, answer, requirement, applicability or role-default word is spelled out as a string
+literal outside its StrEnum (models.collection, models.common, models.reference); code compares with the enum members
+instead.
 
 The check reads the code with `ast`, so it finds real string literals only: not docstrings, not words inside
 f-string text, not comments. Words that are text rather than codes are left alone by their place in the code:
 values of per-language text tables ({"en": ..., "es": ...}) and translation keys (``t("submitted", language)`` and
 the keys of the catalogue those calls read). Cycle statuses (open, closed) and answer sources (link, file, staff)
-have enums too but are not checked here: the same words name audit actions, page views and problem columns.
+have enums too but are not checked here: the same words name audit actions, page views and problem columns; so does
+the partner role setting (models.reference.RoleSetting), whose "default" also names a column.
 """
 
 import ast
@@ -15,10 +17,11 @@ import pytest
 
 from models.collection import AnswerValue, AssignmentStatus, DerivedStatus
 from models.common import LANGUAGES, Applicability, Requirement
+from models.reference import RoleDefault
 
 ROOT = Path(__file__).resolve().parents[1]
-VOCABULARY = {m.value for enum in (AssignmentStatus, DerivedStatus, AnswerValue, Requirement, Applicability)
-              for m in enum}
+VOCABULARY = {m.value for enum in (AssignmentStatus, DerivedStatus, AnswerValue, Requirement, Applicability,
+                                   RoleDefault) for m in enum}
 # (file, enclosing function, word): the same word meaning something else, with the reason.
 ALLOWED = {
     ("services/core/config.py", "demo_enabled", "no"): "a word for false in an environment setting",
@@ -121,7 +124,8 @@ def test_no_status_or_answer_literal_outside_the_enums(path):
              if (relative, function, word) not in ALLOWED]
     assert not found, "\n".join(
         f"{relative}:{line} ({function or 'module'}): '{word}' is spelled out; use the enum member "
-        "(models.collection: AssignmentStatus, DerivedStatus, AnswerValue; models.common: Requirement, Applicability)"
+        "(models.collection: AssignmentStatus, DerivedStatus, AnswerValue; models.common: Requirement, Applicability; "
+        "models.reference: RoleSetting, RoleDefault for the partner role flags)"
         for line, function, word in found)
 
 

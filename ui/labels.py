@@ -11,11 +11,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from models.collection import AnswerValue
 from models.common import LANGUAGES
 from services.partners.identifiers import IDENTIFIER_FORMATS
 
 EMPTY = "–"  # shown for a missing value, in tables and in text
-ANSWERS = {"yes": "Yes", "partial": "Partial", "no": "No", "na": "Not applicable", "": EMPTY}
+ANSWERS = {AnswerValue.yes: "Yes", AnswerValue.partial: "Partial", AnswerValue.no: "No",
+           AnswerValue.na: "Not applicable", "": EMPTY}
 
 # column -> (label, kind); kinds: text, long (wide text), count, number (a whole number), coordinate, percent, bytes,
 # date, day (a timestamp shown as its date), time (timestamp with minutes, UTC), bool, language, answer.

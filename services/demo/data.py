@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from models.collection import AssignmentStatus
+from models.collection import AnswerValue, AssignmentStatus
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "demo"
 
@@ -91,7 +91,7 @@ def demo_data(folder: Path = FOLDER) -> DemoData:
         people={key: (tuple(person["given"]), listed(person["surnames"]), person["surname_first"])
                 for key, person in people["people"].items()},
         people_of=dict(people["people_of"]),
-        gaps={language: {int(category): (tuple(texts["partial"]), tuple(texts["no"]))
+        gaps={language: {int(category): (tuple(texts[AnswerValue.partial]), tuple(texts[AnswerValue.no]))
                          for category, texts in categories.items()}
               for language, categories in comments["gaps"].items()},
         return_notes=tuple(comments["return_notes"]),

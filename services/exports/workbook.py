@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
 from models.collection import AnswerValue, AssignmentStatus
-from models.common import LANGUAGES
+from models.common import LANGUAGES, Requirement
 from services.collection import rules
 from services.collection.answers import current_answers
 from services.collection.questionnaire import questionnaire
@@ -330,7 +330,7 @@ def _shown(rows: list[tuple[str, ...]], language: str):
     answer = _ROW_COLUMNS.index("answer")
     words = DROPDOWN_WORDS[language]
     names = {str(n): text(f"category.{n}", language) for n in range(1, 13)}
-    levels = {level: text(f"requirement.{level}", language) for level in ("must", "should")}
+    levels = {level: text(f"requirement.{level}", language) for level in Requirement}
     for row in rows:
         shown = list(row)
         shown[category] = names.get(row[category], row[category])
@@ -391,9 +391,11 @@ def _instructions(book: Workbook, cycle: Cycle, contact: str, language: str, man
     line(say("questions"), _QUESTIONS, "heading")
     line("")
     line(say("how"), kind="heading")
-    must = text("requirement.must", language)
-    steps = {"sheet": ANSWERS_SHEET, **headers, "partial": words["partial"], "no": words["no"], "na": words["na"],
-             "must": must, "fixed": text("workbook.separator", language).join(headers[name] for name in _FIXED)}
+    must = text(f"requirement.{Requirement.must}", language)
+    # The step texts name the answer words and "must" by their codes: {partial}, {no}, {na}, {must}.
+    steps = {"sheet": ANSWERS_SHEET, **headers, **{value.value: word for value, word in words.items()},
+             Requirement.must.value: must,
+             "fixed": text("workbook.separator", language).join(headers[name] for name in _FIXED)}
     for number in range(1, 8):
         line(f"{number}.", say(f"step{number}", **steps))
     line("")

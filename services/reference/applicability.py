@@ -18,8 +18,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from models import Criterion, CriterionApplicability, Partner
-from models.common import ENTITY_TYPES, Applicability, utcnow
-from models.reference import PartnerRole
+from models.common import ENTITY_TYPES, Applicability, Requirement, utcnow
+from models.reference import PartnerRole, RoleDefault, RoleSetting
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.reference import loader
@@ -47,13 +47,23 @@ PARTNER_COLUMNS = ["partner_id", "criterion_id", "category_number", "category", 
 SET_COLUMNS = ["set_id", "entity_type", *PARTNER_COLUMNS[1:]]
 _INDEX = {role.value: i for i, role in enumerate(ROLES)}
 _CHUNK = 5_000
+_OFF = (RoleDefault.no, frozenset())
+
+
+def _default(written: str) -> tuple[RoleDefault, frozenset[str]]:
+    """A default as seed/entity-roles.csv writes it (yes, no, or country codes), with the countries of one by
+    country."""
+    if written in (RoleDefault.yes, RoleDefault.no):
+        return RoleDefault(written), frozenset()
+    return RoleDefault.by_country, frozenset(written.split())
 
 
 @cache
-def _defaults() -> dict[str, dict[str, str]]:
-    """Entity type -> role -> its default as written in seed/entity-roles.csv: yes, no, or country codes."""
+def _defaults() -> dict[str, dict[str, tuple[RoleDefault, frozenset[str]]]]:
+    """Entity type -> role -> its default (seed/entity-roles.csv) and the countries where a default by country is
+    on."""
     roles = loader.entity_roles().set_index("entity_type")
-    return {entity: {r.value: str(roles.loc[entity, r.value]) for r in ROLES} for entity in roles.index}
+    return {entity: {r.value: _default(str(roles.loc[entity, r.value])) for r in ROLES} for entity in roles.index}
 
 
 @cache
@@ -65,8 +75,8 @@ def default_roles(entity_type: str, country_iso2: str) -> tuple[bool, ...]:
     """The roles (in PartnerRole order) a partner of this type in this country has unless its own flags say
     otherwise; a country list in the defaults means "partners in these countries"."""
     rules = _defaults().get(entity_type, {})
-    return tuple(rules.get(r.value, "no") == "yes" or country_iso2 in rules.get(r.value, "no").split()
-                 for r in ROLES)
+    return tuple(default is RoleDefault.yes or country_iso2 in countries
+                 for default, countries in (rules.get(r.value, _OFF) for r in ROLES))
 
 
 def roles_of(entity_type: str, country_iso2: str, own: tuple) -> tuple[bool, ...]:
@@ -124,10 +134,10 @@ def _asked_rows(session: Session, entity_types: Iterable[str]) -> dict[str, list
                Criterion.sort_key)
         .join(Criterion, col(Criterion.criterion_id) == CriterionApplicability.criterion_id)
         .where(col(CriterionApplicability.entity_type).in_(list(entity_types)),
-               col(CriterionApplicability.applies).in_([Applicability.yes.value, Applicability.unknown.value]))
+               col(CriterionApplicability.applies).in_([Applicability.yes, Applicability.unknown]))
     ).all()
     by_type: dict[str, list[tuple]] = {}
-    for row in sorted(rows, key=lambda r: (r[2], r[4] != "must", r[8])):
+    for row in sorted(rows, key=lambda r: (r[2], r[4] != Requirement.must, r[8])):
         by_type.setdefault(row[0], []).append(tuple(row[1:]))
     return by_type
 
@@ -226,31 +236,33 @@ def set_partner_roles(*, session: Session, actor: Actor, partner_id: int,
         raise ValidationError(f"Not a partner role: {', '.join(unknown)} (one of {', '.join(r.value for r in ROLES)})")
     for role, value in values.items():
         if value is not None and not isinstance(value, bool):
-            raise ValidationError(f"{role}: '{value}' must be yes, no or the default")
+            raise ValidationError(f"{role}: '{value}' must be {RoleSetting.yes}, {RoleSetting.no} or the "
+                                  f"{RoleSetting.default}")
     before = {r: getattr(partner, r) for r in values if getattr(partner, r) != values[r]}
     after = {r: values[r] for r in before}
     if not after:
         return {}
     session.exec(update(Partner).where(col(Partner.id) == partner_id).values(**after, updated_at=utcnow()))
     session.refresh(partner)
-    words = {True: "yes", False: "no", None: "default"}
     audit.record(session=session, actor=actor, action="update", entity="partner", entity_id=partner.partner_code,
-                 summary=f"Roles of {partner.partner_code}: " + ", ".join(f"{r} {words[v]}" for r, v in after.items()),
+                 summary=f"Roles of {partner.partner_code}: "
+                 + ", ".join(f"{r} {RoleSetting.of(v)}" for r, v in after.items()),
                  before=before, after=after)
     return after
 
 
 def type_questionnaire(*, session: Session, entity_type: str) -> pd.DataFrame:
     """An entity type's rows that apply (yes or unknown) in questionnaire order, with the role condition in words and
-    whether a partner of that type with the default roles is asked ("yes", "no", or "by country" where a default
-    depends on the country: the land border)."""
+    whether a partner of that type with the default roles is asked (asked_by_default, a RoleDefault: yes, no, or by
+    country where a default depends on the country: the land border)."""
     if entity_type not in ENTITY_TYPES:
         raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
     rows = pd.DataFrame(_asked_rows(session, [entity_type]).get(entity_type, []), columns=PARTNER_COLUMNS[1:])
     rules = _defaults().get(entity_type, {})
     asked = []
     for condition in rows["role_condition"]:
-        flags = [rules.get(r, "no") for r in condition.split("|")] if condition else ["yes"]
-        asked.append("yes" if "yes" in flags else "no" if all(f == "no" for f in flags) else "by country")
+        defaults = {rules.get(r, _OFF)[0] for r in condition.split("|")} if condition else {RoleDefault.yes}
+        asked.append(RoleDefault.yes if RoleDefault.yes in defaults else RoleDefault.no
+                     if defaults == {RoleDefault.no} else RoleDefault.by_country)
     return rows.assign(entity_type=entity_type, condition=rows["role_condition"].map(condition_text),
                        asked_by_default=asked)

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from models import Criterion, CriterionApplicability, CriterionText
 from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
-from models.reference import Basis
+from models.reference import Basis, RoleDefault
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_admin
 from services.reference import loader
@@ -76,13 +76,13 @@ def criteria_for_entity_type(*, session: Session, entity_type: str) -> pd.DataFr
     partner of that type with its type's default roles, must first, then by criterion number.
 
     ``requirement`` is the entity type's own must/should where the sources give one, else the criterion's.
-    ``condition`` names the partner role a criterion depends on; ``asked_by_default`` is "by country" for the
+    ``condition`` names the partner role a criterion depends on; ``asked_by_default`` is RoleDefault.by_country for the
     land-border criteria, asked of partners in Canada and Mexico (seed/entity-roles.csv).
     """
     if entity_type not in ENTITY_TYPES:
         raise ValidationError(f"'{entity_type}' is not a CTPAT entity type.")
     rows = type_questionnaire(session=session, entity_type=entity_type)
-    rows = rows[rows["asked_by_default"] != "no"]
+    rows = rows[rows["asked_by_default"] != RoleDefault.no]
     notes = applicability(session=session, entity_type=entity_type).set_index("criterion_id")["note"]
     rows = rows.assign(note=rows["criterion_id"].map(notes).fillna(""))[
         ["criterion_id", "requirement", "applies", "basis", "note", "role_condition", "condition", "asked_by_default"]]

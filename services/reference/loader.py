@@ -10,8 +10,8 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, func, select
 
 from models import Country, Criterion, CriterionApplicability, CriterionText, MraProgram
-from models.common import ENTITY_TYPES, LANGUAGES, Applicability
-from models.reference import Basis, PartnerRole
+from models.common import ENTITY_TYPES, LANGUAGES, Applicability, Requirement
+from models.reference import Basis, PartnerRole, RoleDefault
 from services.places import registry as places
 from services.threats import sources as threat_sources
 
@@ -82,6 +82,9 @@ def _countries() -> pd.DataFrame:
 def _criteria() -> tuple[pd.DataFrame, pd.DataFrame]:
     importer = pd.read_csv(REFERENCE / "msc-importer.csv", dtype=str, keep_default_na=False)
     by_entity = pd.read_csv(REFERENCE / "msc-by-entity.csv", dtype=str, keep_default_na=False)
+    _check_codes(REFERENCE / "msc-importer.csv", importer, "requirement", tuple(Requirement))
+    _check_codes(REFERENCE / "msc-by-entity.csv", by_entity, "requirement", ("", *Requirement))
+    _check_codes(REFERENCE / "msc-by-entity.csv", by_entity, "applies", tuple(Applicability))
     importer["category_number"] = importer["criterion_id"].str.split(".").str[0].astype(int)
     categories = importer.drop_duplicates("category_number").set_index("category_number")[["focus_area", "category"]]
 
@@ -119,6 +122,15 @@ def _problem(path: Path, row: int, column: str, message: str) -> SeedError:
     return SeedError(f"{path.relative_to(SEED.parent)}, row {row}, column {column}: {message}")
 
 
+def _check_codes(path: Path, frame: pd.DataFrame, column: str, allowed: tuple[str, ...]) -> None:
+    """Every value of a code column (must/should, yes/no/unknown) is one of `allowed`: the rules compare with the
+    enums, so another word would silently drop a criterion. A SeedError names the first wrong row."""
+    wrong = frame.index[~frame[column].isin(allowed)]
+    if len(wrong):
+        words = ", ".join(f"'{code}'" for code in allowed)
+        raise _problem(path, int(wrong[0]) + 2, column, f"'{frame.at[wrong[0], column]}' is not one of {words}")
+
+
 def entity_roles() -> pd.DataFrame:
     """seed/entity-roles.csv: per entity type its code and default role flags (yes/no; the land border also a list
     of country codes, on for partners in those countries), with the reason."""
@@ -129,7 +141,8 @@ def entity_roles() -> pd.DataFrame:
         for role in PartnerRole:
             value = getattr(row, role.value)
             countries = value.split()
-            if value not in ("yes", "no") and not (countries and all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)):
+            by_country = bool(countries) and all(re.fullmatch(r"[A-Z]{2}", c) for c in countries)
+            if value not in (RoleDefault.yes, RoleDefault.no) and not by_country:
                 raise _problem(ROLES_FILE, number, role.value, f"'{value}' is not yes, no or country codes")
     missing = set(ENTITY_TYPES) - set(roles["entity_type"])
     if missing:
@@ -168,7 +181,7 @@ def applicability_rules(criterion_ids: list[str]) -> list[dict]:
                 raise _problem(RULES_FILE, number, "entity_types", f"'{token}' is not a code of entity-roles.csv")
         if row.applies not in set(Applicability):
             raise _problem(RULES_FILE, number, "applies", f"'{row.applies}' is not yes, no or unknown")
-        if row.requirement not in ("", "must", "should"):
+        if row.requirement not in ("", *Requirement):
             raise _problem(RULES_FILE, number, "requirement", f"'{row.requirement}' is not must, should or empty")
         condition = [r for r in row.role_condition.split("|") if r]
         wrong = [r for r in condition if r not in set(PartnerRole)]
