@@ -123,7 +123,7 @@ def _arrangements_tab(url: str, actor: Actor, today: date) -> None:
     st.vega_lite_chart(spec=data["map_spec"], width="stretch")
     st.caption(f"The EU arrangement is shown as its member states. {MAP_NOTE}")
     shown = programs.assign(
-        confirmed=[("yes" + (f" ({by}, {on})" if by else "")) if ok else "no"
+        confirmed=[("Confirmed" + (f" ({by}, {on})" if by else "")) if ok else "Not confirmed"
                    for ok, by, on in zip(programs["confirmed"], programs["confirmed_by"], programs["confirmed_on"],
                                          strict=True)],
         certificate_types=programs["certificate_types"].replace("", "– none recorded –"),

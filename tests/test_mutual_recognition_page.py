@@ -97,7 +97,7 @@ def test_arrangements_with_their_caveats_types_and_map(page_app, book):
     assert table.loc["European Union", "types_counted"] == "AEO-S AEO-F"
     assert table.loc["Canada", "types_counted"] == "every certificate of the program"
     assert table.loc["Mexico", "program_name"].startswith("Operador Economico Autorizado (OEA)")
-    assert table.loc["Peru", "confirmed"] == "no"
+    assert table.loc["Peru", "confirmed"] == "Not confirmed"
     assert (table.loc["European Union", "certificates"], table.loc["European Union", "counting"]) == (2, 1)
     assert len(at.get("vega_lite_chart")) == 1
     assert not [e for e in at.expander if e.label == "Confirm an arrangement"]

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, Partner
+from models.collection import AssignmentStatus, CycleStatus
 from services.certificates import rule
 from services.certificates import settings as rule_settings
 from services.collection import cycles
@@ -32,7 +33,8 @@ def join_uncovered(*, session: Session, actor: Actor, partner_ids: Iterable[int]
         select(Assignment.id, Assignment.partner_id, Cycle.due_date, Cycle.name, Partner.partner_code)
         .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
-        .where(col(Assignment.partner_id).in_(ids), Assignment.status == "exempt", Cycle.status == "open")
+        .where(col(Assignment.partner_id).in_(ids), Assignment.status == AssignmentStatus.exempt,
+               Cycle.status == CycleStatus.open)
     ).all()
     if not exempt:
         return []
@@ -46,10 +48,10 @@ def join_uncovered(*, session: Session, actor: Actor, partner_ids: Iterable[int]
         due = max(cycle_due, today + timedelta(days=notice))
         cycles.set_exempt(session=session, actor=actor, assignment_id=assignment_id, exempt=False,
                           reason=f"no certificate covers it any more ({why})")
-        cycles.guarded_update(session=session, assignment_id=assignment_id, allowed_from=("not sent",),
+        cycles.guarded_update(session=session, assignment_id=assignment_id, allowed_from=(AssignmentStatus.not_sent,),
                               values={"due_date": due})
         audit.record(session=session, actor=actor, action="join", entity="assignment", entity_id=assignment_id,
                      summary=f"{code} joins {cycle_name}, due {due.isoformat()}: {why}"[:500],
-                     after={"status": "not sent", "due_date": due, "why": why})
+                     after={"status": AssignmentStatus.not_sent, "due_date": due, "why": why})
         joined.append(assignment_id)
     return joined

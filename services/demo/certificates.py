@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from models import Assignment, Certificate, CertificateEvent, CertificateVerification, Cycle, MraProgram, Partner
 from models.certificate import CTPAT, CertificateEventKind, CertificateStatus, VerificationMethod
+from models.collection import AssignmentStatus, CycleStatus
 from services.certificates import rule
 
 S, E, M = CertificateStatus, CertificateEventKind, VerificationMethod
@@ -202,7 +203,7 @@ def seed_certificates(*, session: Session, seed: int = 2027, today: date | None 
     programs = _programs(session)
     exempt_before = set(session.exec(  # exempt in a closed cycle: last year's certified partners
         select(Assignment.partner_id).join(Cycle, col(Cycle.id) == Assignment.cycle_id)
-        .where(Assignment.status == "exempt", Cycle.status == "closed")).all())
+        .where(Assignment.status == AssignmentStatus.exempt, Cycle.status == CycleStatus.closed)).all())
     plans = _plan(rng, partners, programs, exempt_before)
     _add_required(plans, partners, programs)
     forced = _forced_cases(plans, rng)
@@ -271,22 +272,22 @@ def _align_open_cycle(session: Session, today: date) -> tuple[int, int]:
     coverage = rule.best_per_partner(rule.counts_on(session=session, day=today, active_only=True))
     covered = coverage.loc[coverage["covered"]]
     reasons = dict(zip(covered["partner_id"].astype(int), covered["reason"], strict=True))
-    cycle = session.exec(select(Cycle).where(Cycle.status == "open").order_by(col(Cycle.id).desc())).first()
+    cycle = session.exec(select(Cycle).where(Cycle.status == CycleStatus.open).order_by(col(Cycle.id).desc())).first()
     if cycle is None:
         return len(reasons), 0
     rows = session.exec(select(Assignment.id, Assignment.partner_id, Assignment.status)
                         .where(Assignment.cycle_id == cycle.id)).all()
     moves = []
     for assignment_id, partner_id, status in rows:
-        if status == "exempt" and partner_id not in reasons:
-            moves.append({"id": assignment_id, "status": "not sent", "exempt_reason": "", "reviewed_at": None,
-                          "reviewed_by": ""})
-        elif status == "not sent" and partner_id in reasons:
-            moves.append({"id": assignment_id, "status": "exempt",
+        if status == AssignmentStatus.exempt and partner_id not in reasons:
+            moves.append({"id": assignment_id, "status": AssignmentStatus.not_sent, "exempt_reason": "",
+                          "reviewed_at": None, "reviewed_by": ""})
+        elif status == AssignmentStatus.not_sent and partner_id in reasons:
+            moves.append({"id": assignment_id, "status": AssignmentStatus.exempt,
                           "exempt_reason": reasons[partner_id][:rule.EXEMPT_REASON_LIMIT],
                           "reviewed_at": _at(cycle.created_at.date(), 15), "reviewed_by": "luis"})
     if moves:
         session.exec(update(Assignment), params=moves)
     exempt = session.exec(select(func.count()).select_from(Assignment)
-                          .where(Assignment.cycle_id == cycle.id, Assignment.status == "exempt")).one()
+                          .where(Assignment.cycle_id == cycle.id, Assignment.status == AssignmentStatus.exempt)).one()
     return len(reasons), int(exempt)

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle
+from models.collection import AssignmentStatus
 from models.lanes import Custody, NodeRole
 from models.threats import ThreatLevel
 from services.threats import register
@@ -36,10 +37,10 @@ def assessed_partners(*, session: Session, today: date, months: int = ASSESSMENT
     """Partners (of `partner_ids`, or all) with a questionnaire accepted, or an exemption granted in a cycle,
     within `months`."""
     since = (pd.Timestamp(today) - pd.DateOffset(months=months)).tz_localize("UTC").to_pydatetime()
-    accepted = select(Assignment.partner_id).where(Assignment.status == "accepted",
+    accepted = select(Assignment.partner_id).where(Assignment.status == AssignmentStatus.accepted,
                                                    col(Assignment.reviewed_at) >= since)
     exempt = select(Assignment.partner_id).join(Cycle, col(Cycle.id) == Assignment.cycle_id) \
-        .where(Assignment.status == "exempt", col(Cycle.created_at) >= since)
+        .where(Assignment.status == AssignmentStatus.exempt, col(Cycle.created_at) >= since)
     if partner_ids is not None:
         accepted = accepted.where(col(Assignment.partner_id).in_(partner_ids))
         exempt = exempt.where(col(Assignment.partner_id).in_(partner_ids))

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from models import Lane, LaneNode, Partner, PartnerSite, Place
 from models.common import utcnow
 from models.lanes import Custody, LaneStatus, NodeRole, TransportMode
+from services import texts
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.lanes import routes
@@ -28,8 +29,7 @@ NODE_FIELDS = ("role", "partner_id", "site_id", "place_id", "custody", "contract
 ROW_FIELDS = ("role", "partner_code", "site", "place", "place_kind", "custody", "contracted_by", "mode_to_next",
               "rests", "dwell_hours", "custody_change", "seal_applied", "seal_verified", "transmits_data", "notes")
 BOOL_FIELDS = ("rests", "custody_change", "seal_applied", "seal_verified", "transmits_data")
-TRUE_WORDS = {"yes", "y", "true", "1", "x", "si", "sí", "ja", "oui", "✓"}
-FALSE_WORDS = {"no", "n", "false", "0", "", "-"}
+FLAG_WORDS = texts.flag_spellings()  # yes/no in the file's words (services.texts, "import.flag")
 ROLE_WORDS = {r.value: r.value for r in NodeRole} | {
     "origin site": NodeRole.origin, "stuffing": NodeRole.origin, "factory": NodeRole.origin,
     "consolidator": NodeRole.consolidation, "3pl": NodeRole.consolidation, "warehouse": NodeRole.consolidation,
@@ -82,14 +82,12 @@ def _text(value: Any) -> str:
 
 
 def parse_bool(value: Any) -> bool:
-    """A yes/no cell: yes, y, true, 1, x (or a real bool) is True; no, n, false, 0 or blank is False."""
+    """A yes/no cell: yes, y, true, 1, x, sí, 是 (or a real bool) is True; no, n, false, 0, 否 or blank is False."""
     if isinstance(value, bool):
         return value
     word = _text(value).casefold()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
+    if word in FLAG_WORDS:
+        return FLAG_WORDS[word]
     raise ValueError(f"'{value}' is not yes or no")
 
 

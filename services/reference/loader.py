@@ -332,7 +332,8 @@ def load_reference_data(*, session: Session) -> dict[str, int]:
     """Load countries, criteria and MRAs into empty tables, and bring applicability and question texts up to the
     seed files; returns the rows written per table.
 
-    Countries, criteria and MRAs that already hold rows are left alone, so admins' corrections survive restarts;
+    Criteria and MRAs that already hold rows are left alone, so admins' corrections survive restarts; missing
+    countries are added;
     applicability keeps an admin's overrides while the shipped rules follow the seed files, so a corrected rule
     reaches existing databases.
     """
@@ -345,7 +346,13 @@ def load_reference_data(*, session: Session) -> dict[str, int]:
         loaded[model.__tablename__] = len(frame)
 
     criteria, by_entity = _criteria()
-    fill(Country, _countries())
+    # Countries are topped up by code (places and sites refer to them); stored rows are left as they are.
+    countries = _countries()
+    known = set(session.exec(select(Country.iso2)).all())
+    missing = countries[~countries["iso2"].isin(known)]
+    if not missing.empty:
+        session.exec(insert(Country), params=missing.to_dict("records"))
+        loaded[Country.__tablename__] = len(missing)
     fill(Criterion, criteria)
     session.flush()
     for model, count in ((CriterionApplicability, refresh_applicability(

@@ -77,6 +77,16 @@ def answer_spellings(values: Iterable[str] = tuple(AnswerValue)) -> dict[str, st
     return spellings
 
 
+def flag_spellings() -> dict[str, bool]:
+    """Every spelling of yes and no in the yes/no columns of files, in every language ("import.flag.*"),
+    case-folded; a blank cell is no."""
+    spellings = {"": False}
+    for language in LANGUAGES:
+        for key, value in (("import.flag.true", True), ("import.flag.false", False)):
+            spellings.update(dict.fromkeys((_folded(word) for word in words(key, language)), value))
+    return spellings
+
+
 def column_spellings(column: str) -> tuple[str, ...]:
     """Every header of an Answers sheet column in every language, and the catalogue's other spellings for it
     ("import.column.<column>", when listed)."""
