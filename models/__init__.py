@@ -24,6 +24,7 @@ from models.collection import (  # noqa: E402
     ReviewComment,
 )
 from models.company import CompanyProfile  # noqa: E402
+from models.download import Download  # noqa: E402
 from models.partner import Certification, Partner  # noqa: E402
 from models.reference import (  # noqa: E402
     Country,
@@ -45,6 +46,7 @@ __all__ = [
     "CriterionApplicability",
     "CriterionText",
     "Cycle",
+    "Download",
     "Evidence",
     "ImportRecord",
     "MraProgram",
