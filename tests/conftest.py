@@ -54,8 +54,8 @@ def migrated_engine(database_url) -> Iterator[Engine]:
 
 
 # Tables holding user data; reference tables stay loaded between tests.
-_USER_TABLES = ("download", "reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certification",
-                "auditevent", "companyprofile", '"user"')
+_USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certification",
+                "auditevent", "companyprofile", '"user"', "download")
 
 
 def _wipe(engine: Engine) -> None:

@@ -1,6 +1,5 @@
 """Browser-test helpers: the app in a real `streamlit run` subprocess, and Streamlit's own wait recipe."""
 
-import ast
 import os
 import re
 import socket
@@ -9,8 +8,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Request, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "e2e admin password 1"
@@ -21,12 +21,10 @@ RUN_TIMEOUT = 60_000  # ms for one script run; the first run of a server migrate
 
 
 def page_paths() -> list[tuple[str, str]]:
-    """(url_path, title) of every entry in app.PAGES, read from the source so the router does not run."""
-    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            return [(ast.literal_eval(entry.elts[2]), ast.literal_eval(entry.elts[1])) for entry in node.value.elts]
-    raise AssertionError("app.py has no PAGES list of (render, title, url_path, ...) tuples")
+    """(url_path, title) of every staff page in the menu table."""
+    from ui.menu import PAGES
+
+    return [(page.url_path, page.title) for page in PAGES]
 
 
 def free_port() -> int:
@@ -65,13 +63,14 @@ class AppServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_until_up(self) -> "AppServer":
-        """Block until the health endpoint answers; fail with the server log if the process dies or hangs."""
+        """Block until the app's health route answers (after the database is ready); fail with the server log if
+        the process dies or hangs."""
         deadline = self.started + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"streamlit exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
                     if response.status == 200:
                         self.ready_after = time.monotonic() - self.started
                         return self
@@ -79,15 +78,12 @@ class AppServer:
                 time.sleep(0.1)
         raise AssertionError(f"streamlit did not answer within {STARTUP_TIMEOUT} s:\n{self.log()}")
 
-    def generated_admin_password(self, timeout: float = 30) -> str:
-        """The one-time admin password the server prints on its first start (after the first page load)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(r"one-time password:\s+(\S+)", self.log())
-            if match:
-                return match.group(1)
-            time.sleep(0.1)
-        raise AssertionError(f"no generated admin password in the server output:\n{self.log()}")
+    def generated_admin_password(self) -> str:
+        """The one-time admin password the server printed when it started (before anyone opened a page)."""
+        match = re.search(r"one-time password:\s+(\S+)", self.log())
+        if match is None:
+            raise AssertionError(f"no generated admin password in the server output:\n{self.log()}")
+        return match.group(1)
 
     def stop(self) -> None:
         stop_all([self])
@@ -103,6 +99,35 @@ def stop_all(servers: list[AppServer]) -> None:
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait()
+
+
+class BrowserWatch:
+    """What a browser context did that an intranet deployment must never do: ask a host other than the app's
+    (the app runs without internet), or break the content security policy the server sends."""
+
+    LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+    def __init__(self) -> None:
+        self.offsite: list[str] = []
+        self.violations: list[str] = []
+
+    def attach(self, context: BrowserContext) -> "BrowserWatch":
+        context.on("request", self._request)
+        context.on("console", self._console)
+        return self
+
+    def _request(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme not in {"data", "blob", "about"} and url.hostname not in self.LOCAL_HOSTS:
+            self.offsite.append(request.url)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def problems(self) -> list[str]:
+        return [f"request to another host: {u}" for u in self.offsite] + [
+            f"content security policy: {v}" for v in self.violations]
 
 
 def wait_for_app_run(page: Page, timeout: int = RUN_TIMEOUT) -> None:
@@ -132,11 +157,11 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 
 def expect_only_login_form(page: Page, titles: list[str]) -> None:
-    """The login form and nothing of any page: no page heading, data, charts, or menu."""
+    """The login form and nothing of any page: no page heading, data, charts, menu, or "Page not found" dialog."""
     expect(login_form(page).get_by_label("Username", exact=True)).to_be_visible()
     expect(login_form(page).get_by_label("Password", exact=True)).to_be_visible()
     for title in titles:
         expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
     for testid in ("stSidebar", "stSidebarNav", "stPageLink", "stDataFrame", "stMetric", "stVegaLiteChart",
-                   "stException"):
+                   "stException", "stDialog"):
         expect(page.get_by_test_id(testid)).to_have_count(0)
