@@ -5,6 +5,7 @@ leaving the machine, no content-security-policy violation) are in tests/e2e.
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -45,7 +46,8 @@ def _call(app, path: str, cookies: dict[str, str] | None = None) -> tuple[int, d
 
         await app(scope, receive, send)
 
-    asyncio.run(run())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a loop of its own: Playwright may hold this thread's loop
+        pool.submit(asyncio.run, run()).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     head = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     chunks = [m.get("body", b"") for m in sent if m["type"] == "http.response.body" and m.get("body")]

@@ -258,8 +258,9 @@ def start() -> None:
     """What the server does before it answers anyone.
 
     Files it creates are private (umask 077); Streamlit's legacy pages/-folder mode is off before the first
-    session (with it, a cold deep link would run a pages/ module without the router); the database is migrated and
-    initialised, printing the first admin's one-time password now rather than at the first visit.
+    session (with it, a cold deep link would run a pages/ module without the router); deferred downloads are
+    recorded with the session that asks for them (for MediaGuard); the database is migrated and initialised,
+    printing the first admin's one-time password now rather than at the first visit; expired downloads go.
     """
     os.umask(0o077)
     PagesManager.uses_pages_directory = False

@@ -139,6 +139,13 @@ def wait_for_app_run(page: Page, timeout: int = RUN_TIMEOUT) -> None:
         state="attached", timeout=timeout)
 
 
+def rerun(page: Page) -> None:
+    """Rerun the page's script, as Streamlit's own tests do (rerun_app): focus the app, press "r"."""
+    page.get_by_test_id("stApp").click(position={"x": 0, "y": 0})
+    page.keyboard.press("r")
+    wait_for_app_run(page)
+
+
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
     wait_for_app_run(page)
@@ -154,6 +161,19 @@ def log_in(page: Page, username: str, password: str) -> None:
     form.get_by_label("Password", exact=True).fill(password)
     form.get_by_role("button", name="Login", exact=True).click()
     wait_for_app_run(page)
+
+
+def wait_for_login_cookie(page: Page, timeout: float = 30) -> dict:
+    """The login cookie, which the cookie-manager component sets a moment after the login (and then reruns the
+    page: a button drawn before that rerun is already stale)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in page.context.cookies() if c["name"] == "ctpat_auth"]
+        if found:
+            wait_for_app_run(page)
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError("no login cookie after logging in")
 
 
 def expect_only_login_form(page: Page, titles: list[str]) -> None:

@@ -1,7 +1,5 @@
 """A copied login cookie dies with the session it came from, and files leave the server only for their session."""
 
-import time
-
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -14,21 +12,10 @@ from tests.e2e.support import (
     log_in,
     login_form,
     open_app,
+    rerun,
     wait_for_app_run,
+    wait_for_login_cookie,
 )
-
-COOKIE = "ctpat_auth"
-
-
-def _login_cookie(context: BrowserContext, timeout: float = 15) -> dict:
-    """The login cookie, which the cookie-manager component sets from the page a moment after the login."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [c for c in context.cookies() if c["name"] == COOKIE]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {COOKIE} cookie after logging in")
 
 
 @pytest.fixture
@@ -49,7 +36,7 @@ def test_a_copied_cookie_stops_working_after_logout(page: Page, context: Browser
     open_app(page, app_server.url)
     log_in(page, "dana", USER_PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
-    cookie = _login_cookie(context)
+    cookie = wait_for_login_cookie(page)
     assert context.request.get(offered).text() == "partner,score\nACME,3\n"
     anonymous = browser.new_context()
     assert anonymous.request.get(offered).status == 401
@@ -69,11 +56,10 @@ def test_a_copied_cookie_stops_working_after_logout(page: Page, context: Browser
     wait_for_app_run(page)
     expect(login_form(page)).to_be_visible()
 
-    stolen.get_by_test_id("stSidebar").get_by_role("link", name="Cycles").click()  # the open session's next run
-    wait_for_app_run(stolen)
+    rerun(stolen)  # the open session's next run
     expect(stolen.get_by_test_id("stAlert").filter(has_text="Your session has ended")).to_be_visible()
     expect(login_form(stolen)).to_be_visible()
-    expect(stolen.get_by_role("heading", name="Cycles", exact=True)).to_have_count(0)
+    expect(stolen.get_by_role("heading", name="Partners", exact=True)).to_have_count(0)
 
     again = thief.new_page()  # a new browser session presenting the same cookie
     open_app(again, f"{app_server.url}/partners")
@@ -89,6 +75,7 @@ def test_streamlit_download_files_go_only_to_the_browser_that_asked(page: Page, 
     open_app(page, f"{app_server.url}/partners")
     log_in(page, "admin", ADMIN_PASSWORD)
     expect(page.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
+    wait_for_login_cookie(page)
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").get_by_role("button").click()
     url = download.value.url
