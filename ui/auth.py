@@ -152,10 +152,9 @@ def current_user() -> Actor | None:
         return None
     username = st.session_state.get("username")
     with state.session() as s:
-        if users.session_problem(session=s, username=username,
-                                 session_version=st.session_state.get("session_version")):
-            return None
         user = users.get_user(session=s, username=username)
+        if users.problem_with(user, st.session_state.get("session_version")):
+            return None
         st.session_state["must_change_password"] = user.must_change_password
         st.session_state["display_name"] = user.name
         return Actor(user.username, user.role)

@@ -277,7 +277,11 @@ def log_out(*, session: Session, username: str) -> None:
 
 def session_problem(*, session: Session, username: str, session_version: int | None) -> str | None:
     """Why a session that logged in as ``username`` with ``session_version`` may not go on, or None when it may."""
-    user = get_user(session=session, username=username)
+    return problem_with(get_user(session=session, username=username), session_version)
+
+
+def problem_with(user: User | None, session_version: int | None) -> str | None:
+    """``session_problem`` for a user already loaded: "ended", "inactive" or None."""
     if user is None or session_version is None:
         return "ended"
     if not user.is_active:
