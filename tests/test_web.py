@@ -7,6 +7,7 @@ leaving the machine, no content-security-policy violation) are in tests/e2e.
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -138,3 +139,11 @@ def test_media_needs_the_showing_browser_or_a_staff_login(server, engine):
     with db.session_scope(engine) as s:
         users.log_out(session=s, username="vp")
     assert _call(server, "/media/0123abcd.csv", _cookie("vp"))[0] == 403
+
+
+def test_streamlit_run_serves_app_py_as_st_app():
+    """`streamlit run app.py` (the README's command) finds `app` and runs the router inside it."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    result = discover_asgi_app(Path(__file__).resolve().parent.parent / "app.py")
+    assert (result.is_asgi_app, result.import_string) == (True, "app:app")
