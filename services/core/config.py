@@ -5,6 +5,7 @@ Every setting has an environment variable (``CTPAT_<NAME>``) and may also be giv
 tests can inject values); the command line and the server start read the same secrets files directly.
 """
 
+import logging
 import os
 import secrets
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 _FALSE = {"0", "false", "no", "off"}
@@ -110,7 +112,10 @@ def data_dir(settings: Settings | None = None) -> Path:
     """Folder for the SQLite file, evidence files and generated keys (git-ignored), private to this user."""
     path = private_dir((settings or load()).data_dir)
     if path.stat().st_mode & 0o077:
-        path.chmod(PRIVATE_DIR)  # it holds the cookie key and the database: nobody else may list or read it
+        try:
+            path.chmod(PRIVATE_DIR)  # it holds the cookie key and the database: nobody else may list or read it
+        except PermissionError:
+            log.warning("The data folder %s is readable by others and not ours to change: make it 0700.", path)
     return path
 
 

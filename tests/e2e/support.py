@@ -163,14 +163,30 @@ def log_in(page: Page, username: str, password: str) -> None:
     wait_for_app_run(page)
 
 
+def wait_until_idle(page: Page, quiet: float = 1.0, timeout: float = 60) -> None:
+    """Wait until no script run has started for ``quiet`` seconds (a component's value can start one late)."""
+    app = page.locator("[data-testid='stApp']")
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        if app.get_attribute("data-test-script-state") == "notRunning":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.05)
+    raise AssertionError(f"the app did not stay idle for {quiet} s within {timeout} s")
+
+
 def wait_for_login_cookie(page: Page, timeout: float = 30) -> dict:
-    """The login cookie, which the cookie-manager component sets a moment after the login (and then reruns the
-    page: a button drawn before that rerun is already stale)."""
+    """The login cookie, which the cookie-manager component sets a moment after the login; the component then
+    reruns the page (a download button drawn before that rerun is stale), so this also waits for that rerun."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [c for c in page.context.cookies() if c["name"] == "ctpat_auth"]
         if found:
-            wait_for_app_run(page)
+            wait_until_idle(page)
             return found[0]
         time.sleep(0.1)
     raise AssertionError("no login cookie after logging in")
