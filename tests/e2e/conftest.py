@@ -114,8 +114,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     support = sys.modules.get("tests.e2e.support")  # imported by any test that started a server
     if report.failed and support is not None:
         for value in getattr(item, "funcargs", {}).values():
-            servers = getattr(value, "servers", None)  # ColdVisits holds one server per path
-            for server in servers.values() if isinstance(servers, dict) else [value]:
+            for server in value.values() if isinstance(value, dict) else [value]:  # cold_servers: one per path
                 if isinstance(server, support.AppServer):
                     report.sections.append((f"server log {server.url}", server.log()[-6000:]))
     return report
