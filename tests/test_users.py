@@ -329,6 +329,17 @@ def test_logout_password_change_reset_and_deactivation_end_every_session(engine,
             assert [e["user"] for e in _events(session, action="logout")] == ["luis"]
 
 
+def test_ending_sessions_updates_a_loaded_user_and_keeps_its_pending_changes(session, staff):
+    luis = users.get_user(session=session, username="luis")
+    luis.name = "Luis García"
+    assert users.end_sessions(session=session, username="luis") == 1
+    assert luis.session_version == 1
+    session.commit()
+    session.expire_all()
+    assert (luis.name, luis.session_version) == ("Luis García", 1)
+    assert users.end_sessions(session=session, username="ghost") is None
+
+
 def test_a_role_change_keeps_the_session(engine, staff):
     with db.session_scope(engine) as session:
         users.update_user(session=session, actor=ADMIN, username="luis", role="viewer")

@@ -260,8 +260,7 @@ def end_sessions(*, session: Session, username: str) -> int | None:
     version = session.execute(
         update(User).where(User.username == (username or "").strip().lower())
         .values(session_version=User.session_version + 1).returning(User.session_version)
-    ).scalar_one_or_none()
-    session.expire_all()  # loaded User objects must not keep (and later write back) the old number
+    ).scalar_one_or_none()  # a User already loaded in this session gets the new number too (ORM synchronisation)
     return version
 
 
