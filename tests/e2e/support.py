@@ -155,15 +155,19 @@ def login_form(page: Page) -> Locator:
     return page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Login", exact=True))
 
 
-def log_in(page: Page, username: str, password: str) -> None:
+def log_in(page: Page, username: str, password: str, *, fails: bool = False) -> None:
+    """Log in through the form; unless the login is meant to fail, wait for the login cookie and the rerun it
+    causes (until then the page shows the run before it too)."""
     form = login_form(page)
     form.get_by_label("Username", exact=True).fill(username)
     form.get_by_label("Password", exact=True).fill(password)
     form.get_by_role("button", name="Login", exact=True).click()
     wait_for_app_run(page)
+    if not fails:
+        wait_for_login_cookie(page)
 
 
-def wait_until_idle(page: Page, quiet: float = 1.0, timeout: float = 60) -> None:
+def wait_until_idle(page: Page, quiet: float = 0.5, timeout: float = 60) -> None:
     """Wait until no script run has started for ``quiet`` seconds (a component's value can start one late)."""
     app = page.locator("[data-testid='stApp']")
     deadline = time.monotonic() + timeout
@@ -177,6 +181,16 @@ def wait_until_idle(page: Page, quiet: float = 1.0, timeout: float = 60) -> None
             idle_since = None
         time.sleep(0.05)
     raise AssertionError(f"the app did not stay idle for {quiet} s within {timeout} s")
+
+
+def wait_for_no_login_cookie(page: Page, timeout: float = 30) -> None:
+    """Wait until the browser has deleted the login cookie (a component does it a moment after the session ends;
+    logging in again before that could see the deletion land after the new cookie)."""
+    deadline = time.monotonic() + timeout
+    while any(c["name"] == "ctpat_auth" for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the login cookie is still there after the session ended")
+        time.sleep(0.1)
 
 
 def wait_for_login_cookie(page: Page, timeout: float = 30) -> dict:

@@ -14,6 +14,7 @@ from tests.e2e.support import (
     open_app,
     page_paths,
     wait_for_app_run,
+    wait_for_no_login_cookie,
 )
 
 NEW_PASSWORD = "a new admin password"
@@ -56,6 +57,7 @@ def test_first_login_forces_a_password_change(page: Page, first_start_server):
     # A password change ends every session of the user, this one too: in again with the new password.
     expect(page.get_by_test_id("stAlert").filter(has_text="Your session has ended")).to_be_visible()
     expect(login_form(page)).to_be_visible()
+    wait_for_no_login_cookie(page)
     log_in(page, "admin", NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()  # the page first asked for
     expect(page).to_have_url(f"{first_start_server.url}/admin")
