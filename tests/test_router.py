@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from services.core import db, users
+from services.core import db, sessions, users
 from tests.conftest import ADMIN, add_user, session_version
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+KEY = "test-cookie-key-" + "x" * 32
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def router(engine, database_url, monkeypatch):
     def make(username: str | None = None):
         at = AppTest.from_file(APP, default_timeout=60)
         at.secrets["database_url"] = database_url
-        at.secrets["cookie_key"] = "test-cookie-key-" + "x" * 32
+        at.secrets["cookie_key"] = KEY
         if username:
             at.session_state["authentication_status"] = True
             at.session_state["username"] = username
@@ -47,7 +48,7 @@ def _log_in(at, username: str, password: str):
     return at.button[0].click().run()
 
 
-def test_logging_in_through_the_form(router, staff):
+def test_logging_in_through_the_form(router, staff, engine):
     at = router().run()
     assert not at.exception and _login_form_shown(at) and not at.title
     _log_in(at, "LUIS", "wrong password!")
@@ -55,6 +56,10 @@ def test_logging_in_through_the_form(router, staff):
     _log_in(at, "luis", "correct horse battery")
     assert [t.value for t in at.title] == ["Dashboard"]
     assert at.session_state["session_version"] == 0
+    # The login cookie waits for the browser to confirm it (AppTest has no browser): signed, with the version.
+    token, _expires = at.session_state["login_cookie_pending"]
+    with Session(engine) as s:
+        assert sessions.check_token(session=s, token=token, key=KEY)[0].username == "luis"
     assert "Step 1 · Partners" in [c.value for c in at.sidebar.caption]
 
 

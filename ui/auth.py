@@ -3,6 +3,8 @@
 Pages never touch the library: they call ``require_role`` and get the current Actor.
 """
 
+import hashlib
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import streamlit as st
@@ -17,6 +19,7 @@ from ui import state
 COOKIE_NAME = sessions.COOKIE_NAME
 LOGOUT_KEY = "log_out"  # not "logout": the library keeps its own flag under st.session_state["logout"]
 NOTICE_KEY = "login_notice"
+COOKIE_PENDING = "login_cookie_pending"
 ALL_ROLES = tuple(Role)
 
 LOCKED = "This account is locked after too many failed logins. Try again in 15 minutes or ask an admin."
@@ -31,8 +34,10 @@ class _Authenticator(stauth.Authenticate):
 
     Three seams of streamlit-authenticator 0.4.2 (pinned) are replaced on the instance: the password check
     (``users.check_login``: each attempt counted atomically in the database before the check, lockout there),
-    the cookie's content (``sessions.issue_token``: with the user's session version) and the cookie's check on a
-    new browser session (``sessions.check_token``: signature, expiry, session version, active user).
+    the cookie's check on a new browser session (``sessions.check_token``: signature, expiry, session version,
+    active user) and the setting of the cookie (``sessions.issue_token``: with the session version; set by
+    ``set_pending_cookie`` until the browser confirms it, because the library sets it only in the login's own
+    run, and a rerun that interrupts that run, e.g. the cookie manager's first answer, lost the cookie).
     """
 
     def __init__(self, credentials: dict, *, key: str, expiry_days: float):
@@ -45,7 +50,7 @@ class _Authenticator(stauth.Authenticate):
         self._model.check_credentials = self._check_password
         cookie = self.cookie_controller.cookie_model
         cookie.get_cookie = self._read_cookie
-        cookie._token_encode = self._new_token
+        cookie.set_cookie = self._cookie_later
 
     def _check_password(self, username: str, password: str) -> bool:
         with state.session() as s:
@@ -78,10 +83,28 @@ class _Authenticator(stauth.Authenticate):
         st.session_state["session_version"] = user.session_version
         return {"username": user.username}
 
-    def _new_token(self) -> str:
-        return sessions.issue_token(username=st.session_state["username"],
-                                    session_version=st.session_state["session_version"],
-                                    key=self._key, expiry_days=self._expiry_days)
+    def _cookie_later(self) -> None:
+        """The library's "set the cookie now" after a password login: remembered, and set by set_pending_cookie."""
+        expires = datetime.now(UTC) + timedelta(days=self._expiry_days)  # with its offset: browsers elsewhere agree
+        token = sessions.issue_token(username=st.session_state["username"],
+                                     session_version=st.session_state["session_version"],
+                                     key=self._key, expiry_days=self._expiry_days)
+        st.session_state[COOKIE_PENDING] = (token, expires.isoformat())
+
+    def set_pending_cookie(self) -> None:
+        """Have the browser store the login cookie; repeated on every run until the browser says it has it."""
+        pending = st.session_state.get(COOKIE_PENDING)
+        if not pending:
+            return
+        token, expires = pending
+        # The cookie manager's own component, called directly to read its answer (its set() returns nothing); a key
+        # of its own per cookie, so that an answer about an earlier cookie can never count for this one.
+        stored = self.cookie_controller.cookie_model.cookie_manager.cookie_manager(
+            method="set", cookie=COOKIE_NAME, value=token, default=False,
+            key=f"set_cookie_{hashlib.sha256(token.encode()).hexdigest()[:16]}",
+            options={"path": "/", "expires": expires, "sameSite": "strict"})
+        if stored:
+            st.session_state.pop(COOKIE_PENDING, None)
 
 
 def remember_entry_path() -> None:
@@ -93,6 +116,7 @@ def remember_entry_path() -> None:
 
 def _end_here(authenticator: _Authenticator) -> None:
     """Forget the login in this browser session and delete its cookie (the form is drawn next)."""
+    st.session_state.pop(COOKIE_PENDING, None)
     authenticator.logout(location="unrendered")
 
 
@@ -133,6 +157,7 @@ def login() -> Actor | None:
     # Kept until then: deleting the cookie reruns the page at once, and the notice must survive that rerun.
     notice = st.session_state.get(NOTICE_KEY)
     if st.session_state.get("authentication_status"):
+        authenticator.set_pending_cookie()
         return current_user()
     if st.session_state.get("authentication_status") is False:
         messages.error(WRONG)
