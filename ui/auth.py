@@ -4,11 +4,14 @@ Pages never touch the library: they call ``require_role`` and get the current Ac
 """
 
 import hashlib
+import importlib
+import types
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.models import cookie_model
 from streamlit_authenticator.utilities import LoginError
 
 from models.common import Role
@@ -27,6 +30,26 @@ INACTIVE = "Your account is not active. Ask an admin."
 ENDED = ("Your session has ended: you logged out, your password was changed or an admin reset it. "
          "Log in again.")
 WRONG = "Wrong username or password."
+
+
+# extra_streamlit_components' cookie component: its iframe sets or deletes a cookie in the browser and answers True.
+_cookie_component = importlib.import_module("extra_streamlit_components.CookieManager")._component_func
+
+
+class _NoCookieReader:
+    """Stands in for extra_streamlit_components' CookieManager inside streamlit-authenticator.
+
+    The original reads all cookies through a component on every run, and its answer reruns the page after every
+    page load: that rerun interrupts the first run (streamlit-authenticator #179) and can swallow a click made at
+    that moment, such as "Login". The login cookie is read from the request instead (``st.context.cookies``), and
+    written through the component directly (``_Authenticator.set_pending_cookie``, ``end_here``).
+    """
+
+    def __init__(self, key: str = "init") -> None:
+        self.cookies: dict = {}
+
+
+cookie_model.stx = types.SimpleNamespace(CookieManager=_NoCookieReader)
 
 
 class _Authenticator(stauth.Authenticate):
@@ -51,6 +74,10 @@ class _Authenticator(stauth.Authenticate):
         cookie = self.cookie_controller.cookie_model
         cookie.get_cookie = self._read_cookie
         cookie.set_cookie = self._cookie_later
+        self.logged_in_now = False  # by the form, in this run
+        # The one place where the cookie is set or deleted, first in the page: the form and the page below never
+        # move when it comes and goes (a moved form loses what was typed into it).
+        self.cookie_slot = st.empty()
 
     def _check_password(self, username: str, password: str) -> bool:
         with state.session() as s:
@@ -63,6 +90,7 @@ class _Authenticator(stauth.Authenticate):
         if attempt.outcome != users.LoginOutcome.ok:
             return False
         st.session_state["session_version"] = attempt.session_version
+        self.logged_in_now = True
         # The library reads the user's entry next; a user created after this run began is not in it yet.
         self._model.credentials["usernames"].setdefault(
             user.username, {"email": user.email, "first_name": user.name, "last_name": "", "roles": [user.role]})
@@ -97,14 +125,21 @@ class _Authenticator(stauth.Authenticate):
         if not pending:
             return
         token, expires = pending
-        # The cookie manager's own component, called directly to read its answer (its set() returns nothing); a key
-        # of its own per cookie, so that an answer about an earlier cookie can never count for this one.
-        stored = self.cookie_controller.cookie_model.cookie_manager.cookie_manager(
-            method="set", cookie=COOKIE_NAME, value=token, default=False,
-            key=f"set_cookie_{hashlib.sha256(token.encode()).hexdigest()[:16]}",
-            options={"path": "/", "expires": expires, "sameSite": "strict"})
+        # A key of its own per cookie, so that an answer about an earlier cookie can never count for this one.
+        with self.cookie_slot:
+            stored = _cookie_component(
+                method="set", cookie=COOKIE_NAME, value=token, default=False,
+                key=f"set_cookie_{hashlib.sha256(token.encode()).hexdigest()[:16]}",
+                options={"path": "/", "expires": expires, "sameSite": "strict"})
         if stored:
             st.session_state.pop(COOKIE_PENDING, None)
+
+    def end_here(self) -> None:
+        """Forget the login in this browser session and delete its cookie (the form is drawn next)."""
+        st.session_state.pop(COOKIE_PENDING, None)
+        self.authentication_controller.logout()
+        with self.cookie_slot:
+            _cookie_component(method="delete", cookie=COOKIE_NAME, key="delete_cookie", default=False)
 
 
 def remember_entry_path() -> None:
@@ -112,12 +147,6 @@ def remember_entry_path() -> None:
     if "entry_path" not in st.session_state:
         path = urlparse(st.context.url or "").path if st.context.url else ""
         st.session_state["entry_path"] = path.strip("/").split("/")[-1]
-
-
-def _end_here(authenticator: _Authenticator) -> None:
-    """Forget the login in this browser session and delete its cookie (the form is drawn next)."""
-    st.session_state.pop(COOKIE_PENDING, None)
-    authenticator.logout(location="unrendered")
 
 
 def login() -> Actor | None:
@@ -137,14 +166,14 @@ def login() -> Actor | None:
             # cookie is deleted by a component that stays on that page long enough to do it).
             with state.session() as s:
                 users.log_out(session=s, username=username)
-            _end_here(authenticator)
+            authenticator.end_here()
         else:
             with state.session() as s:
                 problem = users.session_problem(session=s, username=username,
                                                 session_version=st.session_state.get("session_version"))
             if problem:
                 st.session_state[NOTICE_KEY] = INACTIVE if problem == "inactive" else ENDED
-                _end_here(authenticator)
+                authenticator.end_here()
     messages = st.container()  # above the form, filled once the login attempt of this run is known
     try:
         authenticator.login(location="main", fields={"Form name": "CTPAT Workbench: log in"})
@@ -157,6 +186,8 @@ def login() -> Actor | None:
     # Kept until then: deleting the cookie reruns the page at once, and the notice must survive that rerun.
     notice = st.session_state.get(NOTICE_KEY)
     if st.session_state.get("authentication_status"):
+        if authenticator.logged_in_now:
+            st.rerun()  # the page in a run of its own, without the form above it
         authenticator.set_pending_cookie()
         return current_user()
     if st.session_state.get("authentication_status") is False:

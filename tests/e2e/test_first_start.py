@@ -63,3 +63,4 @@ def test_first_login_forces_a_password_change(page: Page, first_start_server):
     expect(page).to_have_url(f"{first_start_server.url}/admin")
     expect(sidebar.get_by_role("link", name="Partners")).to_be_visible()
     expect(page.get_by_test_id("stAlert").filter(has_text="printed on its console")).to_have_count(0)
+    expect(page.get_by_test_id("stAlert").filter(has_text="Your session has ended")).to_have_count(0)
