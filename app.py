@@ -57,7 +57,6 @@ def main() -> None:
         st.navigation([st.Page(pages.supplier.render, title="Questionnaire", url_path="questionnaire", default=True)],
                       position="hidden").run()
         return
-    auth.remember_entry_path()
     actor = auth.login()
     # Every page address stays registered whoever is (not) logged in, under a stand-in where needed, and the root
     # address is a page of its own: otherwise Streamlit answers a deep link with a "Page not found" dialog.
@@ -76,10 +75,6 @@ def main() -> None:
     current = st.navigation([root, *registered.values()], position="hidden")
     _sidebar(actor, {section: [registered[p.url_path] for p in section_pages]
                      for section, section_pages in user_menu.sections.items()})
-
-    target = st.session_state.pop("entry_path", "")
-    if target and target != current.url_path and target in registered:
-        st.switch_page(registered[target])
     current.run()
 
 

@@ -7,7 +7,6 @@ import hashlib
 import importlib
 import types
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlparse
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -140,13 +139,6 @@ class _Authenticator(stauth.Authenticate):
         self.authentication_controller.logout()
         with self.cookie_slot:
             _cookie_component(method="delete", cookie=COOKIE_NAME, key="delete_cookie", default=False)
-
-
-def remember_entry_path() -> None:
-    """Keep the path the session was opened with, to land there after login (Streamlit-Authenticator #179)."""
-    if "entry_path" not in st.session_state:
-        path = urlparse(st.context.url or "").path if st.context.url else ""
-        st.session_state["entry_path"] = path.strip("/").split("/")[-1]
 
 
 def login() -> Actor | None:

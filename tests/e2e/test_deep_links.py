@@ -73,8 +73,8 @@ def test_deep_links_before_and_after_login(page: Page, context: BrowserContext, 
     expect(page.get_by_role("heading", name="Criteria", exact=True)).to_be_visible()
     expect(page).to_have_url(f"{app_server.url}/criteria")
 
-    # A new tab of the same browser sends the login cookie; without the workaround for streamlit-authenticator
-    # #179 in app.py it would land on the dashboard.
+    # A new tab of the same browser sends the login cookie and lands on the page it asked for (with the cookie
+    # reader of streamlit-authenticator, whose answer reran the first run, it landed on the dashboard: #179).
     tab = context.new_page()
     open_app(tab, f"{app_server.url}/partners")
     expect(tab.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
