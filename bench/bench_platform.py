@@ -94,6 +94,7 @@ def page_reruns(url: str, page: str | None, reruns: int, token: str | None = Non
     else:
         at.session_state["authentication_status"] = True
         at.session_state["username"] = "bench"
+        at.session_state["session_version"] = 0  # a new user's; a logged-in session keeps it (ui/auth.py)
     first, _ = _timed(at.run)
     assert not at.exception, at.exception
     times = []

@@ -31,6 +31,7 @@ from models.collection import (  # noqa: E402
 )
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
+from models.download import Download  # noqa: E402
 from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
 from models.places import Place  # noqa: E402
@@ -67,6 +68,7 @@ __all__ = [
     "CriterionText",
     "Cycle",
     "DataVersion",
+    "Download",
     "Evidence",
     "ImportRecord",
     "MraProgram",

@@ -17,4 +17,7 @@ class User(SQLModel, table=True):
     failed_login_attempts: int = 0
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
+    # Raised by logout, password change, reset and deactivation: every login cookie and session that carries an
+    # older number stops working at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)

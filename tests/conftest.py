@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.common import Role
 from services.core import db
@@ -60,7 +60,7 @@ def migrated_engine(database_url) -> Iterator[Engine]:
 # Tables holding user data; reference tables stay loaded between tests.
 _USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certificateevent",
                 "certificateverification", "certificate", "certificatesettings", "auditevent", "companyprofile",
-                '"user"')
+                '"user"', "download")
 
 
 # Risk assessment steps 1 and 2: rows pointing at partners, users and each other go first; reference places and
@@ -111,6 +111,14 @@ def add_user(session: Session, username: str, role: str, password: str = "correc
     return user
 
 
+def session_version(engine: Engine, username: str) -> int:
+    """The user's current session version, which a logged-in session keeps in its state."""
+    from models import User
+
+    with Session(engine) as s:
+        return s.exec(select(User.session_version).where(User.username == username)).one()
+
+
 @pytest.fixture
 def staff(session) -> dict[str, Actor]:
     """One user per role in the database: admin, luis (analyst), vp (viewer)."""
@@ -140,6 +148,7 @@ def page_app(engine, database_url, staff, monkeypatch):
         if role:
             at.session_state["authentication_status"] = True
             at.session_state["username"] = staff[role].username
+            at.session_state["session_version"] = session_version(engine, staff[role].username)
         return at
 
     yield make

@@ -215,8 +215,10 @@ def test_the_settings_tab_is_for_admins(page_app, book, session):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_section_mounts_as_a_partner_detail_tab(page_app, book, database_url, staff, role):
+def test_the_section_mounts_as_a_partner_detail_tab(page_app, book, database_url, staff, engine, role):
     from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_version
 
     script = (f"from ui import auth\nfrom ui.certificates import certificates_tab\nactor = auth.require_role()\n"
               f"certificates_tab('', actor, {{'partner': {{'id': {book['DE2']}}}}}, {{}}) if actor else None\n")
@@ -225,6 +227,7 @@ def test_the_section_mounts_as_a_partner_detail_tab(page_app, book, database_url
     at.secrets["cookie_key"] = "test-cookie-key-" + "x" * 32
     at.session_state["authentication_status"] = True
     at.session_state["username"] = staff[role].username
+    at.session_state["session_version"] = session_version(engine, staff[role].username)
     at = at.run()
     assert not at.exception
     assert "AEO-C does not count under the European Union arrangement" in _texts(at.warning)

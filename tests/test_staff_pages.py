@@ -16,7 +16,7 @@ from models import Assignment, User
 from services.collection import cycles, links, questionnaire
 from services.demo.generator import seed_demo
 from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST, via_link
+from tests.conftest import ADMIN, ANALYST, session_version, via_link
 from ui import charts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,13 +109,15 @@ def _stale_cycles_panel(cycle_id: int) -> None:
     page._partners_panel(Actor("luis", "analyst"), cached.cycle_funnel(cycle_id, today), cycle)
 
 
-def test_a_role_lowered_while_the_page_is_open_is_refused_with_a_message(page_app, session, hostile, database_url):
+def test_a_role_lowered_while_the_page_is_open_is_refused_with_a_message(page_app, session, hostile, database_url,
+                                                                         engine):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_stale_cycles_panel, args=(hostile["cycle"],), default_timeout=30)
     at.secrets["database_url"] = database_url
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "luis"
+    at.session_state["session_version"] = session_version(engine, "luis")
     at.run()
     assert not at.exception and "Issue link" in [b.label for b in at.button]
 

@@ -1,7 +1,10 @@
-"""Staff accounts: password rules, roles, last-admin guard, lockout, the first admin, audit."""
+"""Staff accounts: password rules, roles, last-admin guard, lockout, sessions, the first admin, audit."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import bcrypt
 import pytest
 from sqlmodel import Session, func, select
 
@@ -170,63 +173,199 @@ def test_change_own_password(session, staff):
     assert (event["user"], event["id"]) == ("luis", "luis")
 
 
-def test_credentials_leave_out_inactive_users_and_mark_locked_ones(session, staff):
+def test_credentials_list_active_users_without_password_hashes(session, staff):
     add_user(session, "gone", "analyst", is_active=False)
-    add_user(session, "locked", "viewer", failed_login_attempts=5, locked_until=utcnow() + timedelta(minutes=5))
-    add_user(session, "was.locked", "viewer", failed_login_attempts=5, locked_until=utcnow() - timedelta(minutes=1))
-
     creds = users.credentials(session=session)["usernames"]
-    assert set(creds) == {"admin", "luis", "vp", "locked", "was.locked"}
-    assert creds["locked"]["failed_login_attempts"] == users.MAX_FAILED_LOGINS
-    assert creds["was.locked"]["failed_login_attempts"] == 0
+    assert set(creds) == {"admin", "luis", "vp"}
     assert creds["luis"]["roles"] == ["analyst"]
-    assert creds["luis"]["password"].startswith("$2")
-    assert users.verify_password("correct horse battery", creds["luis"]["password"])
+    # The library never sees a hash: were its own password check ever used again, it would refuse everyone.
+    assert all("password" not in entry for entry in creds.values())
 
 
-def test_failed_logins_lock_the_account_until_the_lock_expires(session, staff):
-    for attempt in range(1, users.MAX_FAILED_LOGINS):
-        user = users.record_failed_login(session=session, username="LUIS")
+def _checks(monkeypatch) -> list[str]:
+    """Records every password that reaches bcrypt (the real check still runs)."""
+    seen: list[str] = []
+    real = users.verify_password
+
+    def counted(password: str, password_hash: str) -> bool:
+        seen.append(password)
+        return real(password, password_hash)
+
+    monkeypatch.setattr(users, "verify_password", counted)
+    return seen
+
+
+def test_wrong_passwords_lock_the_account_until_the_lock_expires(engine, staff, monkeypatch):
+    checked = _checks(monkeypatch)
+    with Session(engine) as session:
+        for attempt in range(1, users.MAX_FAILED_LOGINS):
+            result = users.check_login(session=session, username="LUIS", password="wrong password!")
+            assert result.outcome == users.LoginOutcome.wrong
+            luis = users.get_user(session=session, username="luis")
+            session.refresh(luis)
+            assert (luis.failed_login_attempts, luis.locked_until) == (attempt, None)
+        assert not _events(session, action="lock")
+
+        before = utcnow()
+        assert users.check_login(session=session, username="luis", password="wrong again!").outcome == "locked"
+        luis = users.get_user(session=session, username="luis")
+        session.refresh(luis)
+        assert luis.failed_login_attempts == users.MAX_FAILED_LOGINS
+        assert before + users.LOCKOUT <= luis.locked_until <= utcnow() + users.LOCKOUT
+        [event] = _events(session, action="lock")
+        assert (event["user"], event["id"]) == ("luis", "luis")
+        assert "15 minutes after 5 failed logins" in event["summary"]
+
+        # Locked: even the right password is not checked.
+        assert users.check_login(session=session, username="luis", password="correct horse battery").outcome == (
+            "locked")
+        assert len(checked) == users.MAX_FAILED_LOGINS
+
+        # The lock runs out: the count starts over, and the right password gets in.
+        luis.locked_until = utcnow() - timedelta(seconds=1)
+        session.add(luis)
         session.commit()
-        assert (user.failed_login_attempts, user.locked_until) == (attempt, None)
-    assert not _events(session, action="lock")
-
-    before = utcnow()
-    user = users.record_failed_login(session=session, username="luis")
-    session.commit()
-    assert user.failed_login_attempts == users.MAX_FAILED_LOGINS
-    assert before + users.LOCKOUT <= user.locked_until <= utcnow() + users.LOCKOUT
-    assert users.credentials(session=session)["usernames"]["luis"]["failed_login_attempts"] == users.MAX_FAILED_LOGINS
-    [event] = _events(session, action="lock")
-    assert (event["user"], event["id"]) == ("luis", "luis")
-    assert "15 minutes after 5 failed logins" in event["summary"]
-
-    # The lock runs out: the account may log in again and the count starts over.
-    user.locked_until = utcnow() - timedelta(seconds=1)
-    session.add(user)
-    session.commit()
-    assert users.credentials(session=session)["usernames"]["luis"]["failed_login_attempts"] == 0
-    user = users.record_failed_login(session=session, username="luis")
-    session.commit()
-    assert (user.failed_login_attempts, user.locked_until) == (1, None)
-
-    assert users.record_failed_login(session=session, username="nobody") is None
+        assert users.check_login(session=session, username="luis", password="wrong password!").outcome == "wrong"
+        session.refresh(luis)
+        assert (luis.failed_login_attempts, luis.locked_until) == (1, None)
+        result = users.check_login(session=session, username="luis", password="correct horse battery")
+        assert (result.outcome, result.session_version) == ("ok", 0)
+        session.refresh(luis)
+        assert (luis.failed_login_attempts, luis.locked_until) == (0, None)
 
 
-def test_login_resets_failed_attempts_and_is_audited(session, staff):
-    for _ in range(3):
-        users.record_failed_login(session=session, username="vp")
+def test_unknown_and_inactive_users(engine, staff, monkeypatch):
+    checked = _checks(monkeypatch)
+    with Session(engine) as session:
+        add_user(session, "gone", "analyst", is_active=False)
+        assert users.check_login(session=session, username="nobody", password="anything at all").outcome == "wrong"
+        assert checked == []  # no user, no hash: but the same bcrypt work is done (see check_login)
+        assert users.check_login(session=session, username="gone", password="wrong password!").outcome == "wrong"
+        assert users.check_login(session=session, username="gone", password="correct horse battery").outcome == (
+            "inactive")
+        assert not _events(session, action="login")
+
+
+def test_login_resets_failed_attempts_and_is_audited(engine, staff):
+    with Session(engine) as session:
+        for _ in range(3):
+            users.check_login(session=session, username="vp", password="wrong password!")
+        result = users.check_login(session=session, username="vp", password="correct horse battery")
+        assert (result.outcome, result.username, result.session_version) == ("ok", "vp", 0)
+        vp = users.get_user(session=session, username="vp")
+        session.refresh(vp)
+        assert (vp.failed_login_attempts, vp.locked_until) == (0, None)
+        assert vp.last_login_at is not None and abs(utcnow() - vp.last_login_at) < timedelta(minutes=1)
+        [event] = _events(session, action="login")
+        assert (event["user"], event["id"]) == ("vp", "vp")
+
+
+def test_ten_simultaneous_wrong_passwords_check_at_most_five(engine, monkeypatch):
+    """Real threads against the real database (SQLite here, PostgreSQL with CTPAT_TEST_DATABASE_URL)."""
+    with Session(engine) as session:
+        add_user(session, "target", "viewer")
+        target = users.get_user(session=session, username="target")
+        # A real cost, so that every thread is inside its check while the others arrive (bcrypt frees the GIL).
+        target.password_hash = bcrypt.hashpw(b"the right password", bcrypt.gensalt(rounds=10)).decode()
+        session.add(target)
+        session.commit()
+    checked = _checks(monkeypatch)
+    start = threading.Barrier(10)
+
+    def attempt(i: int) -> str:
+        with Session(engine) as session:
+            start.wait()
+            return users.check_login(session=session, username="target", password=f"guess number {i}").outcome
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+    assert len(checked) == users.MAX_FAILED_LOGINS
+    assert sorted(outcomes) == ["locked"] * 6 + ["wrong"] * 4  # 4 wrong, the 5th locks, 5 refused unchecked
+    with Session(engine) as session:
+        target = users.get_user(session=session, username="target")
+        assert target.failed_login_attempts == users.MAX_FAILED_LOGINS and target.locked_until > utcnow()
+        assert len(_events(session, action="lock")) == 1
+        assert users.check_login(session=session, username="target", password="the right password").outcome == (
+            "locked")
+    assert len(checked) == users.MAX_FAILED_LOGINS
+
+
+def _version(engine, username: str) -> int:
+    with Session(engine) as session:
+        return users.get_user(session=session, username=username).session_version
+
+
+@pytest.mark.parametrize("end", ["log out", "change password", "reset", "deactivate"])
+def test_logout_password_change_reset_and_deactivation_end_every_session(engine, staff, end):
+    with Session(engine) as session:
+        first = users.check_login(session=session, username="luis", password="correct horse battery")
+        second = users.check_login(session=session, username="luis", password="correct horse battery")
+        assert first.session_version == second.session_version == 0  # two browsers, one version
+        assert users.session_problem(session=session, username="luis", session_version=0) is None
+    with db.session_scope(engine) as session:
+        if end == "log out":
+            users.log_out(session=session, username="luis")
+        elif end == "change password":
+            users.change_own_password(session=session, username="luis", current_password="correct horse battery",
+                                      new_password=GOOD)
+        elif end == "reset":
+            users.reset_password(session=session, actor=ADMIN, username="luis")
+        else:
+            users.update_user(session=session, actor=ADMIN, username="luis", is_active=False)
+    assert _version(engine, "luis") == 1
+    with Session(engine) as session:
+        expected = "inactive" if end == "deactivate" else "ended"
+        assert users.session_problem(session=session, username="luis", session_version=0) == expected
+        # A new login after the end gets the new version, and works.
+        if end in ("log out", "change password"):
+            password = GOOD if end == "change password" else "correct horse battery"
+            again = users.check_login(session=session, username="luis", password=password)
+            assert again.session_version == 1
+            assert users.session_problem(session=session, username="luis", session_version=1) is None
+        # Nobody else's sessions end.
+        assert users.session_problem(session=session, username="vp", session_version=0) is None
+    if end == "log out":
+        with Session(engine) as session:
+            assert [e["user"] for e in _events(session, action="logout")] == ["luis"]
+
+
+def test_ending_sessions_updates_a_loaded_user_and_keeps_its_pending_changes(session, staff):
+    luis = users.get_user(session=session, username="luis")
+    luis.name = "Luis García"
+    assert users.end_sessions(session=session, username="luis") == 1
+    assert luis.session_version == 1
     session.commit()
-    users.record_login(session=session, username="vp")
-    session.commit()
-    vp = users.get_user(session=session, username="vp")
-    assert (vp.failed_login_attempts, vp.locked_until) == (0, None)
-    assert vp.last_login_at is not None and abs(utcnow() - vp.last_login_at) < timedelta(minutes=1)
-    [event] = _events(session, action="login")
-    assert (event["user"], event["id"]) == ("vp", "vp")
-    users.record_login(session=session, username="nobody")  # unknown names are ignored
-    session.commit()
-    assert len(_events(session, action="login")) == 1
+    session.expire_all()
+    assert (luis.name, luis.session_version) == ("Luis García", 1)
+    assert users.end_sessions(session=session, username="ghost") is None
+
+
+def test_a_role_change_keeps_the_session(engine, staff):
+    with db.session_scope(engine) as session:
+        users.update_user(session=session, actor=ADMIN, username="luis", role="viewer")
+    assert _version(engine, "luis") == 0  # the role is read from the database on every run anyway
+
+
+def test_session_problem_for_unknown_users_and_missing_versions(session, staff):
+    assert users.session_problem(session=session, username="ghost", session_version=0) == "ended"
+    assert users.session_problem(session=session, username="luis", session_version=None) == "ended"
+
+
+def test_first_start_hint_until_somebody_logs_in(engine):
+    with db.session_scope(engine) as session:
+        assert users.first_start_hint(session=session) is None  # no users at all
+        users.ensure_first_admin(session=session)
+    with Session(engine) as session:
+        hint = users.first_start_hint(session=session)
+        assert "one-time password" in hint and "console" in hint and "admin" in hint
+        admin = users.get_user(session=session, username="admin")
+        admin.must_change_password = False
+        session.add(admin)
+        session.commit()
+        assert "CTPAT_ADMIN_PASSWORD" in users.first_start_hint(session=session)
+        users.record_login(session=session, username="admin")
+        session.commit()
+        assert users.first_start_hint(session=session) is None
 
 
 def test_first_admin_gets_a_generated_password_that_must_be_changed(session, monkeypatch):
@@ -247,19 +386,17 @@ def test_first_admin_gets_a_generated_password_that_must_be_changed(session, mon
     assert session.exec(select(func.count()).select_from(AuditEvent)).one() == 1
 
 
-def test_first_admin_takes_the_password_from_the_environment(session, monkeypatch):
-    monkeypatch.setenv("CTPAT_ADMIN_PASSWORD", "chosen by IT, 2027!")
-    assert users.ensure_first_admin(session=session) is None  # nothing to print: IT knows it
+def test_first_admin_takes_the_given_password(session):
+    assert users.ensure_first_admin(session=session, given="chosen by IT, 2027!") is None  # IT knows it
     session.commit()
     admin = users.get_user(session=session, username="admin")
     assert users.verify_password("chosen by IT, 2027!", admin.password_hash)
     assert not admin.must_change_password
 
 
-def test_first_admin_refuses_a_weak_password_from_the_environment(session, monkeypatch):
-    monkeypatch.setenv("CTPAT_ADMIN_PASSWORD", "admin")
+def test_first_admin_refuses_a_weak_given_password(session):
     with pytest.raises(ValidationError, match="at least 12 characters"):
-        users.ensure_first_admin(session=session)
+        users.ensure_first_admin(session=session, given="admin")
     session.rollback()
     assert users.get_user(session=session, username="admin") is None
 

@@ -19,22 +19,26 @@ log = logging.getLogger("ctpat")
 T = TypeVar("T")
 
 
-def _secret(name: str) -> str | None:
+def _secrets() -> dict:
     try:
-        value = st.secrets.get(name)
-    except Exception:  # no secrets file at all raises, whatever the default
-        return None
-    return str(value) if value else None
+        return st.secrets.to_dict()
+    except Exception:  # no secrets file at all raises, whatever is asked
+        return {}
+
+
+def settings() -> config.Settings:
+    """The deployment's settings: Streamlit's secrets over the CTPAT_* environment."""
+    return config.load(secrets=_secrets())
 
 
 def database_url() -> str:
-    return _secret("database_url") or config.database_url()
+    return settings().database_url
 
 
 @st.cache_resource(show_spinner=False)
 def _engine(url: str) -> Engine:
     engine = db.make_engine(url)
-    report = startup.initialise(engine=engine, with_demo=config.demo_enabled())
+    report = startup.initialise(engine=engine, with_demo=settings().demo)
     if report.admin_password:
         startup.announce_admin_password(report.admin_password)
     if report.loaded or report.demo_partners:

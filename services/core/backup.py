@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from services.core import config
 from services.core.permissions import ValidationError
 
 
@@ -39,6 +40,8 @@ def backup_sqlite(*, url: str, out: Path) -> int:
         raise ValidationError("The backup file cannot be the database itself.")
     partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
+        # Readable by this user only from the first byte: a backup holds everything the database holds.
+        config.create_private_file(partial)
         # Read-only, so a typo in the URL can never create an empty database.
         with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=15)) as src, \
                 closing(sqlite3.connect(partial)) as dst:

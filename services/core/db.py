@@ -3,15 +3,16 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
-from services.core import data_version
+from services.core import config, data_version
 from services.core.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,25 @@ def make_engine(url: str) -> Engine:
         kwargs: dict = {"connect_args": {"timeout": 15, "check_same_thread": False}}
         if url in {"sqlite://", "sqlite:///:memory:"}:
             kwargs["poolclass"] = StaticPool
+        else:
+            _private_sqlite_file(url)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a new SQLite file readable by this user only: SQLite would create it with the umask (often 0644).
+
+    Its -wal and -shm files get the database file's mode from SQLite itself.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    config.private_dir(path.parent)
+    config.create_private_file(path)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from models import Partner
-from services.core import db, users
+from services.core import config, db, users
 from services.demo import generator as demo
 from services.reference import loader as reference
 
@@ -22,11 +22,14 @@ class StartupReport:
 
 
 def initialise(*, engine: Engine, with_demo: bool, demo_partners: int = 200) -> StartupReport:
-    """Upgrade the schema to head, then fill what is empty; safe to call on every start."""
+    """Upgrade the schema to head, then fill what is empty; safe to call on every start.
+
+    The first admin's password is CTPAT_ADMIN_PASSWORD when set, else generated and returned in the report.
+    """
     db.upgrade(engine)
     with db.session_scope(engine) as session:
         loaded = reference.load_reference_data(session=session)
-        password = users.ensure_first_admin(session=session)
+        password = users.ensure_first_admin(session=session, given=config.load().admin_password)
     seeded = 0
     if with_demo:
         with Session(engine) as session:

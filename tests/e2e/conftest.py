@@ -67,7 +67,8 @@ def browser_context_args(browser_context_args: dict) -> dict:
 def app_server(tmp_path_factory) -> Iterator:
     """One server for the login and warm deep-link flows, on a database prepared with three accounts.
 
-    admin (known password), luis (analyst, gets locked by the lockout test) and vp (viewer).
+    admin (known password), luis (analyst, gets locked by the lockout test), vp (viewer) and dana (analyst,
+    whose sessions the cookie test ends).
     """
     from models.common import Role
     from services.core import db, startup, users
@@ -81,7 +82,7 @@ def app_server(tmp_path_factory) -> Iterator:
         startup.initialise(engine=engine, with_demo=False)
     with db.session_scope(engine) as session:
         admin = Actor("admin", Role.admin)
-        for username, role in (("luis", Role.analyst), ("vp", Role.viewer)):
+        for username, role in (("luis", Role.analyst), ("vp", Role.viewer), ("dana", Role.analyst)):
             users.create_user(session=session, actor=admin, username=username, name=username.title(), role=role,
                               password=USER_PASSWORD, must_change_password=False)
     engine.dispose()
@@ -92,6 +93,20 @@ def app_server(tmp_path_factory) -> Iterator:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _browser_stays_on_the_machine(request: pytest.FixtureRequest) -> Iterator:
+    """Every test with a browser fails on a request to a host other than the app's or a CSP violation."""
+    if "context" not in request.fixturenames:
+        yield None
+        return
+    from tests.e2e.support import BrowserWatch
+
+    watch = BrowserWatch().attach(request.getfixturevalue("context"))
+    yield watch
+    if watch.problems():
+        pytest.fail("\n".join(watch.problems()), pytrace=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Attach the output of the servers a failed test used: Streamlit shows users no tracebacks."""
@@ -99,8 +114,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     support = sys.modules.get("tests.e2e.support")  # imported by any test that started a server
     if report.failed and support is not None:
         for value in getattr(item, "funcargs", {}).values():
-            servers = getattr(value, "servers", None)  # ColdVisits holds one server per path
-            for server in servers.values() if isinstance(servers, dict) else [value]:
+            for server in value.values() if isinstance(value, dict) else [value]:  # cold_servers: one per path
                 if isinstance(server, support.AppServer):
                     report.sections.append((f"server log {server.url}", server.log()[-6000:]))
     return report

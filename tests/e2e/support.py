@@ -1,6 +1,5 @@
 """Browser-test helpers: the app in a real `streamlit run` subprocess, and Streamlit's own wait recipe."""
 
-import ast
 import os
 import re
 import socket
@@ -9,8 +8,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Request, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "e2e admin password 1"
@@ -21,12 +21,10 @@ RUN_TIMEOUT = 60_000  # ms for one script run; the first run of a server migrate
 
 
 def page_paths() -> list[tuple[str, str]]:
-    """(url_path, title) of every entry in app.PAGES, read from the source so the router does not run."""
-    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            return [(ast.literal_eval(entry.elts[2]), ast.literal_eval(entry.elts[1])) for entry in node.value.elts]
-    raise AssertionError("app.py has no PAGES list of (render, title, url_path, ...) tuples")
+    """(url_path, title) of every staff page in the menu table."""
+    from ui.menu import PAGES
+
+    return [(page.url_path, page.title) for page in PAGES]
 
 
 def free_port() -> int:
@@ -65,13 +63,14 @@ class AppServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_until_up(self) -> "AppServer":
-        """Block until the health endpoint answers; fail with the server log if the process dies or hangs."""
+        """Block until the app's health route answers (after the database is ready); fail with the server log if
+        the process dies or hangs."""
         deadline = self.started + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"streamlit exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
                     if response.status == 200:
                         self.ready_after = time.monotonic() - self.started
                         return self
@@ -79,15 +78,12 @@ class AppServer:
                 time.sleep(0.1)
         raise AssertionError(f"streamlit did not answer within {STARTUP_TIMEOUT} s:\n{self.log()}")
 
-    def generated_admin_password(self, timeout: float = 30) -> str:
-        """The one-time admin password the server prints on its first start (after the first page load)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(r"one-time password:\s+(\S+)", self.log())
-            if match:
-                return match.group(1)
-            time.sleep(0.1)
-        raise AssertionError(f"no generated admin password in the server output:\n{self.log()}")
+    def generated_admin_password(self) -> str:
+        """The one-time admin password the server printed when it started (before anyone opened a page)."""
+        match = re.search(r"one-time password:\s+(\S+)", self.log())
+        if match is None:
+            raise AssertionError(f"no generated admin password in the server output:\n{self.log()}")
+        return match.group(1)
 
     def stop(self) -> None:
         stop_all([self])
@@ -105,6 +101,35 @@ def stop_all(servers: list[AppServer]) -> None:
             server.proc.wait()
 
 
+class BrowserWatch:
+    """What a browser context did that an intranet deployment must never do: ask a host other than the app's
+    (the app runs without internet), or break the content security policy the server sends."""
+
+    LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+    def __init__(self) -> None:
+        self.offsite: list[str] = []
+        self.violations: list[str] = []
+
+    def attach(self, context: BrowserContext) -> "BrowserWatch":
+        context.on("request", self._request)
+        context.on("console", self._console)
+        return self
+
+    def _request(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme not in {"data", "blob", "about"} and url.hostname not in self.LOCAL_HOSTS:
+            self.offsite.append(request.url)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def problems(self) -> list[str]:
+        return [f"request to another host: {u}" for u in self.offsite] + [
+            f"content security policy: {v}" for v in self.violations]
+
+
 def wait_for_app_run(page: Page, timeout: int = RUN_TIMEOUT) -> None:
     """Streamlit's e2e recipe (e2e_playwright/conftest.py): connected, and no script run in progress."""
     page.wait_for_timeout(155)  # Streamlit's own debounce for widget changes
@@ -112,6 +137,13 @@ def wait_for_app_run(page: Page, timeout: int = RUN_TIMEOUT) -> None:
         state="attached", timeout=timeout)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=timeout)
+
+
+def rerun(page: Page) -> None:
+    """Rerun the page's script, as Streamlit's own tests do (rerun_app): focus the app, press "r"."""
+    page.get_by_test_id("stApp").click(position={"x": 0, "y": 0})
+    page.keyboard.press("r")
+    wait_for_app_run(page)
 
 
 def open_app(page: Page, url: str) -> None:
@@ -123,20 +155,63 @@ def login_form(page: Page) -> Locator:
     return page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Login", exact=True))
 
 
-def log_in(page: Page, username: str, password: str) -> None:
+def log_in(page: Page, username: str, password: str, *, fails: bool = False) -> None:
+    """Log in through the form; unless the login is meant to fail, wait for the login cookie and the rerun it
+    causes (until then the page shows the run before it too)."""
     form = login_form(page)
     form.get_by_label("Username", exact=True).fill(username)
     form.get_by_label("Password", exact=True).fill(password)
     form.get_by_role("button", name="Login", exact=True).click()
     wait_for_app_run(page)
+    if not fails:
+        wait_for_login_cookie(page)
+
+
+def wait_until_idle(page: Page, quiet: float = 0.5, timeout: float = 60) -> None:
+    """Wait until no script run has started for ``quiet`` seconds (a component's value can start one late)."""
+    app = page.locator("[data-testid='stApp']")
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        if app.get_attribute("data-test-script-state") == "notRunning":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.05)
+    raise AssertionError(f"the app did not stay idle for {quiet} s within {timeout} s")
+
+
+def wait_for_no_login_cookie(page: Page, timeout: float = 30) -> None:
+    """Wait until the browser has deleted the login cookie (a component does it a moment after the session ends;
+    logging in again before that could see the deletion land after the new cookie)."""
+    deadline = time.monotonic() + timeout
+    while any(c["name"] == "ctpat_auth" for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the login cookie is still there after the session ended")
+        time.sleep(0.1)
+
+
+def wait_for_login_cookie(page: Page, timeout: float = 30) -> dict:
+    """The login cookie, which the cookie-manager component sets a moment after the login; the component then
+    reruns the page (a download button drawn before that rerun is stale), so this also waits for that rerun."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in page.context.cookies() if c["name"] == "ctpat_auth"]
+        if found:
+            wait_until_idle(page)
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError("no login cookie after logging in")
 
 
 def expect_only_login_form(page: Page, titles: list[str]) -> None:
-    """The login form and nothing of any page: no page heading, data, charts, or menu."""
+    """The login form and nothing of any page: no page heading, data, charts, menu, or "Page not found" dialog."""
     expect(login_form(page).get_by_label("Username", exact=True)).to_be_visible()
     expect(login_form(page).get_by_label("Password", exact=True)).to_be_visible()
     for title in titles:
         expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
     for testid in ("stSidebar", "stSidebarNav", "stPageLink", "stDataFrame", "stMetric", "stVegaLiteChart",
-                   "stException"):
+                   "stException", "stDialog"):
         expect(page.get_by_test_id(testid)).to_have_count(0)

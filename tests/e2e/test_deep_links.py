@@ -2,11 +2,11 @@
 
 A cold-start deep link must be the first session on its server: with a `pages/` folder next to app.py, Streamlit
 starts in its legacy "pages directory" mode, in which the first browser to open /<name> would run pages/<name>.py
-directly instead of the router (streamlit-engineering.md §0). Each path therefore gets a fresh server; they start
-together, and each is opened while the test before it runs, so that their slow first runs overlap.
+directly instead of the router (streamlit-engineering.md §0); the server leaves that mode when it starts
+(ui/web.py). The router's table itself is unit-tested (tests/test_menu.py); here two cold paths prove the way in,
+on servers of their own that start together, and the first-start test adds a third (/admin).
 """
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +17,7 @@ from tests.e2e.support import (
     USER_PASSWORD,
     VIEWPORT,
     AppServer,
+    BrowserWatch,
     expect_only_login_form,
     log_in,
     login_form,
@@ -26,69 +27,43 @@ from tests.e2e.support import (
     wait_for_app_run,
 )
 
-PAGES = page_paths()
-PATHS = [path for path, _title in PAGES]
-TITLES = [title for _path, title in PAGES]
-# Servers doing their first run at once: more than the CPU cores only makes every one of them slower.
-LOOKAHEAD = max(1, (os.cpu_count() or 2) - 1)
-
-
-class ColdVisits:
-    """Opens each page path as the very first visit of its own server, LOOKAHEAD paths ahead of the tests."""
-
-    def __init__(self, browser: Browser, servers: dict[str, AppServer]):
-        self.browser = browser
-        self.servers = servers
-        self.pages: dict[str, Page] = {}
-
-    def _open(self, path: str) -> Page:
-        if path not in self.pages:
-            self.pages[path] = self.browser.new_context(viewport=VIEWPORT).new_page()
-            self.pages[path].goto(f"{self.servers[path].url}/{path}", wait_until="commit")
-        return self.pages[path]
-
-    def visit(self, path: str) -> Page:
-        page = self._open(path)
-        for following in PATHS[PATHS.index(path) + 1:][:LOOKAHEAD]:
-            self._open(following)
-        return page
-
-    def close(self) -> None:
-        for page in self.pages.values():
-            page.context.close()
+TITLES = [title for _path, title in page_paths()]
+COLD_PATHS = {"dashboard": "Dashboard", "partners": "Partners"}
 
 
 @pytest.fixture(scope="module")
-def cold(browser: Browser, tmp_path_factory) -> Iterator[ColdVisits]:
-    servers = {path: AppServer(tmp_path_factory.mktemp(f"cold-{path}")) for path in PATHS}
-    visits = ColdVisits(browser, servers)
+def cold_servers(tmp_path_factory) -> Iterator[dict[str, AppServer]]:
+    servers = {path: AppServer(tmp_path_factory.mktemp(f"cold-{path}")) for path in COLD_PATHS}
     try:
         for server in servers.values():
             server.wait_until_up()
-        yield visits
+        yield servers
     finally:
-        visits.close()
         stop_all(list(servers.values()))
 
 
-def test_app_declares_pages():
-    assert {"dashboard", "partners", "criteria", "admin", "account"} <= set(PATHS)
+@pytest.mark.parametrize("path", list(COLD_PATHS))
+def test_cold_start_deep_link_shows_only_the_login_form_then_the_page(browser: Browser, cold_servers, path):
+    server = cold_servers[path]
+    context = browser.new_context(viewport=VIEWPORT)
+    watch = BrowserWatch().attach(context)
+    try:
+        page = context.new_page()
+        open_app(page, f"{server.url}/{path}")
+        expect(login_form(page)).to_be_visible()
+        expect_only_login_form(page, TITLES)  # no "Page not found" dialog either (it used to cover /dashboard)
+        # Not even the names of the modules in pages/ (Streamlit's legacy sidebar).
+        for name, _title in page_paths():
+            expect(page.get_by_role("link", name=name)).to_have_count(0)
 
-
-@pytest.mark.parametrize("path", PATHS)
-def test_cold_start_deep_link_shows_only_the_login_form(cold, path):
-    page = cold.visit(path)
-    expect(login_form(page)).to_be_visible()
-    wait_for_app_run(page)
-    expect_only_login_form(page, TITLES)
-    # Not even the names of the modules in pages/ (Streamlit's legacy sidebar).
-    for name in PATHS:
-        expect(page.get_by_role("link", name=name)).to_have_count(0)
-
-    if path == "partners":  # the way in after a cold start is the same for every path; once is enough
         log_in(page, "admin", ADMIN_PASSWORD)
-        expect(page.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name=COLD_PATHS[path], exact=True)).to_be_visible()
+        expect(page).to_have_url(f"{server.url}/{path}")
         expect(login_form(page)).to_have_count(0)
+        expect(page.get_by_test_id("stDialog")).to_have_count(0)
+    finally:
+        context.close()
+    assert not watch.problems(), watch.problems()
 
 
 def test_deep_links_before_and_after_login(page: Page, context: BrowserContext, app_server):
@@ -98,8 +73,8 @@ def test_deep_links_before_and_after_login(page: Page, context: BrowserContext, 
     expect(page.get_by_role("heading", name="Criteria", exact=True)).to_be_visible()
     expect(page).to_have_url(f"{app_server.url}/criteria")
 
-    # A new tab of the same browser sends the login cookie; without the workaround for streamlit-authenticator
-    # #179 in app.py it would land on the dashboard.
+    # A new tab of the same browser sends the login cookie and lands on the page it asked for (with the cookie
+    # reader of streamlit-authenticator, whose answer reran the first run, it landed on the dashboard: #179).
     tab = context.new_page()
     open_app(tab, f"{app_server.url}/partners")
     expect(tab.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
@@ -110,6 +85,11 @@ def test_deep_links_before_and_after_login(page: Page, context: BrowserContext, 
     wait_for_app_run(tab)
     expect(tab.get_by_role("heading", name="Partners", exact=True)).to_be_visible()
     expect(tab).to_have_url(f"{app_server.url}/partners")
+
+    # The dashboard has an address of its own too, cold and warm.
+    open_app(tab, f"{app_server.url}/dashboard")
+    expect(tab.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    expect(tab.get_by_test_id("stDialog")).to_have_count(0)
 
 
 def test_deep_link_to_a_page_outside_the_role_does_not_open_it(page: Page, app_server):

@@ -1,11 +1,21 @@
-"""First start (user journey 1): the console shows a one-time admin password that must be changed at first login."""
+"""First start (user journey 1): the server prints a one-time admin password when it starts, the login page says
+where to find it, and it must be changed at the first login. Also the third cold-start deep link (/admin)."""
 
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import AppServer, log_in, login_form, open_app, wait_for_app_run
+from tests.e2e.support import (
+    AppServer,
+    expect_only_login_form,
+    log_in,
+    login_form,
+    open_app,
+    page_paths,
+    wait_for_app_run,
+    wait_for_no_login_cookie,
+)
 
 NEW_PASSWORD = "a new admin password"
 
@@ -18,9 +28,12 @@ def first_start_server(tmp_path_factory) -> Iterator[AppServer]:
 
 
 def test_first_login_forces_a_password_change(page: Page, first_start_server):
-    open_app(page, first_start_server.url)
-    expect(login_form(page)).to_be_visible()
+    # Printed when the server started: nobody has opened a page yet.
     password = first_start_server.generated_admin_password()
+
+    open_app(page, f"{first_start_server.url}/admin")  # the first session of this server: a cold deep link
+    expect_only_login_form(page, [title for _path, title in page_paths()])
+    expect(page.get_by_test_id("stAlert").filter(has_text="printed on its console")).to_be_visible()
 
     log_in(page, "admin", password)
     expect(page.get_by_role("heading", name="My account", exact=True)).to_be_visible()
@@ -41,5 +54,13 @@ def test_first_login_forces_a_password_change(page: Page, first_start_server):
     page.get_by_label("Repeat new password", exact=True).fill(NEW_PASSWORD)
     page.get_by_test_id("stFormSubmitButton").get_by_role("button", name="Change password").click()
     wait_for_app_run(page)
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    # A password change ends every session of the user, this one too: in again with the new password.
+    expect(page.get_by_test_id("stAlert").filter(has_text="Your session has ended")).to_be_visible()
+    expect(login_form(page)).to_be_visible()
+    wait_for_no_login_cookie(page)
+    log_in(page, "admin", NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()  # the page first asked for
+    expect(page).to_have_url(f"{first_start_server.url}/admin")
     expect(sidebar.get_by_role("link", name="Partners")).to_be_visible()
+    expect(page.get_by_test_id("stAlert").filter(has_text="printed on its console")).to_have_count(0)
+    expect(page.get_by_test_id("stAlert").filter(has_text="Your session has ended")).to_have_count(0)

@@ -52,12 +52,12 @@ def test_login_shows_the_dashboard_and_logout_returns_to_the_form(page: Page, co
 
 def test_wrong_password_is_refused(page: Page, app_server):
     open_app(page, app_server.url)
-    log_in(page, "admin", "not the password")
+    log_in(page, "admin", "not the password", fails=True)
     expect(page.get_by_test_id("stAlert").filter(has_text="Wrong username or password")).to_be_visible()
     expect(login_form(page)).to_be_visible()
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_have_count(0)
 
-    log_in(page, "nobody", ADMIN_PASSWORD)
+    log_in(page, "nobody", ADMIN_PASSWORD, fails=True)
     expect(page.get_by_test_id("stAlert").filter(has_text="Wrong username or password")).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_have_count(0)
 
@@ -65,18 +65,18 @@ def test_wrong_password_is_refused(page: Page, app_server):
 def test_five_wrong_passwords_lock_the_account(page: Page, app_server):
     open_app(page, app_server.url)
     for _ in range(4):
-        log_in(page, "luis", "wrong password")
+        log_in(page, "luis", "wrong password", fails=True)
         expect(page.get_by_test_id("stAlert").filter(has_text="Wrong username or password")).to_be_visible()
-    log_in(page, "luis", "wrong password")
+    log_in(page, "luis", "wrong password", fails=True)
     expect(page.get_by_test_id("stAlert").filter(has_text="locked")).to_be_visible()
 
-    log_in(page, "luis", USER_PASSWORD)
+    log_in(page, "luis", USER_PASSWORD, fails=True)
     expect(page.get_by_test_id("stAlert").filter(has_text="locked")).to_be_visible()
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_have_count(0)
 
     # The lock is kept in the database, not in this browser session: a new session is refused too.
     page.reload()
     wait_for_app_run(page)
-    log_in(page, "luis", USER_PASSWORD)
+    log_in(page, "luis", USER_PASSWORD, fails=True)
     expect(page.get_by_test_id("stAlert").filter(has_text="locked")).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_have_count(0)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
 from models import Answer, Assignment, Evidence
@@ -103,3 +103,18 @@ def test_staff_pages_stay_out_of_reach_of_a_supplier_session(page: Page, app_ser
         open_app(page, f"{app_server.url}/{path}")
         expect_only_login_form(page, STAFF_TITLES)
         expect(page.get_by_text("供应链安全问卷")).to_have_count(0)
+
+
+def test_the_offline_questionnaire_goes_only_to_the_partner_browser(page: Page, context: BrowserContext,
+                                                                    browser: Browser, app_server, supplier_link):
+    """A partner has no login: Streamlit's file is tied to the browser whose session asked for it."""
+    token = supplier_link[0]
+    open_app(page, f"{app_server.url}/?token={token}")
+    with page.expect_download() as download:
+        page.locator(".st-key-supplier_xlsx").get_by_role("button").click()
+    url = download.value.url
+    assert "/media/" in url and download.value.suggested_filename.endswith(".xlsx")
+    assert context.request.get(url).status == 200
+    outsider = browser.new_context()
+    assert outsider.request.get(url).status == 403
+    outsider.close()
