@@ -6,6 +6,7 @@ partner, a file import, the demo). Until the record's address columns are droppe
 site (``mirror_primary_sites``), so code that still reads them sees the same address; only this module writes it.
 """
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from models import Country, LaneNode, Partner, PartnerContact, PartnerSite, ScreeningMatch, User
 from models.common import utcnow
 from models.sites import SiteActivity
+from services.certificates import exemption
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.partners.bulk import partner_chunks
@@ -158,6 +160,9 @@ def create_site(*, session: Session, actor: Actor, partner_id: int, values: dict
         mirror_primary_sites(session=session, partner_ids=[partner_id])
     audit.record(session=session, actor=actor, action="create", entity="site", entity_id=partner.partner_code,
                  summary=f"Added site '{site.name}' to partner {partner.partner_code}", after=_snapshot(site))
+    # A certificate that named every site no longer does: the partner may lose its exemption.
+    exemption.join_uncovered(session=session, actor=actor, partner_ids=[partner_id], today=date.today(),
+                             why=f"site {site.name} added, which no certificate names")
     return site
 
 
@@ -186,6 +191,9 @@ def update_site(*, session: Session, actor: Actor, site_id: int, values: dict[st
     code = session.get(Partner, site.partner_id).partner_code
     audit.record(session=session, actor=actor, action="update", entity="site", entity_id=code,
                  summary=f"Changed site '{site.name}' of partner {code}", before=before, after=_snapshot(site))
+    if before["status"] != site.status:
+        exemption.join_uncovered(session=session, actor=actor, partner_ids=[site.partner_id], today=date.today(),
+                                 why=f"site {site.name} now {site.status}")
     return site
 
 
