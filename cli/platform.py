@@ -64,7 +64,8 @@ def _show_password(username: str, password: str) -> None:
 
 def _print_demo(summary: demo.DemoSummary) -> None:
     print(f"Demo data added: {summary.partners} partners, {summary.certifications} certifications, "
-          f"{summary.cycles} cycles, {summary.assignments} assignments, {summary.answers} answers.")
+          f"{summary.cycles} cycles, {summary.assignments} assignments, {summary.answers} answers, "
+          f"{summary.lanes} lanes (with {summary.lane_partners} more partners they need).")
 
 
 @command("init-db", "Migrate the database, load reference data and create the first admin.",

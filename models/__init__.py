@@ -19,6 +19,7 @@ from models.certificate import (  # noqa: E402
     Certificate,
     CertificateEvent,
     CertificateSettings,
+    CertificateSite,
     CertificateVerification,
 )
 from models.collection import (  # noqa: E402
@@ -60,6 +61,7 @@ __all__ = [
     "Certificate",
     "CertificateEvent",
     "CertificateSettings",
+    "CertificateSite",
     "CertificateVerification",
     "CompanyProfile",
     "Country",

@@ -95,7 +95,8 @@ class Certificate(SQLModel, table=True):
     valid_from: date | None = None
     valid_to: date | None = Field(default=None, index=True)
     no_expiry: bool = False
-    # The partner's sites it covers: all of them, or those named here (MIDs or addresses) until sites are linked.
+    # The partner's sites it covers: all of them, or those linked in CertificateSite. covered_sites is the text
+    # recorded before sites could be linked (migration 0006 linked what it could match and kept the text).
     covers_all_sites: bool = True
     covered_sites: str = Field(default="", max_length=500)
     # A copy of the certificate in the content-hash evidence store (services.collection.evidence).
@@ -107,6 +108,13 @@ class Certificate(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CertificateSite(SQLModel, table=True):
+    """A site of the partner that a certificate names: a certificate that names sites covers those only."""
+
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    site_id: int = Field(foreign_key="partnersite.id", primary_key=True, index=True)
 
 
 class CertificateVerification(SQLModel, table=True):

@@ -20,6 +20,11 @@ class SiteActivity(StrEnum):
 class PartnerSite(SQLModel, table=True):
     """One site of a partner (factory, warehouse, office); a place in the cargo flow when it has coordinates."""
 
+    __table_args__ = (
+        Index("uq_partnersite_primary", "partner_id", unique=True,
+              sqlite_where=text("is_primary = 1"), postgresql_where=text("is_primary")),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     name: str = Field(max_length=120)

@@ -67,6 +67,7 @@ _USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignme
 # the built-in threat sources stay.
 _RISK_TABLES = ("screeningmatch", "restrictedname", "restrictedentry", "restrictedlist", "threatratingchange",
                 "threatrating", "threatsettings", "lanenode", "lane", "partnercontact", "partnersite", "searoute")
+_RISK_TABLES = ("certificatesite", *_RISK_TABLES)  # the sites a certificate names: before certificates and sites
 
 
 def _wipe(engine: Engine) -> None:

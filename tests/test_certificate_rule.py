@@ -193,6 +193,8 @@ certificates = st.builds(
     no_expiry=st.booleans(),
     covers_all_sites=st.booleans(),
     last_verified=st.none() | DAYS,
+    active_sites=st.integers(min_value=0, max_value=3),
+    named_active_sites=st.integers(min_value=0, max_value=3),
 )
 
 
@@ -218,11 +220,16 @@ def test_properties_of_the_rule(rows, day, recheck_days):
                                                and r["certificate_type"] in ("AEO-S", "AEO-F"))
         else:
             assert out.why and not out.covers_partner
-        assert out.covers_partner == (out.counts and r["covers_all_sites"])
+        names_every_site = 0 < r["active_sites"] <= r["named_active_sites"]
+        assert out.covers_partner == (out.counts and (r["covers_all_sites"] or names_every_site))
     # A certificate alone gets the same answer as among others (first, middle and last checked).
     for i in sorted({0, len(rows) // 2, len(rows) - 1}):
         alone = rule.evaluate(given_frame.iloc[[i]], PROGRAMS, day=day, recheck_days=recheck_days).iloc[0]
         assert (alone["counts"], alone["why"]) == (result.iloc[i]["counts"], result.iloc[i]["why"])
+    # Without the site counts, a certificate that names sites never covers the partner as a whole.
+    bare = rule.evaluate(given_frame.drop(columns=["active_sites", "named_active_sites"]), PROGRAMS, day=day,
+                         recheck_days=recheck_days)
+    assert bare["covers_partner"].tolist() == (result["counts"] & result["covers_all_sites"]).tolist()
     # Without words the decisions are the same.
     quiet = rule.evaluate(given_frame, PROGRAMS, day=day, recheck_days=recheck_days, words=False)
     assert quiet["counts"].tolist() == result["counts"].tolist() and not quiet["why"].str.len().any()

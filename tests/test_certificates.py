@@ -80,7 +80,7 @@ def test_a_certificate_recorded_with_its_check_is_verified_at_once(session, staf
     ({"valid_to": TODAY}, "not both"),
     ({"no_expiry": False, "valid_to": "31/12/2027"}, "valid_to: '31/12/2027' is not a date"),
     ({"no_expiry": False, "valid_from": TODAY, "valid_to": TODAY - timedelta(days=1)}, "before valid_from"),
-    ({"covers_all_sites": False}, "covered_sites: name the sites"),
+    ({"covers_all_sites": False}, "covered_sites: choose the sites it covers, or all sites"),
 ])
 def test_bad_certificates_are_refused_with_the_field_named(session, staff, values, message):
     pid = add_partner(session, "HWY1")

@@ -23,11 +23,17 @@ from models import (
     CompanyProfile,
     Country,
     Cycle,
+    Lane,
+    LaneNode,
     MraProgram,
     Partner,
+    PartnerContact,
+    PartnerSite,
+    Place,
     ReviewComment,
 )
 from models.common import ENTITY_TYPES
+from models.user import User
 from services.certificates import rule
 from services.collection import rules
 from services.company import profile as company
@@ -77,7 +83,12 @@ def fingerprint(session: Session) -> str:
     assignments = {a.id: (cycles[a.cycle_id], codes[a.partner_id]) for a in session.exec(select(Assignment))}
     certificates = {c.id: (codes[c.partner_id], c.program, c.certificate_number)
                     for c in session.exec(select(Certificate))}
+    site_names = {s.id: (codes[s.partner_id], s.name) for s in session.exec(select(PartnerSite))}
+    lanes = dict(session.exec(select(Lane.id, Lane.code)).all())
+    places = {p.id: (p.code, p.kind, p.name) for p in session.exec(select(Place))}
     digest = hashlib.sha256()
+    # Rows the services stamp with the time they are written: their content must repeat, their time cannot.
+    stamped = {"created_at", "updated_at"}
     for model, refs in (
         (CompanyProfile, {}),
         (Partner, {"parent_id": codes}),
@@ -88,10 +99,16 @@ def fingerprint(session: Session) -> str:
         (Assignment, {"cycle_id": cycles, "partner_id": codes}),
         (Answer, {"assignment_id": assignments}),
         (ReviewComment, {"assignment_id": assignments}),
+        (PartnerSite, {"partner_id": codes}),
+        (PartnerContact, {"partner_id": codes}),
+        (Lane, {}),
+        (LaneNode, {"lane_id": lanes, "partner_id": codes, "contracted_by_id": codes, "site_id": site_names,
+                    "place_id": places}),
     ):
         rows = []
+        skip = {"id"} | (stamped if model in (PartnerSite, PartnerContact, Lane) else set())
         for row in session.exec(select(model)):
-            values = row.model_dump(exclude={"id"})
+            values = row.model_dump(exclude=skip)
             for field, mapping in refs.items():
                 values[field] = mapping.get(values[field])
             rows.append(repr(sorted((k, _plain(v)) for k, v in values.items())))
@@ -139,9 +156,27 @@ def test_summary_counts_what_was_written(session):
     def count(model) -> int:
         return session.exec(select(func.count()).select_from(model)).one()
 
-    assert summary == DemoSummary(partners=count(Partner), certifications=count(Certificate), cycles=count(Cycle),
-                                  assignments=count(Assignment), answers=count(Answer))
-    assert summary.partners == 50 and summary.cycles == 2 and summary.answers > 0
+    assert summary == DemoSummary(partners=count(Partner) - summary.lane_partners, certifications=count(Certificate),
+                                  cycles=count(Cycle), assignments=count(Assignment), answers=count(Answer),
+                                  lanes=count(Lane), lane_partners=summary.lane_partners, owned=0)
+    assert summary.partners == 50 and summary.cycles == 2 and summary.answers > 0 and summary.lanes >= 20
+    # Every partner has its first site, and its contact where its record names one.
+    assert count(PartnerSite) == count(Partner)
+    assert count(PartnerContact) == session.exec(select(func.count()).select_from(Partner).where(
+        (Partner.contact_name != "") | (Partner.contact_email != ""))).one()
+
+
+def test_owners_are_spread_over_the_staff_who_may_write(session):
+    from tests.conftest import add_user
+
+    for username, role in (("luis", "analyst"), ("dana", "admin"), ("vp", "viewer")):
+        add_user(session, username, role)
+    summary = seed_demo(session=session, partners=60, today=TODAY)
+    owners = Counter(session.exec(select(Partner.owner_id).where(Partner.status == "active")).all())
+    users = {u.id: u.username for u in session.exec(select(User))}
+    named = Counter({users.get(k, "Unknown"): n for k, n in owners.items() if k is not None})
+    assert set(named) == {"luis", "dana"} and min(named.values()) > 10  # never the viewer
+    assert 0 < owners[None] < 15 and summary.owned == sum(named.values())
 
 
 @pytest.mark.parametrize("partners", [1, 5])
@@ -188,9 +223,12 @@ def test_partner_mix_is_an_importers(demo):
     assert {"VN", "MX", "IN", "TR"} <= set(countries)
     assert 0 < sum(p.status == "inactive" for p in partners) < 0.08 * len(partners)
     assert 0 < sum(p.criticality == "critical" for p in partners) < 0.1 * len(partners)
-    shares = [p.import_share for p in partners if p.entity_type == "Foreign Manufacturer"]
+    # The lane demo's few own partners (seed/demo/lane_partners.csv, codes DL-...) have no import share: Unknown.
+    drawn = [p for p in partners if not _lane_own(p)]
+    assert 0 < len(partners) - len(drawn) <= 11
+    shares = [p.import_share for p in drawn if p.entity_type == "Foreign Manufacturer"]
     assert sum(shares) == pytest.approx(100, abs=0.5)
-    assert all(p.import_share is None for p in partners if p.entity_type != "Foreign Manufacturer")
+    assert all(p.import_share is None for p in partners if p.entity_type != "Foreign Manufacturer" or p not in drawn)
     for p in partners:
         expected = "zh" if p.country_iso2 in ("CN", "TW", "HK") else "es" if p.country_iso2 == "MX" else "en"
         assert p.language == expected, p.partner_code
@@ -211,7 +249,7 @@ def test_every_partner_passes_the_apps_own_validation(demo):
 def test_names_and_identifiers_are_unique_and_flag_no_duplicates(demo):
     partners = demo.exec(select(Partner)).all()
     assert len({p.partner_code for p in partners}) == len(partners)
-    assert all(p.partner_code.startswith("P-") and len(p.partner_code) == 8 for p in partners)
+    assert all(p.partner_code.startswith("P-") and len(p.partner_code) == 8 for p in partners if not _lane_own(p))
     assert len({(p.country_iso2, p.normalized_name) for p in partners}) == len(partners)
     for field in IDENTIFIER_FORMATS:
         values = [getattr(p, field) for p in partners if getattr(p, field)]
@@ -221,8 +259,17 @@ def test_names_and_identifiers_are_unique_and_flag_no_duplicates(demo):
         assert find_duplicates(session=demo, values=values, exclude_id=partner.id) == [], partner.partner_code
 
 
+def _lane_own(partner: Partner) -> bool:
+    """One of the few partners the lane demo adds from seed/demo/lane_partners.csv (codes DL-...)."""
+    return partner.partner_code.startswith("DL-")
+
+
 def test_identifiers_fit_the_entity_type(demo):
+    # The lane demo's own partners carry the identifiers its file gives: a MID for each manufacturer, nothing else.
     for p in demo.exec(select(Partner)):
+        if _lane_own(p):
+            assert bool(p.mid) == (p.entity_type == "Foreign Manufacturer") and not (p.scac or p.fmc), p.partner_code
+            continue
         if p.entity_type == "Foreign Manufacturer":
             city = unicodedata.normalize("NFKD", p.city).encode("ascii", "ignore").decode().upper().replace(" ", "")
             assert p.mid and p.mid.startswith(p.country_iso2) and city.startswith(p.mid[-3:])

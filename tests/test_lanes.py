@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import Session, func, select
 
-from models import Assignment, AuditEvent, Cycle, ImportRecord, Lane, LaneNode, SeaRoute
+from models import Assignment, AuditEvent, Cycle, ImportRecord, Lane, LaneNode, RestrictedEntry, SeaRoute
 from services.core.permissions import PermissionDenied, ValidationError
 from services.imports.reader import problems_csv
 from services.lanes import flags, imports, maps, registry, routes
+from services.screening import lists
 from services.threats import register
 from tests.conftest import ADMIN, ANALYST, VIEWER
 from tests.risk_support import OCEAN_LANE, book, node
@@ -192,11 +193,12 @@ def test_demo_lanes_on_the_demo_company(tmp_path):
     db.upgrade(engine)
     with db.session_scope(engine) as s:
         loader.load_reference_data(session=s)
-        seed_demo(session=s, partners=200, seed=2027, today=TODAY)
-    with db.session_scope(engine) as s:
-        summary = demo_lanes.seed_demo_lanes(session=s, today=TODAY)
-    assert summary.lanes == 25 and summary.nodes > 120 and summary.restricted_entries == 9
-    assert summary.matches == 1
+        summary = seed_demo(session=s, partners=200, seed=2027, today=TODAY)  # the lanes come with it
+    assert summary.lanes == 25
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(LaneNode)).one() > 120
+        assert s.exec(select(func.count()).select_from(RestrictedEntry)).one() == 9
+        assert lists.open_match_count(session=s) == 1
     with Session(engine) as s:
         lanes = registry.list_lanes(session=s)
         assert {c[:2] for c in lanes["code"]} == {"CN", "VN", "MX", "IN", "CA"}
@@ -216,6 +218,5 @@ def test_demo_lanes_on_the_demo_company(tmp_path):
     db.upgrade(small)
     with db.session_scope(small) as s:
         loader.load_reference_data(session=s)
-        seed_demo(session=s, partners=30, seed=7, today=TODAY)
-        assert demo_lanes.seed_demo_lanes(session=s, today=TODAY).lanes >= 20
+        assert seed_demo(session=s, partners=30, seed=7, today=TODAY).lanes >= 20
     small.dispose()

@@ -210,3 +210,63 @@ def test_upload_over_the_row_limit_is_refused_with_its_file_named(session, staff
     [problem] = preview.problems.to_dict("records")
     assert problem["file"] == "erp.csv" and "more than 100,000 rows" in problem["message"]
     assert "manage.py import-partners" in problem["message"] and preview.has_errors
+
+
+def test_owner_role_flags_and_region_new_and_updated(session, staff):
+    from models import PartnerContact, PartnerSite
+    from services.partners import contacts, sites
+
+    header = ["Vendor Code", "Supplier Name", "Type", "Country", "City", "State", "MID", "Contact", "E-mail",
+              "Owner", "Crosses land border", "Handles cargo"]
+    data = csv_bytes([
+        ["V-1", "Muebles del Norte SA de CV", "factory", "MX", "Monterrey", "Nuevo León", "MXMUEDEL1MON",
+         "Rosa Garza", "rosa@norte.example", "Luis", "si", ""],
+        ["V-2", "Pacific Blue Line", "ocean carrier", "DK", "", "", "", "", "", "", "", "no"],
+    ], header=header)
+    preview = preview_partners(session=session, files=[("erp.csv", data)])
+    assert preview.problems.empty, preview.problems.to_dict("records")
+    apply_partners(session=session, actor=ANALYST, preview=preview)
+    session.commit()
+    stored = {p.partner_code: p for p in session.exec(select(Partner)).all()}
+    factory, carrier = stored["V-1"], stored["V-2"]
+    assert sites.owner_of(session=session, partner_id=factory.id) == "luis" and carrier.owner_id is None
+    assert (factory.crosses_land_border, factory.handles_cargo, carrier.handles_cargo) == (True, None, False)
+    [site] = session.exec(select(PartnerSite).where(PartnerSite.partner_id == factory.id)).all()
+    assert (site.city, site.region_code, site.mid, site.activities, site.is_primary) == (
+        "Monterrey", "MX-NLE", "MXMUEDEL1MON", "manufacturing", True)
+    assert session.exec(select(PartnerSite.name).where(PartnerSite.partner_id == carrier.id)).one() == "Main site"
+    person = contacts.primary_contact(session=session, partner_id=factory.id)
+    assert (person.name, person.email, person.language) == ("Rosa Garza", "rosa@norte.example", "en")
+    assert session.exec(select(PartnerContact).where(PartnerContact.partner_id == carrier.id)).all() == []
+    assert not session.exec(select(AuditEvent).where(AuditEvent.entity.in_(["site", "contact"]))).all()
+
+    # An update: blank keeps, "default" resets, a changed address and contact move the primary site and contact.
+    update = csv_bytes([["V-1", "Apodaca", "Coahuila", "Ana Ruiz", "ana@norte.example", "admin", "default", ""]],
+                       header=["vendor code", "city", "state", "contact", "e-mail", "owner", "crosses land border",
+                               "handles cargo"])
+    preview = preview_partners(session=session, files=[("upd.csv", update)])
+    assert preview.rows.loc[0, "changes"] == (
+        "city: Monterrey → Apodaca; contact_name: Rosa Garza → Ana Ruiz; contact_email: rosa@norte.example → "
+        "ana@norte.example; region: MX-NLE → MX-COA; owner: luis → admin; crosses_land_border: yes → default")
+    apply_partners(session=session, actor=ANALYST, preview=preview)
+    session.commit()
+    session.expire_all()
+    factory = session.get(Partner, factory.id)
+    assert sites.owner_of(session=session, partner_id=factory.id) == "admin" and factory.crosses_land_border is None
+    site = sites.primary_site(session=session, partner_id=factory.id)
+    assert (site.city, site.region_code, site.mid) == ("Apodaca", "MX-COA", "MXMUEDEL1MON")
+    person = contacts.primary_contact(session=session, partner_id=factory.id)
+    assert (person.name, person.email) == ("Ana Ruiz", "ana@norte.example")
+    assert preview_partners(session=session, files=[("upd.csv", update)]).counts["unchanged"] == 1
+
+
+def test_owner_flag_and_region_mistakes_name_row_and_column(session, staff):
+    data = csv_bytes([["V-1", "Muebles SA", "factory", "MX", "Texas", "nobody", "maybe"]],
+                     header=["code", "name", "type", "country", "state", "owner", "stuffs containers"])
+    preview = preview_partners(session=session, files=[("bad.csv", data)])
+    found = {(p["row"], p["column"]): p["message"] for p in errors(preview)}
+    assert found[(2, "state")].startswith("'Texas' is not a region of MX")
+    assert found[(2, "owner")] == "no active staff user 'nobody': give the owner's username"
+    assert found[(2, "stuffs containers")].startswith("'maybe' is not yes, no or default")
+    with pytest.raises(ValidationError):
+        apply_partners(session=session, actor=ANALYST, preview=preview)

@@ -1,6 +1,5 @@
 """The Cargo flow, Threats and Screening pages for every role, and their widgets doing what they say (AppTest)."""
 
-from datetime import date
 
 import pytest
 from sqlmodel import func, select
@@ -218,10 +217,8 @@ def test_screening_load_and_decide(page_app, session, staff):
 
 def test_pages_on_the_demo_company(page_app, session):
     from services.demo.generator import seed_demo
-    from services.demo.lanes import seed_demo_lanes
 
-    seed_demo(session=session, partners=150)
-    seed_demo_lanes(session=session, today=date.today())
+    seed_demo(session=session, partners=150)  # with its lanes, threat ratings and restricted list
     session.commit()
     for page in TITLES:
         at = page_app(page, role="admin").run()

@@ -15,6 +15,7 @@ from services.core.permissions import Actor, ValidationError
 from services.imports import reader as tabular
 from services.partners import registry as partners
 from ui import state
+from ui.text import plain
 
 FLASH = "certificates_flash"
 FIRST_CTPAT_DAY = date(2001, 11, 1)  # CTPAT started in November 2001: nothing is older
@@ -24,6 +25,7 @@ IMPORT_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls"]
 LIST_LABELS = {
     "program": "Program", "certificate_type": "Type", "certificate_number": "Number",
     "issuing_country": "Issued in", "status": "Status", "valid_from": "Valid from", "valid_to": "Valid to",
+    "sites": "Sites covered",
     "last_verified": "Last verified", "recheck_by": "Re-check by", "counts": "Counts today", "why": "Why",
 }
 
@@ -42,6 +44,12 @@ def _certificate_detail(url: str, certificate_id: int, today: date) -> dict:
         return {"explanation": rule.explain(session=s, certificate_id=certificate_id, day=today),
                 "verifications": records.verifications(session=s, certificate_id=certificate_id),
                 "events": records.events(session=s, certificate_id=certificate_id)}
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _sites(url: str, partner_id: int, version: int) -> dict[int, str]:
+    with state.session() as s:
+        return records.site_choices(session=s, partner_id=partner_id)
 
 
 @st.cache_data(show_spinner=False)
@@ -115,12 +123,17 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
     if chosen is None:
         return
     row = frame.set_index("id").loc[chosen]
-    _detail(url, actor, chosen, row, today)
+    _detail(url, actor, partner_id, chosen, row, today)
 
 
-def _detail(url: str, actor: Actor, certificate_id: int, row: pd.Series, today: date) -> None:
+def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: pd.Series, today: date) -> None:
     detail = _certificate_detail(url, certificate_id, today)
     st.markdown(detail["explanation"])
+    if not row["covers_all_sites"]:
+        st.markdown("**Sites it names:** " + (plain(row["sites"]) or "none linked"))
+    if row["covered_sites"]:
+        st.caption(f"Named before sites could be linked: {plain(row['covered_sites'])}. Not every part matched a "
+                   "site of the partner; choose the sites under Correct.")
     if row["evidence_filename"]:
         st.download_button(f"Certificate copy: {row['evidence_filename']}", icon=":material/download:",
                            data=lambda: _evidence(actor, certificate_id=certificate_id),
@@ -148,7 +161,7 @@ def _detail(url: str, actor: Actor, certificate_id: int, row: pd.Series, today: 
                                         "Recorded (UTC)", format="YYYY-MM-DD HH:mm")})
     if actor.can_write:
         _check_form(actor, certificate_id)
-        _correct_form(url, actor, certificate_id, row)
+        _correct_form(url, actor, partner_id, certificate_id, row)
         _end_form(actor, certificate_id)
         _delete_form(actor, certificate_id)
 
@@ -170,7 +183,7 @@ def _validity(prefix: str, row: dict) -> dict:
     return values
 
 
-def _certificate_fields(url: str, prefix: str, row: dict) -> dict:
+def _certificate_fields(url: str, partner_id: int, prefix: str, row: dict) -> dict:
     choices = _choices(url)
     c1, c2, c3 = st.columns(3)
     programs = choices["programs"]
@@ -195,13 +208,19 @@ def _certificate_fields(url: str, prefix: str, row: dict) -> dict:
         format_func=lambda t: t or "– none –", key=f"{prefix}_type",
         help="Where the program has types: EU and UK AEO-S, AEO-F or AEO-C; Mexico OEA or IVA-IEPS.")
     values.update(_validity(prefix, row))
-    sites = ["All the partner's sites", "Named sites only"]
-    covers = st.radio("Covers", sites, index=0 if row.get("covers_all_sites", True) else 1, horizontal=True,
-                      key=f"{prefix}_covers")
-    values["covers_all_sites"] = covers == sites[0]
-    values["covered_sites"] = st.text_input("Named sites (MIDs or addresses)", value=row.get("covered_sites", ""),
-                                            max_chars=500, key=f"{prefix}_sites",
-                                            help="Only when the certificate names sites: it then covers those only.")
+    scope = ["All the partner's sites", "Named sites only"]
+    c1, c2 = st.columns([1, 2])
+    covers = c1.radio("Covers", scope, index=0 if row.get("covers_all_sites", True) else 1, key=f"{prefix}_covers")
+    values["covers_all_sites"] = covers == scope[0]
+    sites = _sites(url, partner_id, state.data_version())
+    chosen = [i for i in (row.get("site_ids") or []) if i in sites]
+    values["site_ids"] = c2.multiselect(
+        "Sites it names", list(sites), default=chosen, format_func=lambda i: sites[i], key=f"{prefix}_sites",
+        placeholder="Choose the sites the certificate names",
+        help="Only for a certificate that names sites: it then covers those sites, and the partner as a whole only "
+             "when they are all of its active sites. Add a missing site on the partner's Sites and contacts tab.")
+    # The text from before sites could be linked stays until sites are chosen.
+    values["covered_sites"] = "" if values["site_ids"] else (row.get("covered_sites") or "")
     values["notes"] = st.text_area("Notes", value=row.get("notes", ""), max_chars=1000, key=f"{prefix}_notes")
     return values
 
@@ -210,7 +229,7 @@ def _add_form(url: str, actor: Actor, partner_id: int) -> None:
     with st.expander("Add a certificate", icon=":material/add:"):
         prefix = f"cert_add_{partner_id}"  # certificate ids and partner ids must not meet in widget keys
         with st.form(prefix):
-            values = _certificate_fields(url, prefix, {})
+            values = _certificate_fields(url, partner_id, prefix, {})
             evidence = st.file_uploader("Copy of the certificate", type=EVIDENCE_TYPES, key=f"{prefix}_file")
             st.markdown("**Checked it already?** (leave the date empty for a claim not yet checked)")
             c1, c2, c3 = st.columns(3)
@@ -249,11 +268,12 @@ def _check_form(actor: Actor, certificate_id: int) -> None:
                 f"Recorded the check of {verified_on}.")
 
 
-def _correct_form(url: str, actor: Actor, certificate_id: int, row: pd.Series) -> None:
+def _correct_form(url: str, actor: Actor, partner_id: int, certificate_id: int, row: pd.Series) -> None:
     with st.expander("Correct", icon=":material/edit:"):
-        current = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.to_dict().items()}
+        current = {k: (None if not isinstance(v, str | list) and pd.isna(v) else v)
+                   for k, v in row.to_dict().items()}
         with st.form(f"cert_{certificate_id}_edit"):
-            values = _certificate_fields(url, f"cert_{certificate_id}_edit", current)
+            values = _certificate_fields(url, partner_id, f"cert_{certificate_id}_edit", current)
             evidence = st.file_uploader("Replace the copy of the certificate", type=EVIDENCE_TYPES,
                                         key=f"cert_{certificate_id}_file")
             submitted = st.form_submit_button("Save corrections", icon=":material/save:")

@@ -26,14 +26,18 @@ def parent_options(url: str) -> dict[int, str]:
 
 @st.cache_data(show_spinner=False, max_entries=100)
 def detail(url: str, partner_id: int) -> dict | None:
-    """One partner with its parent, the partners behind it, and its history."""
+    """One partner with its parent, the partners behind it, and its history (with its sites' and contacts')."""
     with state.session() as s:
         partner = partners.get_partner(session=s, partner_id=partner_id)
         if partner is None:
             return None
         parent = partners.get_partner(session=s, partner_id=partner.parent_id) if partner.parent_id else None
         kids = partners.children(session=s, partner_id=partner_id)
-        history = audit.list_events(session=s, entity="partner", text=partner.partner_code, limit=200)
+        # The partner's own changes and those of its sites and contacts (their events name the partner's code).
+        found = [audit.list_events(session=s, entity=entity, text=partner.partner_code, limit=200)
+                 for entity in ("partner", "site", "contact")]
+        kept = [f for f in found if not f.empty]
+        history = pd.concat(kept, ignore_index=True).sort_values("at", ascending=False) if kept else found[0]
         columns = ["id", "partner_code", "legal_name", "entity_type", "country_iso2", "city", "status"]
         return {
             "partner": partner.model_dump(),

@@ -9,7 +9,7 @@ from pages.partners.common import FOCUS, VERSION, after_write, detail
 from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
-from ui import certificates, labels, partner_roles, state
+from ui import certificates, labels, partner_roles, partner_sites, state
 from ui.labels import show
 from ui.text import plain
 
@@ -60,6 +60,10 @@ def _roles_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) ->
     partner_roles.panel(data["partner"]["id"], actor)
 
 
+def _sites_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> None:
+    partner_sites.panel(data["partner"], actor, countries)
+
+
 def _history_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> None:
     history = data["history"]
     if history.empty:
@@ -74,6 +78,7 @@ def _history_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) 
 # later issues add their tabs (risk, actions) here.
 TABS = {
     "Details": (_details_tab, False),
+    "Sites & contacts": (_sites_tab, False),
     "Roles": (_roles_tab, False),
     "Certificates": (certificates.certificates_tab, False),
     "History": (_history_tab, False),

@@ -14,10 +14,19 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
-from models import Certificate, CertificateEvent, CertificateVerification, Country, ImportRecord, Partner
+from models import (
+    Certificate,
+    CertificateEvent,
+    CertificateSite,
+    CertificateVerification,
+    Country,
+    ImportRecord,
+    Partner,
+    PartnerSite,
+)
 from models.certificate import CTPAT, ENDED_STATUSES, CertificateEventKind, CertificateStatus
 from models.common import utcnow
 from services.certificates import exemption, records
@@ -55,6 +64,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "remarks", "comments"),
 }
 NO_EXPIRY = frozenset({"no expiry", "none", "never", "no end", "indefinite", "unlimited", "n/a"})
+ALL_SITES = frozenset({"all", "all sites", "every site", "todos", "todas", "全部"})
+_SITE_PARTS = re.compile(r"[;|\n]+")
 METHODS = {"portal check": "portal check", "portal": "portal check", "svi": "portal check",
            "copy of certificate": "copy of certificate", "copy": "copy of certificate", "certificate copy":
            "copy of certificate", "customs confirmation": "customs confirmation", "customs": "customs confirmation"}
@@ -108,6 +119,8 @@ class _Context:
     codes: set[str]
     registry: list
     today: date
+    sites: dict[int, dict[str, int]]  # partner id -> site MID, name or address (as keys) -> site id
+    site_labels: dict[int, dict[int, str]]  # partner id -> site id -> label
 
 
 def _context(session: Session, today: date) -> _Context:
@@ -120,11 +133,53 @@ def _context(session: Session, today: date) -> _Context:
         select(CertificateVerification.certificate_id, CertificateVerification.verified_on,
                CertificateVerification.method)).all()}
     verified = {cid for cid, _, _ in checks}
+    named: dict[int, list[int]] = {}
+    for cid, site_id in session.exec(select(CertificateSite.certificate_id, CertificateSite.site_id)
+                                     .order_by(CertificateSite.site_id)).all():
+        named.setdefault(cid, []).append(site_id)
     for values in existing.values():
         values["has_check"] = values["id"] in verified
+        values["site_ids"] = [] if values["covers_all_sites"] else named.get(values["id"], [])
+    sites: dict[int, dict[str, int]] = {}
+    labels: dict[int, dict[int, str]] = {}
+    for site in session.exec(select(PartnerSite).order_by(PartnerSite.id)).all():
+        keys = sites.setdefault(site.partner_id, {})
+        for key in (_site_key(site.address), _site_key(site.name), _mid_key(site.mid)):
+            if key:
+                keys.setdefault(key, site.id)  # a MID, else the first site of that name or address
+        labels.setdefault(site.partner_id, {})[site.id] = records.site_label(site.name, site.mid, site.city,
+                                                                              site.status)
     return _Context(partners=partners, existing=existing, checks=checks, countries=country_lookup(session=session),
                     codes=set(session.exec(select(Country.iso2)).all()),
-                    registry=records.registry_rows(session=session), today=today)
+                    registry=records.registry_rows(session=session), today=today, sites=sites, site_labels=labels)
+
+
+def _site_key(text: str | None) -> str:
+    return "text:" + " ".join(str(text).casefold().split()) if text and str(text).strip() else ""
+
+
+def _mid_key(text: str | None) -> str:
+    mid = re.sub(r"[^A-Z0-9]", "", str(text or "").upper())
+    return "mid:" + mid if mid else ""
+
+
+def _sites_named(text: str, keys: dict[str, int]) -> tuple[list[int], list[str]]:
+    """The site ids a covered_sites cell names (MIDs, site names or addresses, separated by ; or | or commas), and
+    the parts that are no site of the partner."""
+    found, missed = set(), []
+    for part in (p.strip() for p in _SITE_PARTS.split(text)):
+        if not part:
+            continue
+        if _site_key(part) in keys:
+            found.add(keys[_site_key(part)])
+            continue
+        for word in (w.strip() for w in part.split(",")):
+            site = keys.get(_mid_key(word)) or keys.get(_site_key(word))
+            if site:
+                found.add(site)
+            elif word:
+                missed.append(word)
+    return sorted(found), missed
 
 
 def preview_certificates(*, session: Session, files: list[tuple[str, bytes]],
@@ -239,15 +294,23 @@ def _read_rows(table: Table, ctx: _Context, problems: list[Problem], rows: list[
             if target in given:
                 values[target] = given[target]
         if "covered_sites" in given:
-            values["covers_all_sites"], values["covered_sites"] = False, given["covered_sites"]
+            if given["covered_sites"].casefold().strip() in ALL_SITES:
+                values["covers_all_sites"], values["site_ids"], values["covered_sites"] = True, [], ""
+            else:
+                site_ids, missed = _sites_named(given["covered_sites"], ctx.sites.get(partner_id, {}))
+                if missed and partner_id is not None:
+                    fail("covered_sites", f"{', '.join(repr(m) for m in missed)} is no site of partner "
+                                          f"{record['partner_code']}: give each site's MID or name, separated by ;")
+                values["covers_all_sites"], values["site_ids"], values["covered_sites"] = False, site_ids, ""
         key = (partner_id, record["program"], country, record["certificate_number"])
         stored = ctx.existing.get(key)
-        merged = {**({f: stored[f] for f in records.FIELDS} if stored else {}),
+        merged = {**({f: stored[f] for f in (*records.FIELDS, "site_ids")} if stored else {}),
                   "program": record["program"], "issuing_country": country,
                   "certificate_number": record["certificate_number"], **values}
         clean = None
         try:
-            clean = records.clean_values(session=None, values=merged, registry=ctx.registry, countries=ctx.codes)
+            clean = records.clean_values(session=None, values=merged, registry=ctx.registry, countries=ctx.codes,
+                                         sites=ctx.site_labels.get(partner_id, {}))
         except ValidationError as exc:
             for message in str(exc).split("; "):
                 target, _, text = message.partition(": ")
@@ -267,7 +330,7 @@ def _read_rows(table: Table, ctx: _Context, problems: list[Problem], rows: list[
             continue
         changes = {}
         if stored:
-            changes = {f: (stored[f], clean[f]) for f in records.FIELDS if stored[f] != clean[f]}
+            changes = {f: (stored[f], clean[f]) for f in (*records.FIELDS, "site_ids") if stored[f] != clean[f]}
         if check and stored and (stored["id"], check[0], str(check[2])) in ctx.checks:
             check = None  # this check is stored already
         if status == (stored or {}).get("status"):
@@ -381,8 +444,8 @@ def apply_certificates(*, session: Session, actor: Actor, preview: CertificatePr
         if taken:
             raise ValidationError(f"{len(taken)} of these certificates were recorded since the preview; preview again.")
         session.exec(insert(Certificate), params=[
-            {**p["values"], "partner_id": p["partner_id"], "status": S.claimed, "created_by": actor.username,
-             "created_at": now, "updated_at": now} for p in new])
+            {**{f: v for f, v in p["values"].items() if f != "site_ids"}, "partner_id": p["partner_id"],
+             "status": S.claimed, "created_by": actor.username, "created_at": now, "updated_at": now} for p in new])
         ids = {(r.partner_id, r.program, r.issuing_country, r.certificate_number): r.id for r in session.exec(
             select(Certificate.id, Certificate.partner_id, Certificate.program, Certificate.issuing_country,
                    Certificate.certificate_number).where(col(Certificate.partner_id).in_({k[0] for k in keys})))}
@@ -393,6 +456,15 @@ def apply_certificates(*, session: Session, actor: Actor, preview: CertificatePr
     events: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
+    # The sites of every certificate whose sites are new or changed: replaced by what the file names.
+    named = [p for p in preview.plans if p in new or "site_ids" in p["before"]]
+    for start in range(0, len(named), 5_000):
+        session.exec(delete(CertificateSite).where(col(CertificateSite.certificate_id).in_(
+            [p["certificate_id"] for p in named[start:start + 5_000]])))
+    links = [{"certificate_id": p["certificate_id"], "site_id": site_id} for p in named
+             for site_id in p["values"]["site_ids"]]
+    if links:
+        session.exec(insert(CertificateSite), params=links)
     for p in preview.plans:
         base = {"certificate_id": p["certificate_id"], "partner_id": p["partner_id"], "recorded_by": actor.username,
                 "recorded_at": now}
@@ -400,7 +472,7 @@ def apply_certificates(*, session: Session, actor: Actor, preview: CertificatePr
             events.append({**base, "kind": E.recorded, "effective_on": today, "from_status": "",
                            "to_status": S.claimed, "note": f"File import ({p['file']}, row {p['row']})"})
         elif p["before"]:
-            changes.append({"id": p["certificate_id"], **{f: p["values"][f] for f in p["before"]},
+            changes.append({"id": p["certificate_id"], **{f: p["values"][f] for f in p["before"] if f != "site_ids"},
                             "updated_at": now})
             events.append({**base, "kind": E.corrected, "effective_on": today, "from_status": "", "to_status": "",
                            "note": "Changed by file import: " + ", ".join(p["before"])})

@@ -13,7 +13,16 @@ import pandas as pd
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from models import Certificate, CertificateEvent, CertificateVerification, Country, MraProgram, Partner
+from models import (
+    Certificate,
+    CertificateEvent,
+    CertificateSite,
+    CertificateVerification,
+    Country,
+    MraProgram,
+    Partner,
+    PartnerSite,
+)
 from models.certificate import (
     CTPAT,
     ENDED_STATUSES,
@@ -32,7 +41,8 @@ S, E = CertificateStatus, CertificateEventKind
 FIELDS = ("program", "issuing_country", "certificate_number", "certificate_type", "valid_from", "valid_to",
           "no_expiry", "covers_all_sites", "covered_sites", "notes")
 LIST_COLUMNS = ["id", "program", "certificate_type", "certificate_number", "issuing_country", "status", "valid_from",
-                "valid_to", "no_expiry", "covers_all_sites", "covered_sites", "last_verified", "recheck_by",
+                "valid_to", "no_expiry", "covers_all_sites", "site_ids", "sites", "covered_sites", "last_verified",
+                "recheck_by",
                 "verifications", "recognition", "arrangement", "counts", "covers_partner", "why", "evidence_filename",
                 "notes"]
 VERIFICATION_COLUMNS = ["id", "verified_on", "verified_by", "method", "reference", "evidence_filename", "recorded_by",
@@ -40,7 +50,7 @@ VERIFICATION_COLUMNS = ["id", "verified_on", "verified_by", "method", "reference
 EVENT_COLUMNS = ["id", "certificate_id", "kind", "effective_on", "from_status", "to_status", "note", "recorded_by",
                  "recorded_at"]
 _PROGRAM = re.compile(r"^[A-Z0-9][A-Z0-9 ./()&-]*$")
-_LIMITS = {"program": 40, "certificate_number": 60, "certificate_type": 20, "covered_sites": 500, "notes": 1000}
+_LIMITS = {"program": 40, "certificate_number": 60, "certificate_type": 20, "notes": 1000}
 
 
 @dataclass(frozen=True)
@@ -88,11 +98,53 @@ def type_choices(*, session: Session, program: str, country: str) -> list[str]:
     return list(dict.fromkeys(t for p in found for t in p.certificate_types.upper().split()))
 
 
+def site_choices(*, session: Session, partner_id: int) -> dict[int, str]:
+    """Site id -> "name · MID · city" of the partner's sites (inactive ones marked), primary first, for pickers."""
+    rows = session.exec(select(PartnerSite).where(PartnerSite.partner_id == partner_id)
+                        .order_by(col(PartnerSite.is_primary).desc(), PartnerSite.id)).all()
+    return {s.id: site_label(s.name, s.mid, s.city, s.status) for s in rows}
+
+
+def site_label(name: str, mid: str | None, city: str, status: str) -> str:
+    """How a site is named in pickers and lists."""
+    parts = [name, mid or "", city if city and city != name else ""]
+    label = " · ".join(p for p in parts if p)
+    return label if status == "active" else f"{label} (inactive)"
+
+
+def linked_sites(*, session: Session, certificate_ids) -> dict[int, list[int]]:
+    """Certificate id -> the ids of the sites it names (only certificates that name any)."""
+    found: dict[int, list[int]] = {}
+    ids = sorted({int(i) for i in certificate_ids})
+    for start in range(0, len(ids), 5_000):
+        for cert_id, site_id in session.exec(
+                select(CertificateSite.certificate_id, CertificateSite.site_id)
+                .where(col(CertificateSite.certificate_id).in_(ids[start:start + 5_000]))
+                .order_by(CertificateSite.certificate_id, CertificateSite.site_id)).all():
+            found.setdefault(cert_id, []).append(site_id)
+    return found
+
+
+def _set_sites(session: Session, certificate_id: int, site_ids: list[int]) -> None:
+    """Make the certificate name exactly these sites."""
+    have = set(linked_sites(session=session, certificate_ids=[certificate_id]).get(certificate_id, []))
+    gone = have - set(site_ids)
+    if gone:
+        session.exec(delete(CertificateSite).where(col(CertificateSite.certificate_id) == certificate_id,
+                                                   col(CertificateSite.site_id).in_(sorted(gone))))
+    for site_id in sorted(set(site_ids) - have):
+        session.add(CertificateSite(certificate_id=certificate_id, site_id=site_id))
+    session.flush()
+
+
 def clean_values(*, session: Session, values: dict[str, Any], registry: list[MraProgram] | None = None,
-                 countries: set[str] | None = None) -> dict[str, Any]:
+                 countries: set[str] | None = None, sites: dict[int, str] | None = None) -> dict[str, Any]:
     """The certificate fields checked and normalised; ValidationError naming every field that is wrong.
 
-    An import passes the registry and the country codes once, so that checking a row costs no query.
+    The sites covered: all of the partner's (`covers_all_sites`), or those of `site_ids`, which must be among
+    `sites` (the partner's: site id -> label) when given. `covered_sites` is the text recorded before sites could be
+    linked (migration 0006 kept what it could not match); whoever chooses the sites passes it empty. An import passes
+    the registry, the country codes and the sites once, so that checking a row costs no query.
     """
     errors: list[str] = []
     out: dict[str, Any] = {}
@@ -137,10 +189,17 @@ def clean_values(*, session: Session, values: dict[str, Any], registry: list[Mra
     if out["valid_from"] and out["valid_to"] and out["valid_to"] < out["valid_from"]:
         errors.append("valid_to: before valid_from")
     out["covers_all_sites"] = bool(values.get("covers_all_sites", True))
+    site_ids = sorted({int(i) for i in values.get("site_ids") or []})
+    legacy = " ".join(str(values.get("covered_sites") or "").split())[:500]
     if out["covers_all_sites"]:
-        out["covered_sites"] = ""
-    elif not out["covered_sites"]:
-        errors.append("covered_sites: name the sites it covers (MIDs or addresses), or choose all sites")
+        site_ids, legacy = [], ""
+    else:
+        foreign = [i for i in site_ids if sites is not None and i not in sites]
+        if foreign:
+            errors.append(f"covered_sites: site {foreign[0]} is not a site of this partner")
+        elif not site_ids and not legacy:
+            errors.append("covered_sites: choose the sites it covers, or all sites")
+    out["site_ids"], out["covered_sites"] = site_ids, legacy
     if errors:
         raise ValidationError("; ".join(errors))
     return out
@@ -166,8 +225,11 @@ def _label(cert: Certificate) -> str:
            f"({cert.issuing_country})"
 
 
-def _snapshot(cert: Certificate) -> dict[str, Any]:
-    return {f: getattr(cert, f) for f in (*FIELDS, "status", "evidence_filename", "evidence_sha256")}
+def _snapshot(cert: Certificate, session: Session | None = None) -> dict[str, Any]:
+    values = {f: getattr(cert, f) for f in (*FIELDS, "status", "evidence_filename", "evidence_sha256")}
+    if session is not None and cert.id is not None:
+        values["site_ids"] = linked_sites(session=session, certificate_ids=[cert.id]).get(cert.id, [])
+    return values
 
 
 def _event(session: Session, actor: Actor, cert: Certificate, kind: E, effective_on: date, note: str = "",
@@ -229,7 +291,8 @@ def add_certificate(
     require_write(actor)
     today = today or date.today()
     partner = _partner(session, partner_id)
-    clean = clean_values(session=session, values=values)
+    clean = clean_values(session=session, values=values, sites=site_choices(session=session, partner_id=partner_id))
+    site_ids = clean.pop("site_ids")
     checked = clean_verification(**verification, today=today) if verification else None
     if _taken(session, partner_id, clean):
         raise ValidationError(f"certificate_number: {partner.partner_code} already has {clean['program']} certificate "
@@ -238,9 +301,11 @@ def add_certificate(
     _attach(cert, evidence)
     session.add(cert)
     session.flush()
+    _set_sites(session, cert.id, site_ids)
     _event(session, actor, cert, E.recorded, today, to_status=S.claimed)
     audit.record(session=session, actor=actor, action="create", entity="certificate", entity_id=cert.id,
-                 summary=f"Recorded certificate {_label(cert)} of {partner.partner_code}", after=_snapshot(cert))
+                 summary=f"Recorded certificate {_label(cert)} of {partner.partner_code}",
+                 after=_snapshot(cert, session))
     if checked:
         _verify(session, actor, cert, partner.partner_code, checked, None, today)
     return cert
@@ -257,18 +322,20 @@ def update_certificate(
     today = today or date.today()
     cert = get_certificate(session=session, certificate_id=certificate_id)
     partner = _partner(session, cert.partner_id)
-    clean = clean_values(session=session, values={**_snapshot(cert), **values})
+    before = _snapshot(cert, session)
+    clean = clean_values(session=session, values={**before, **values},
+                         sites=site_choices(session=session, partner_id=cert.partner_id))
     if _taken(session, cert.partner_id, clean, except_id=cert.id):
         raise ValidationError(f"certificate_number: {partner.partner_code} already has {clean['program']} certificate "
                               f"{clean['certificate_number']} from {clean['issuing_country']}")
-    before = _snapshot(cert)
+    _set_sites(session, cert.id, clean.pop("site_ids"))
     for field, value in clean.items():
         setattr(cert, field, value)
     _attach(cert, evidence)
     renewed = cert.status == S.expired and (cert.no_expiry or (cert.valid_to is not None and cert.valid_to >= today))
     if renewed:
         cert.status = S.claimed
-    after = _snapshot(cert)
+    after = _snapshot(cert, session)
     changed = [f for f in after if before[f] != after[f]]
     if not changed:
         return cert
@@ -383,8 +450,9 @@ def delete_certificate(*, session: Session, actor: Actor, certificate_id: int, r
         raise ValidationError("reason: say why the certificate is deleted (e.g. recorded for the wrong partner)")
     checks = session.exec(select(func.count()).select_from(CertificateVerification)
                           .where(CertificateVerification.certificate_id == cert.id)).one()
-    before = {**_snapshot(cert), "verifications": checks}
+    before = {**_snapshot(cert, session), "verifications": checks}
     label = _label(cert)
+    session.exec(delete(CertificateSite).where(col(CertificateSite.certificate_id) == cert.id))
     session.exec(delete(CertificateEvent).where(col(CertificateEvent.certificate_id) == cert.id))
     session.exec(delete(CertificateVerification).where(col(CertificateVerification.certificate_id) == cert.id))
     session.delete(cert)
@@ -408,6 +476,11 @@ def list_for_partner(*, session: Session, partner_id: int, day: date | None = No
                                .group_by(CertificateVerification.certificate_id)).all())
     frame = results.rename(columns={"certificate_id": "id"}).merge(extra, on="id", how="left")
     frame["verifications"] = frame["id"].map(counts).fillna(0).astype(int)
+    named = linked_sites(session=session, certificate_ids=frame["id"].tolist())
+    labels = site_choices(session=session, partner_id=partner_id)
+    frame["site_ids"] = [named.get(int(i), []) for i in frame["id"]]
+    frame["sites"] = ["all sites" if every else "; ".join(labels.get(s, str(s)) for s in ids)
+                      for every, ids in zip(frame["covers_all_sites"], frame["site_ids"], strict=True)]
     for column in ("valid_from", "valid_to", "last_verified", "recheck_by"):
         frame[column] = frame[column].dt.date
     return frame.sort_values("id", ascending=False, ignore_index=True)[LIST_COLUMNS]
@@ -459,6 +532,12 @@ def move_to_partner(*, session: Session, from_partner_id: int, to_partner_id: in
         else:
             for model in (CertificateVerification, CertificateEvent):
                 session.exec(update(model).where(col(model.certificate_id) == cert.id).values(certificate_id=twin))
+            # The sites both records name stay named once; the duplicate's others are named by the kept one too.
+            taken = select(CertificateSite.site_id).where(CertificateSite.certificate_id == twin)
+            session.exec(update(CertificateSite).where(col(CertificateSite.certificate_id) == cert.id,
+                                                       col(CertificateSite.site_id).not_in(taken))
+                         .values(certificate_id=twin))
+            session.exec(delete(CertificateSite).where(col(CertificateSite.certificate_id) == cert.id))
             session.flush()
             session.delete(cert)
         moved += 1

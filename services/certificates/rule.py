@@ -11,9 +11,11 @@ for monitoring of a partner's on-going status):
 4. it was verified on or before the day, no more than the re-check interval earlier (default 90 days).
 
 The status is the certificate's status as recorded now; dates (validity, verifications, arrangements) are read as
-of the day. A certificate that counts covers the partner as a whole only when it covers all of the partner's
-sites; one that names sites covers those sites only. A covered partner is exempt from the questionnaire, never
-from the threat and risk ratings, and a certificate says nothing about forced labour (MSC 3.9).
+of the day. A certificate that counts covers the partner as a whole when it covers all of the partner's sites: it
+says so, or the sites it names include every active site of the partner; otherwise it covers the sites it names only
+(``site_coverage`` gives the coverage per site, for the scoring and the lane map). A covered partner is exempt from
+the questionnaire, never from the threat and risk ratings, and a certificate says nothing about forced labour
+(MSC 3.9).
 
 ``evaluate`` is the rule itself: a pure function over frames (no database), so the scoring module can call it with
 its own inputs. ``counts_on`` loads what it needs with a handful of queries, whatever the number of certificates.
@@ -27,18 +29,19 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models import Certificate, CertificateVerification, Country, MraProgram, Partner
+from models import Certificate, CertificateSite, CertificateVerification, Country, MraProgram, Partner, PartnerSite
 from models.certificate import CTPAT, CertificateStatus
 from services.certificates import settings as rule_settings
 
 CERTIFICATE_COLUMNS = ["certificate_id", "partner_id", "program", "issuing_country", "certificate_number",
                        "certificate_type", "status", "valid_from", "valid_to", "no_expiry", "covers_all_sites",
-                       "last_verified"]
+                       "last_verified", "active_sites", "named_active_sites"]
 PROGRAM_COLUMNS = ["arrangement_id", "partner_country", "program_name", "acronym", "codes", "country_codes",
                    "certificate_types", "types_counted", "confirmed", "in_force_from", "in_force_until"]
 RESULT_COLUMNS = [*CERTIFICATE_COLUMNS, "recheck_by", "recognition", "arrangement_id", "arrangement", "counts",
                   "covers_partner", "why"]
 COVERAGE_COLUMNS = ["partner_id", "covered", "recognition", "certificate_id", "reason"]
+SITE_COVERAGE_COLUMNS = ["site_id", "partner_id", "site_status", "covered", "recognition", "certificate_id", "reason"]
 EXEMPT_REASON_LIMIT = 300  # Assignment.exempt_reason
 _FOREVER = pd.Timestamp("2200-01-01")  # sorts "no expiry" after every real valid-to date
 
@@ -141,9 +144,11 @@ def evaluate(certificates: pd.DataFrame, programs: pd.DataFrame, *, day: date, r
     """The rule over many certificates at once (no database): one row per certificate with the RESULT_COLUMNS.
 
     `certificates` has CERTIFICATE_COLUMNS (`last_verified`: the latest verification on or before the day, or
-    missing), `programs` the registry with PROGRAM_COLUMNS. `counts` says whether the certificate counts on the
-    day, `covers_partner` whether it then covers the partner as a whole, and `why` (unless words=False, which is
-    faster) the basis in words, or every reason it does not count.
+    missing; `active_sites`: how many active sites the partner has, `named_active_sites`: how many of them a
+    certificate that names sites names; without these two, such a certificate never covers the partner as a whole),
+    `programs` the registry with PROGRAM_COLUMNS. `counts` says whether the certificate counts on the day,
+    `covers_partner` whether it then covers the partner as a whole, and `why` (unless words=False, which is faster)
+    the basis in words, or every reason it does not count.
     """
     today = np.datetime64(pd.Timestamp(day).date(), "D")
     n = len(certificates)
@@ -156,6 +161,9 @@ def evaluate(certificates: pd.DataFrame, programs: pd.DataFrame, *, day: date, r
     last[last > today] = np.datetime64("NaT")  # a later check says nothing of the day
     no_expiry = certificates["no_expiry"].fillna(False).astype(bool).to_numpy()
     all_sites = certificates["covers_all_sites"].fillna(True).astype(bool).to_numpy()
+    active, named = (pd.to_numeric(certificates.get(c, pd.Series(0, index=certificates.index)), errors="coerce")
+                     .fillna(0).astype(int).to_numpy() for c in ("active_sites", "named_active_sites"))
+    names_every_site = ~all_sites & (active > 0) & (named >= active)
     recheck_by = last + np.timedelta64(int(recheck_days), "D")
 
     recognition, arrangement_id, arrangement, rec_problem = _recognition(program, country, kind, programs, today)
@@ -166,7 +174,7 @@ def evaluate(certificates: pd.DataFrame, programs: pd.DataFrame, *, day: date, r
     unchecked = verified & np.isnat(last)
     stale = verified & (recheck_by < today)
     counts = (recognition != Recognition.none.value) & verified & ~past_end & ~not_yet & ~no_end & ~unchecked & ~stale
-    covers = counts & all_sites
+    covers = counts & (all_sites | names_every_site)
 
     why = np.full(n, "", dtype=object)
     if words and n:
@@ -188,14 +196,16 @@ def evaluate(certificates: pd.DataFrame, programs: pd.DataFrame, *, day: date, r
             text = text.astype(object)
             reasons = np.where(text == "", reasons, np.where(reasons == "", text, reasons + "; " + text))
         why = np.where(counts, _basis(program, kind, _strings(certificates["certificate_number"]), recognition,
-                                      arrangement, no_expiry, valid_to, last, recheck_by, all_sites), reasons)
+                                      arrangement, no_expiry, valid_to, last, recheck_by, all_sites, active, named),
+                       reasons)
     return pd.DataFrame({
         "certificate_id": certificates["certificate_id"].to_numpy(),
         "partner_id": certificates["partner_id"].to_numpy(),
         "program": program, "issuing_country": country,
         "certificate_number": _strings(certificates["certificate_number"]), "certificate_type": kind,
         "status": status, "valid_from": valid_from, "valid_to": valid_to, "no_expiry": no_expiry,
-        "covers_all_sites": all_sites, "last_verified": last, "recheck_by": recheck_by, "recognition": recognition,
+        "covers_all_sites": all_sites, "last_verified": last, "active_sites": active, "named_active_sites": named,
+        "recheck_by": recheck_by, "recognition": recognition,
         "arrangement_id": arrangement_id, "arrangement": arrangement, "counts": counts, "covers_partner": covers,
         "why": why.astype(object),
     }, columns=RESULT_COLUMNS)
@@ -209,14 +219,19 @@ def certificate_name(program: str, certificate_type: str) -> str:
 
 
 def _basis(program, kind, number, recognition, arrangement, no_expiry, valid_to, last, recheck_by,
-           all_sites) -> np.ndarray:
+           all_sites, active, named) -> np.ndarray:
     """Why each certificate counts, in words (the exemption reason); vectorised."""
     names = np.array([certificate_name(p, t) for p, t in zip(program, kind, strict=True)], dtype=object)
     head = np.where(recognition == Recognition.ctpat.value, "CTPAT certificate " + number,
                     names + " certificate " + number + " (mutually recognized: " + arrangement + ")")
     validity = np.where(no_expiry, "no expiry", "valid until " + _isos(valid_to))
     text = head + ", " + validity + ", verified " + _isos(last) + " (re-check by " + _isos(recheck_by) + ")"
-    return np.where(all_sites, text, text + "; covers named sites only, not the partner as a whole")
+    of_all, of_named = active.astype(str).astype(object), named.astype(str).astype(object)
+    sites = np.where(
+        (active > 0) & (named >= active), "; names every active site of the partner (" + of_all + ")",
+        "; covers named sites only (" + of_named + " of the partner's " + of_all
+        + " active sites), not the partner as a whole")
+    return np.where(all_sites, text, text + sites)
 
 
 def load_programs(*, session: Session) -> pd.DataFrame:
@@ -229,7 +244,8 @@ def load_programs(*, session: Session) -> pd.DataFrame:
 
 def load_certificates(*, session: Session, day: date, partner_ids=None, certificate_ids=None,
                       active_only: bool = False) -> pd.DataFrame:
-    """Certificates with their latest verification on or before the day (CERTIFICATE_COLUMNS); two queries."""
+    """Certificates with their latest verification on or before the day and their partner's active sites named
+    (CERTIFICATE_COLUMNS); four queries."""
     fields = [Certificate.id, Certificate.partner_id, Certificate.program, Certificate.issuing_country,
               Certificate.certificate_number, Certificate.certificate_type, Certificate.status,
               Certificate.valid_from, Certificate.valid_to, Certificate.no_expiry, Certificate.covers_all_sites]
@@ -238,7 +254,7 @@ def load_certificates(*, session: Session, day: date, partner_ids=None, certific
         stmt = stmt.where(col(Certificate.id).in_([int(i) for i in certificate_ids]))
     if active_only:
         stmt = stmt.join(Partner, col(Partner.id) == Certificate.partner_id).where(Partner.status == "active")
-    frame = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=CERTIFICATE_COLUMNS[:-1])
+    frame = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=CERTIFICATE_COLUMNS[:11])
     if partner_ids is not None:
         frame = frame[frame["partner_id"].isin([int(p) for p in partner_ids])]
     latest = dict(session.exec(
@@ -246,6 +262,16 @@ def load_certificates(*, session: Session, day: date, partner_ids=None, certific
         .where(CertificateVerification.verified_on <= day)
         .group_by(CertificateVerification.certificate_id)).all())
     frame["last_verified"] = frame["certificate_id"].map(latest)
+    active = dict(session.exec(select(PartnerSite.partner_id, func.count()).where(PartnerSite.status == "active")
+                               .group_by(PartnerSite.partner_id)).all())
+    named = dict(session.exec(
+        select(CertificateSite.certificate_id, func.count())
+        .join(PartnerSite, col(PartnerSite.id) == CertificateSite.site_id)
+        .join(Certificate, col(Certificate.id) == CertificateSite.certificate_id)
+        .where(PartnerSite.status == "active", col(PartnerSite.partner_id) == Certificate.partner_id)
+        .group_by(CertificateSite.certificate_id)).all())
+    frame["active_sites"] = frame["partner_id"].map(active).fillna(0).astype(int)
+    frame["named_active_sites"] = frame["certificate_id"].map(named).fillna(0).astype(int)
     return frame.reset_index(drop=True)
 
 
@@ -253,7 +279,7 @@ def counts_on(*, session: Session, day: date, partner_ids=None, certificate_ids=
               recheck_days: int | None = None, active_only: bool = False, words: bool = True) -> pd.DataFrame:
     """Whether each certificate (of the given partners or ids, else all) counts on the day: evaluate's result.
 
-    Three queries whatever the number of certificates; the scoring credit can pass words=False (no texts, faster).
+    Five queries whatever the number of certificates; the scoring credit can pass words=False (no texts, faster).
     """
     if recheck_days is None:
         recheck_days = rule_settings.current(session=session).recheck_days
@@ -299,6 +325,65 @@ def partner_coverage(*, session: Session, day: date, partner_ids=None) -> pd.Dat
     return best_per_partner(counts_on(session=session, day=day, partner_ids=partner_ids))
 
 
+def evaluate_sites(results: pd.DataFrame, sites: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """Coverage per site from evaluate's result (no database): one row per site with SITE_COVERAGE_COLUMNS.
+
+    `sites` has site_id, partner_id, site_status; `links` certificate_id, site_id (the sites certificates name). A
+    site is covered when a certificate of its partner counts on the day and covers all the partner's sites or names
+    this one; the deciding certificate is CTPAT first, then the one valid longest. A site without one gets the
+    reason of the closest certificate of its partner, or "no certificate recorded".
+    """
+    out = sites[["site_id", "partner_id", "site_status"]].copy()
+    if results.empty or out.empty:
+        out["covered"], out["recognition"] = False, Recognition.none.value
+        out["certificate_id"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out["reason"] = "no certificate recorded"
+        return out[SITE_COVERAGE_COLUMNS]
+    fields = ["certificate_id", "partner_id", "counts", "recognition", "valid_to", "no_expiry", "why"]
+    every = results.loc[results["covers_all_sites"].astype(bool), fields].merge(
+        out[["site_id", "partner_id"]], on="partner_id")
+    named = results.loc[~results["covers_all_sites"].astype(bool), fields].merge(
+        links[["certificate_id", "site_id"]], on="certificate_id").merge(
+        out[["site_id", "partner_id"]], on=["site_id", "partner_id"])  # a link to another partner's site: none
+    pairs = pd.concat([every, named], ignore_index=True)
+    until = pd.to_datetime(pairs["valid_to"]).where(~pairs["no_expiry"].astype(bool), _FOREVER)
+    pairs = pairs.assign(_ctpat=pairs["recognition"] == Recognition.ctpat.value, _until=until).sort_values(
+        ["site_id", "counts", "_ctpat", "_until", "certificate_id"], ascending=[True, False, False, False, True],
+        na_position="last", kind="stable").drop_duplicates("site_id")
+    out = out.merge(pairs[["site_id", "counts", "recognition", "certificate_id", "why"]], on="site_id", how="left")
+    partner_best = best_per_partner(results).set_index("partner_id")["reason"]
+    closest = out["partner_id"].map(partner_best)
+    out["covered"] = out["counts"].astype("boolean").fillna(False).astype(bool)
+    out["recognition"] = np.where(out["covered"], out["recognition"].astype(object), Recognition.none.value)
+    out["certificate_id"] = out["certificate_id"].astype("Int64")
+    out["reason"] = np.where(
+        out["covered"], out["why"].astype(object),
+        np.where(out["why"].notna(), out["why"].astype(object),
+                 np.where(closest.notna(), "no certificate of the partner names this site; closest: "
+                          + closest.astype(object).fillna(""), "no certificate recorded")))
+    return out[SITE_COVERAGE_COLUMNS].reset_index(drop=True)
+
+
+def site_coverage(*, session: Session, day: date, partner_ids=None) -> pd.DataFrame:
+    """Coverage per site of the partners (all when None) on the day, SITE_COVERAGE_COLUMNS: whether a certificate
+    that counts covers the site (`.set_index("site_id")["covered"]` is the site_id -> covered mapping the scoring and
+    the lane map read), on what basis, which certificate, and why (or why not)."""
+    stmt = select(PartnerSite.id, PartnerSite.partner_id, PartnerSite.status).order_by(PartnerSite.id)
+    link_stmt = select(CertificateSite.certificate_id, CertificateSite.site_id)
+    ids = None if partner_ids is None else sorted({int(p) for p in partner_ids})
+    if ids is not None and len(ids) <= 5_000:
+        stmt = stmt.where(col(PartnerSite.partner_id).in_(ids))
+        link_stmt = link_stmt.join(PartnerSite, col(PartnerSite.id) == CertificateSite.site_id).where(
+            col(PartnerSite.partner_id).in_(ids))
+    sites = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=["site_id", "partner_id",
+                                                                                 "site_status"])
+    if ids is not None:
+        sites = sites[sites["partner_id"].isin(ids)]
+    links = pd.DataFrame([tuple(r) for r in session.exec(link_stmt).all()], columns=["certificate_id", "site_id"])
+    results = counts_on(session=session, day=day, partner_ids=ids)
+    return evaluate_sites(results, sites, links)
+
+
 def exemptions(*, session: Session, partner_ids, day: date) -> dict[int, str]:
     """Partner id -> exemption reason, for those of the partners a certificate covers on the day."""
     coverage = partner_coverage(session=session, day=day, partner_ids=partner_ids)
@@ -342,7 +427,8 @@ def explain(*, session: Session, certificate_id: int, day: date) -> str:
                      "credit, but is still rated for threat and risk. It says nothing about forced labour "
                      "(MSC 3.9).")
     elif r["counts"]:
-        lines.append(f"It counts on {_iso(day)} for the sites it names only, so it does not exempt the partner.")
+        lines.append(f"It counts on {_iso(day)} for the sites it names only ({r['named_active_sites']} of the "
+                     f"partner's {r['active_sites']} active sites), so it does not exempt the partner.")
     else:
         lines.append(f"It does not count on {_iso(day)}: {r['why']}.")
     return " ".join(lines)

@@ -25,7 +25,7 @@ FUNNEL_STATES: tuple[str, ...] = (
 FUNNEL_COLUMNS = [
     "assignment_id", "partner_id", "partner_code", "legal_name", "entity_type", "country_iso2", "country",
     "criticality", "contact_name", "contact_email", "language", "status", "sent_at", "opened_at", "submitted_at",
-    "reviewed_at",
+    "reviewed_at", "due_date",
 ]
 
 
@@ -61,8 +61,19 @@ def current_status(*, session: Session, assignment_id: int) -> str:
     return status
 
 
+def assignment_due_date(own_due_date: date | None, cycle_due_date: date) -> date:
+    """The due date of an assignment: its own where it has one (a partner that joined the cycle late, e.g. after
+    losing its exemption), else the cycle's. ``DUE_DATE`` is the same rule as a column expression for queries that
+    join Assignment and Cycle."""
+    return own_due_date or cycle_due_date
+
+
+DUE_DATE = func.coalesce(Assignment.due_date, Cycle.due_date)
+
+
 def effective_status(status: str, due_date: date, today: date) -> str:
-    """The status the team sees: "overdue" once the due date has passed and the partner has not finished."""
+    """The status the team sees: "overdue" once the due date has passed and the partner has not finished; pass the
+    assignment's own due date (assignment_due_date)."""
     return states.effective_status(status, overdue=due_date < today)
 
 
@@ -260,16 +271,19 @@ def close_cycle(*, session: Session, actor: Actor, cycle_id: int) -> Cycle:
 
 
 def list_cycles(*, session: Session, today: date | None = None) -> pd.DataFrame:
-    """Every cycle, newest first, with its number of partners and a count per funnel state (overdue derived)."""
+    """Every cycle, newest first, with its number of partners and a count per funnel state (overdue derived from each
+    assignment's own due date)."""
     today = today or date.today()
     base = ["id", "name", "due_date", "default_language", "status", "created_by", "created_at"]
     cycles = pd.DataFrame(
         session.exec(select(*(getattr(Cycle, c) for c in base)).order_by(col(Cycle.id).desc())).all(), columns=base
     )
     counts = pd.DataFrame(
-        session.exec(select(Assignment.cycle_id, Assignment.status, func.count()).group_by(
-            Assignment.cycle_id, Assignment.status)).all(),
-        columns=["id", "state", "n"],
+        [tuple(r) for r in session.exec(
+            select(Assignment.cycle_id, Assignment.status, DUE_DATE, func.count())
+            .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
+            .group_by(Assignment.cycle_id, Assignment.status, DUE_DATE)).all()],
+        columns=["id", "state", "due", "n"],
     )
     out = cycles.copy()
     out["partners"] = 0
@@ -277,8 +291,7 @@ def list_cycles(*, session: Session, today: date | None = None) -> pd.DataFrame:
         out[state] = 0
     if counts.empty or cycles.empty:
         return out
-    due = cycles.set_index("id")["due_date"]
-    counts["state"] = [effective_status(s, due[c], today) for c, s in zip(counts["id"], counts["state"], strict=True)]
+    counts["state"] = [effective_status(s, due, today) for s, due in zip(counts["state"], counts["due"], strict=True)]
     table = counts.pivot_table(index="id", columns="state", values="n", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=list(FUNNEL_STATES), fill_value=0)
     table["partners"] = table.sum(axis=1)
@@ -288,7 +301,8 @@ def list_cycles(*, session: Session, today: date | None = None) -> pd.DataFrame:
 
 
 def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.DataFrame:
-    """One row per assignment of the cycle with its partner (incl. contact) and effective status (overdue derived)."""
+    """One row per assignment of the cycle with its partner (incl. contact), its due date (assignment_due_date) and
+    effective status (overdue derived from that due date)."""
     today = today or date.today()
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
@@ -297,7 +311,8 @@ def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.
         select(Assignment.id, Assignment.partner_id, Partner.partner_code, Partner.legal_name, Partner.entity_type,
                Partner.country_iso2, Country.name, Partner.criticality, Partner.contact_name, Partner.contact_email,
                Assignment.language, Assignment.status, Assignment.sent_at, Assignment.opened_at,
-               Assignment.submitted_at, Assignment.reviewed_at)
+               Assignment.submitted_at, Assignment.reviewed_at, DUE_DATE)
+        .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
         .join(Country, col(Country.iso2) == Partner.country_iso2, isouter=True)
         .where(Assignment.cycle_id == cycle_id)
@@ -305,8 +320,9 @@ def funnel(*, session: Session, cycle_id: int, today: date | None = None) -> pd.
     )
     # Plain tuples: pandas builds a frame from SQLAlchemy Row objects about ten times slower.
     rows = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=FUNNEL_COLUMNS)
-    if not rows.empty and cycle.due_date < today:
-        rows["status"] = rows["status"].where(rows["status"].isin(list(states.FINISHED)), DerivedStatus.overdue)
+    if not rows.empty:
+        late = pd.to_datetime(rows["due_date"]).dt.date.lt(today) & ~rows["status"].isin(list(states.FINISHED))
+        rows["status"] = rows["status"].where(~late, DerivedStatus.overdue)
     return rows
 
 

@@ -26,7 +26,7 @@ from models.collection import AnswerSource, AssignmentStatus, CycleStatus
 from models.common import LANGUAGES, utcnow
 from services.collection import rules, states
 from services.collection.answers import store_answers
-from services.collection.cycles import current_status, get_assignment, guarded_update
+from services.collection.cycles import assignment_due_date, current_status, get_assignment, guarded_update
 from services.collection.links import keep_link_open
 from services.collection.states import Action, Mover
 from services.core import audit
@@ -147,7 +147,8 @@ def assignment_info(*, session: Session, assignment_id: int) -> dict[str, Any]:
     return {
         "assignment_id": assignment.id, "partner_id": partner.id, "partner_code": partner.partner_code,
         "legal_name": partner.legal_name, "entity_type": partner.entity_type, "cycle_id": cycle.id,
-        "cycle_name": cycle.name, "due_date": cycle.due_date, "cycle_status": cycle.status,
+        "cycle_name": cycle.name,
+        "due_date": assignment_due_date(assignment.due_date, cycle.due_date), "cycle_status": cycle.status,
         "status": assignment.status, "language": assignment.language, "exempt_reason": assignment.exempt_reason,
         "editable": cycle.status == CycleStatus.open and assignment.status in states.EDITABLE,
         "sent_at": assignment.sent_at, "opened_at": assignment.opened_at, "submitted_at": assignment.submitted_at,

@@ -2,6 +2,8 @@
 
 Everything is drawn from ``random.Random(seed)`` and ``numpy.random.default_rng(seed)`` relative to ``today``, so
 the same (partners, seed, today) always gives the same rows. Rows are built in memory and bulk-inserted in chunks.
+The risk assessment's demo (services.demo.lanes: first sites and contacts, about 25 lanes, threat ratings, a
+fictional restricted list) follows, and the partners get internal owners among the staff users there are.
 """
 
 import math
@@ -29,11 +31,13 @@ from models import (
     MraProgram,
     Partner,
     ReviewComment,
+    User,
 )
 from models.collection import AnswerSource, AnswerValue, AssignmentStatus, CycleStatus
-from models.common import ENTITY_TYPES, Requirement
+from models.common import ENTITY_TYPES, Requirement, Role
 from services.collection import rules
 from services.demo import certificates as demo_certificates
+from services.demo import lanes as demo_lanes
 from services.demo.data import demo_data
 from services.partners.identifiers import normalize_name
 from services.reference.applicability import question_sets_for_partners
@@ -66,13 +70,17 @@ _NOT_APPLICABLE = _DATA.not_applicable
 
 @dataclass
 class DemoSummary:
-    """How many rows seed_demo wrote."""
+    """How many rows seed_demo wrote (`partners`: those asked for; `lane_partners`: the few the lanes add for a type
+    or country the mix lacks, seed/demo/lane_partners.csv)."""
 
     partners: int
     certifications: int
     cycles: int
     assignments: int
     answers: int
+    lanes: int = 0
+    lane_partners: int = 0
+    owned: int = 0  # partners with an internal owner
 
 
 def seed_demo(*, session: Session, partners: int = 200, seed: int = 2027, today: date | None = None) -> DemoSummary:
@@ -104,17 +112,46 @@ def seed_demo(*, session: Session, partners: int = 200, seed: int = 2027, today:
     answers = _answers(session, gen, firms, questionnaires)
     # The stored certificates, and the open cycle's exemptions that follow from them, come from here.
     certified = demo_certificates.seed_certificates(session=session, seed=seed, today=today)
+    last_firm = max(f.id for f in firms)
+    steps = demo_lanes.seed_demo_lanes(session=session, today=today)
+    lane_partners = _stamp_lane_partners(session, last_firm, clock)
+    owned = _owners(session, seed)
 
     summary = DemoSummary(partners=len(firms), certifications=certified.certificates, cycles=2,
-                          assignments=assignments, answers=answers)
+                          assignments=assignments, answers=answers, lanes=steps.lanes, lane_partners=lane_partners,
+                          owned=owned)
     _bulk(session, AuditEvent, [{
         "at": clock.real_now(), "username": "system", "action": "create", "entity": "demo", "entity_id": "",
         "summary": f"Loaded demo data: {summary.partners} partners, {summary.certifications} certificates, "
-                   f"{summary.assignments} questionnaires, {summary.answers} answers (seed {seed}, as of {today})",
+                   f"{summary.assignments} questionnaires, {summary.answers} answers, {summary.lanes} lanes "
+                   f"(seed {seed}, as of {today})",
         "after": asdict(summary),
     }])
     session.flush()
     return summary
+
+
+def _stamp_lane_partners(session: Session, last_firm: int, clock: "_Clock") -> int:
+    """The partners the lane demo added get the demo's own time, as every other demo row: same arguments, same rows."""
+    added = session.exec(update(Partner).where(col(Partner.id) > last_firm)
+                         .values(created_at=clock.now, updated_at=clock.now)).rowcount
+    return added
+
+
+def _owners(session: Session, seed: int) -> int:
+    """Spread the active partners over the active staff who may write (admins and analysts, by username) as their
+    internal owners, about one in twelve left without one; none when there are no staff users yet (a fresh install
+    has only its first admin, so all are the admin's). Its own random stream: the rest of the demo stays as it was."""
+    staff = session.exec(select(User.id).where(User.is_active, col(User.role).in_([Role.admin, Role.analyst]))
+                         .order_by(User.username)).all()
+    if not staff:
+        return 0
+    rng = random.Random(f"owners-{seed}")
+    partners = session.exec(select(Partner.id).where(Partner.status == "active").order_by(Partner.id)).all()
+    rows = [{"id": pid, "owner_id": rng.choice(staff)} for pid in partners if rng.random() >= 0.08]
+    for start in range(0, len(rows), _CHUNK):
+        session.exec(update(Partner), params=rows[start:start + _CHUNK])
+    return len(rows)
 
 
 def _check_ready(session: Session, partners: int) -> None:

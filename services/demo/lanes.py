@@ -1,6 +1,6 @@
 """Demo data for steps 1 and 2: about 25 lanes of the demo company, threat ratings, and a fictional restricted list.
 
-Run after the partner demo (``seed_demo``) on its partners: ``seed_demo_lanes(session=..., partner_ids=...)``.
+The partner demo (``seed_demo``) runs it on its partners: ``seed_demo_lanes(session=..., partner_ids=...)``.
 The lanes come from seed/demo/lanes.csv. A partner is chosen there by a selector: ``FM@CN~Shenzhen/Huizhou`` is a
 foreign manufacturer in China not used by another lane, preferring those cities; ``SEA#2`` the second sea carrier.
 A place is a UN/LOCODE, a demo place key (seed/demo/lane_places.csv: foreign airports, Mexican transfer yards,

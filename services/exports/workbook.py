@@ -16,6 +16,7 @@ every cell goes through services.exports.safe, so text from partners or staff is
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 from openpyxl import Workbook
@@ -29,6 +30,7 @@ from models.collection import AnswerValue, AssignmentStatus
 from models.common import LANGUAGES, Requirement
 from services.collection import rules
 from services.collection.answers import current_answers
+from services.collection.cycles import assignment_due_date
 from services.collection.questionnaire import questionnaire
 from services.company import profile as company
 from services.core.permissions import ValidationError
@@ -77,7 +79,7 @@ class _Export:
     """What the workbooks of a set of questionnaires show, loaded in a few bulk queries."""
 
     cycle: Cycle
-    assignments: pd.DataFrame  # assignment_id, partner_code, legal_name, language (of the questions), by code
+    assignments: pd.DataFrame  # assignment_id, partner_code, legal_name, language (of the questions), due_date
     rows: pd.DataFrame  # assignment_id + _ROW_COLUMNS (answer as yes|partial|no|na), in sheet order
     contact: str  # who gets the files back (company profile), "" when unknown
 
@@ -96,7 +98,8 @@ def questionnaire_workbook(*, session: Session, assignment_ids: Sequence[int], l
     languages = set(chosen["language"])
     sheet_language = language or (languages.pop() if len(languages) == 1 else "en")
     many = len(chosen) > 1
-    template = _template(export.cycle, export.contact, sheet_language, many)
+    # Several partners that joined at different times: the earliest due date, so nobody is told a later one.
+    template = _template(export.cycle, min(chosen["due_date"]), export.contact, sheet_language, many)
     partner = (text("workbook.many", sheet_language, count=len(chosen)) if many
                else f"{chosen['partner_code'].iloc[0]} — {chosen['legal_name'].iloc[0]}")
     return _render(template, partner, _row_values(export.rows))
@@ -115,8 +118,9 @@ def cycle_workbooks(*, session: Session, cycle_id: int) -> dict[str, bytes]:
     if not ids:
         raise ValidationError(f"Cycle '{cycle.name}' has no partners.")
     export = _prepare(session, ids, None)
-    templates = {language: _template(export.cycle, export.contact, language, many=False)
-                 for language in export.assignments["language"].unique()}
+    templates = {(language, due): _template(export.cycle, due, export.contact, language, many=False)
+                 for language, due in set(zip(export.assignments["language"], export.assignments["due_date"],
+                                              strict=True))}
     rows_of: dict[int, list[tuple[str, ...]]] = {}
     for assignment_id, row in zip(export.rows["assignment_id"].tolist(), _row_values(export.rows), strict=True):
         rows_of.setdefault(assignment_id, []).append(row)
@@ -124,7 +128,7 @@ def cycle_workbooks(*, session: Session, cycle_id: int) -> dict[str, bytes]:
     taken: set[str] = set()
     for one in export.assignments.itertuples(index=False):
         name = _file_name(one.partner_code, one.assignment_id, taken)
-        files[name] = _render(templates[one.language], f"{one.partner_code} — {one.legal_name}",
+        files[name] = _render(templates[(one.language, one.due_date)], f"{one.partner_code} — {one.legal_name}",
                               rows_of[int(one.assignment_id)])
     return files
 
@@ -144,12 +148,12 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     if not ids:
         raise ValidationError("Choose at least one questionnaire to export.")
     columns = ["assignment_id", "cycle_id", "partner_id", "status", "language", "partner_code", "legal_name",
-               "entity_type"]
+               "entity_type", "own_due_date"]
     found = []
     for start in range(0, len(ids), _CHUNK):
         found += session.exec(
             select(Assignment.id, Assignment.cycle_id, Assignment.partner_id, Assignment.status, Assignment.language,
-                   Partner.partner_code, Partner.legal_name, Partner.entity_type)
+                   Partner.partner_code, Partner.legal_name, Partner.entity_type, Assignment.due_date)
             .join(Partner, col(Partner.id) == Assignment.partner_id)
             .where(col(Assignment.id).in_(ids[start:start + _CHUNK]))
         ).all()
@@ -166,6 +170,8 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
         raise ValidationError(f"Nothing to export from cycle '{cycle.name}': the {exempt} chosen partner(s) are "
                               "exempt.")
     chosen = chosen.sort_values("partner_code", ignore_index=True)
+    chosen["due_date"] = [assignment_due_date(own if pd.notna(own) else None, cycle.due_date)
+                          for own in chosen["own_due_date"]]
     # The language questionnaire() falls back to, so the questions match what the partner's link shows.
     chosen["language"] = language or chosen["language"].where(chosen["language"].isin(list(LANGUAGES)), "en")
 
@@ -190,7 +196,7 @@ def _prepare(session: Session, assignment_ids: Sequence[int], language: str | No
     # answered_on stays empty: the import then records the day it arrives, and a changed answer never keeps
     # the date of the answer it replaces.
     return _Export(
-        cycle=cycle, assignments=chosen[["assignment_id", "partner_code", "legal_name", "language"]],
+        cycle=cycle, assignments=chosen[["assignment_id", "partner_code", "legal_name", "language", "due_date"]],
         rows=rows[["assignment_id", *_ROW_COLUMNS]], contact=_contact(session),
     )
 
@@ -252,13 +258,13 @@ class _Template:
     language: str  # of the instructions, headers, categories, must/should and drop-down words
 
 
-def _template(cycle: Cycle, contact: str, language: str, many: bool) -> _Template:
+def _template(cycle: Cycle, due: date, contact: str, language: str, many: bool) -> _Template:
     words = DROPDOWN_WORDS[language]
     book = Workbook(write_only=True)
     book.properties.creator = "CTPAT Workbench"
     book.properties.title = f"{text('workbook.title', language)}: {cycle.name}"
     _add_styles(book)
-    instructions = _instructions(book, cycle, contact, language, many)
+    instructions = _instructions(book, cycle, due, contact, language, many)
 
     sheet = book.create_sheet(ANSWERS_SHEET)
     sheet.freeze_panes = "C2"  # header and the ids stay in view
@@ -363,12 +369,12 @@ def _add_styles(book: Workbook) -> None:
         book.add_named_style(style)
 
 
-def _instructions(book: Workbook, cycle: Cycle, contact: str, language: str, many: bool):
+def _instructions(book: Workbook, cycle: Cycle, due_date: date, contact: str, language: str, many: bool):
     sheet = book.create_sheet(INSTRUCTIONS_SHEET)
     sheet.column_dimensions["A"].width = 22
     sheet.column_dimensions["B"].width = _NOTE_WIDTH
     _page_setup(sheet, language, landscape=False)
-    due = cycle.due_date.isoformat()
+    due = due_date.isoformat()
     words = DROPDOWN_WORDS[language]
     headers = dict(zip(ANSWER_COLUMNS, column_headers(language), strict=True))
     rows = 0

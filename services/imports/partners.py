@@ -6,6 +6,11 @@ code exists updates that partner: only the columns present in the file, and a bl
 alone (clearing a value is done in the app). Any other row is a new partner and needs code, name, entity type
 and country. Rows are checked with the same rules as the partner form (services.partners.registry.clean_partner_values).
 
+Beside the partner record, a row may give the partner's internal owner (a staff username), what it physically does
+(the four role flags: yes, no, or "default" for its entity type's default; blank keeps) and the region (state,
+province) of its main site. A new partner's address, MID and contact become its first site and primary contact;
+for an existing partner, changed address or contact columns change its primary site or contact.
+
 Duplicates: a new row that shares a trade identifier (MID, SCAC, DUNS, ...) or its normalised name and country
 with an existing partner, or with an earlier new row of the files, is not created and is listed as a duplicate
 (warning) — import it under the existing partner's code to update that partner instead. The same partner code
@@ -19,11 +24,13 @@ from typing import Any
 
 import pandas as pd
 import pycountry
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col, func, select
 
-from models import Country, ImportRecord, Partner
+from models import Country, ImportRecord, Partner, PartnerSite, User
 from models.common import ENTITY_TYPES, utcnow
+from models.reference import PartnerRole, RoleSetting
+from services import texts
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
 from services.imports.reader import (
@@ -37,8 +44,10 @@ from services.imports.reader import (
     sha256_hex,
 )
 from services.imports.reader import limits as reader_limits
+from services.partners import contacts, sites
 from services.partners.identifiers import IDENTIFIER_FORMATS
 from services.partners.registry import EDITABLE_FIELDS, clean_partner_values
+from services.places.regions import clean_region
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "partner_code": ("partner_code", "code", "vendor code", "vendor id", "vendor no", "vendor number", "vendor",
@@ -68,7 +77,19 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "import_share": ("import_share", "import share %", "share of imports", "import share pct"),
     "status": ("status",),
     "notes": ("notes", "note", "remarks", "comments"),
+    "region": ("region", "state", "province", "state/province", "region/state", "estado", "provincia"),
+    "owner": ("owner", "internal owner", "owner username", "account owner", "buyer", "responsible"),
+    "crosses_land_border": ("crosses_land_border", "crosses land border", "land border"),
+    "stuffs_containers": ("stuffs_containers", "stuffs containers", "loads containers"),
+    "operates_conveyances": ("operates_conveyances", "operates conveyances", "own conveyances"),
+    "handles_cargo": ("handles_cargo", "handles cargo"),
 }
+ROLE_FLAGS: tuple[str, ...] = tuple(r.value for r in PartnerRole)
+# Columns beside the partner record's own fields (PartnerIn): the main site's region, the owner, the role flags.
+EXTRA_COLUMNS: tuple[str, ...] = ("region", "owner", *ROLE_FLAGS)
+FLAG_WORDS = {word: value for word, value in texts.flag_spellings().items() if word}  # blank keeps, not "no"
+ADDRESS_FIELDS = frozenset(sites.RECORD_FIELDS)
+CONTACT_FIELDS = frozenset({"contact_name", "contact_email", "language"})
 # Columns of the app's own partner export that are not imported.
 INFO_COLUMNS = frozenset(header_key(c) for c in ("id", "created_at", "updated_at", "country_name"))
 ENTITY_ALIASES: dict[str, str] = {
@@ -88,7 +109,7 @@ COUNTRY_ALIASES: dict[str, str] = {
 }
 ROW_COLUMNS = ["file", "row", "partner_code", "legal_name", "action", "changes", "duplicate_of"]
 RECORD_COLUMNS = [*ROW_COLUMNS, "partner_id", "parent_code"]
-NEW_COLUMNS = [*EDITABLE_FIELDS, "normalized_name"]
+NEW_COLUMNS = [*EDITABLE_FIELDS, "normalized_name", "owner_id", *ROLE_FLAGS]
 _CHUNK = 50_000
 _IN_LIST = 5_000
 _NUMBERS = ("latitude", "longitude", "import_share")
@@ -104,6 +125,7 @@ class PartnerPreview(ProblemCounts):
     new_partners: pd.DataFrame = field(repr=False)  # the checked values of each partner to create
     updates: list[dict[str, Any]] = field(repr=False)  # {"id", "partner_code", "values", "before", "after"}
     parents: dict[str, str] = field(repr=False)  # partner_code -> parent partner_code
+    regions: dict[str, str] = field(default_factory=dict, repr=False)  # partner_code -> region of its main site
 
     @property
     def counts(self) -> dict[str, int]:
@@ -117,7 +139,7 @@ class PartnerPreview(ProblemCounts):
 
     @property
     def has_changes(self) -> bool:
-        return bool(len(self.new_partners) or self.updates or self.parents)
+        return bool(len(self.new_partners) or self.updates or self.parents or self.regions)
 
 
 class _Records(Sequence):
@@ -166,6 +188,7 @@ def preview_partners(*, session: Session, files: list[tuple[str, bytes]]) -> Par
     existing = _Existing(session)
     countries = country_lookup(session=session)
     country_codes = set(countries.values())
+    staff = {name.casefold(): uid for name, uid in session.exec(select(User.username, User.id).where(User.is_active))}
     problems: list[Problem] = []
     file_info: list[dict[str, Any]] = []
     checked = _Checked()
@@ -182,7 +205,7 @@ def preview_partners(*, session: Session, files: list[tuple[str, bytes]]) -> Par
             del data
             info["rows"] = len(table.cells)
             problems.extend(table.problems)
-            _check_file(table, existing, countries, country_codes, problems, checked)
+            _check_file(table, existing, countries, country_codes, staff, problems, checked)
             del table
     frame, new = checked.frames()
     _same_code_twice(frame, problems)
@@ -198,6 +221,7 @@ def preview_partners(*, session: Session, files: list[tuple[str, bytes]]) -> Par
         new = new[still_new]
     actions = frame["action"].to_numpy()
     updates = [u for u in checked.updates if actions[u.pop("_at")] == "update"]
+    regions = {code: region for at, code, region in checked.regions if actions[at] in ("new", "update")}
     with_parent = frame[(frame["parent_code"] != "") & frame["action"].isin(["new", "update"])]
     parents = dict(zip(with_parent["partner_code"], with_parent["parent_code"], strict=True))
     ordered = problems_frame(problems)
@@ -206,7 +230,7 @@ def preview_partners(*, session: Session, files: list[tuple[str, bytes]]) -> Par
                .drop(columns="_file").reset_index(drop=True))
     del frame["partner_id"], frame["parent_code"]
     return PartnerPreview(files=file_info, rows=frame, problems=ordered, new_partners=new.reset_index(drop=True),
-                          updates=updates, parents=parents)
+                          updates=updates, parents=parents, regions=regions)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -214,8 +238,10 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if column in _NUMBERS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        elif column == "parent_id":
+        elif column in ("parent_id", "owner_id"):
             frame[column] = frame[column].astype("Int64")
+        elif column in ROLE_FLAGS:
+            frame[column] = frame[column].astype("boolean")
         else:
             frame[column] = frame[column].astype("str")  # None stays missing
     return frame
@@ -226,7 +252,7 @@ class _Existing:
     parent's code, and a position for each partner code."""
 
     def __init__(self, session: Session):
-        columns = ["id", *EDITABLE_FIELDS, "normalized_name"]
+        columns = ["id", *EDITABLE_FIELDS, "normalized_name", "owner_id", *ROLE_FLAGS]
         stmt = (select(*(getattr(Partner, c) for c in columns)).order_by(Partner.id)
                 .execution_options(stream_results=True, yield_per=_CHUNK))
         result = session.connection().execute(stmt)
@@ -234,13 +260,19 @@ class _Existing:
         self.frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         codes = pd.Series(self.frame["partner_code"].to_numpy(), index=self.frame["id"].to_numpy())
         self.frame["parent_code"] = self.frame["parent_id"].map(codes).fillna("").astype(str)
+        owners = dict(session.exec(select(User.id, User.username)).all())
+        self.frame["owner"] = self.frame["owner_id"].map(owners).astype(object).fillna("").astype(str)
+        regions = dict(session.exec(select(PartnerSite.partner_id, PartnerSite.region_code)
+                                    .where(PartnerSite.is_primary)).all())
+        self.frame["region"] = self.frame["id"].map(regions).astype(object).fillna("").astype(str)
         self.codes = pd.Index(self.frame["partner_code"].astype(str).str.upper())
 
     def before(self, positions: list[int]) -> list[dict[str, Any]]:
         """The stored values of the partners at these positions, as plain dicts."""
         if not positions:
             return []
-        part = self.frame.iloc[positions][[*EDITABLE_FIELDS, "parent_code"]].astype(object)
+        part = self.frame.iloc[positions][[*EDITABLE_FIELDS, "parent_code", "owner", "region", *ROLE_FLAGS]]
+        part = part.astype(object)
         return [_plain(values) for values in part.to_dict("records")]
 
 
@@ -251,6 +283,7 @@ class _Checked:
     parts: list[pd.DataFrame] = field(default_factory=list)
     new_parts: list[pd.DataFrame] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    regions: list[tuple[int, str, str]] = field(default_factory=list)  # (row position, partner code, region)
     count: int = 0
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -262,7 +295,7 @@ class _Checked:
 
 
 def _check_file(table: Table, existing: _Existing, countries: dict[str, str], country_codes: set[str],
-                problems: list[Problem], checked: _Checked) -> None:
+                staff: dict[str, int], problems: list[Problem], checked: _Checked) -> None:
     """Check every row of one file, in chunks: its action (new, update or unchanged so far) and values."""
     name = table.filename
     columns: dict[str, int] = {}
@@ -303,6 +336,7 @@ def _check_file(table: Table, existing: _Existing, countries: dict[str, str], co
             given = {k: v for k, v in raw.items() if v != ""}
             code = codes[i] if given.get("partner_code") else ""
             parent_code = given.pop("parent_code", "").upper()
+            extras = {k: given.pop(k) for k in EXTRA_COLUMNS if k in given}
             at = at_positions[i] if code else -1
             mistakes = _value_mistakes(given, countries)
             if at < 0:
@@ -315,6 +349,8 @@ def _check_file(table: Table, existing: _Existing, countries: dict[str, str], co
             for message in errors:
                 target, _, text = message.partition(": ")
                 mistakes.setdefault(target, text)
+            extra = _extra_values(extras, clean.get("country_iso2") or before.get("country_iso2", ""), staff,
+                                  mistakes)
             for target, text in mistakes.items():
                 problems.append(Problem(name, int(row), labels.get(target, target), raw.get(target, ""), text))
             action, changes, partner_id = "new", "", None
@@ -325,11 +361,25 @@ def _check_file(table: Table, existing: _Existing, countries: dict[str, str], co
                     changed["parent_code"] = (before["parent_code"], parent_code)
                 else:
                     parent_code = ""
+                for target, value in extra.items():
+                    if target == "owner_id":
+                        continue
+                    stored = before[target]
+                    stored = None if stored is None or stored is pd.NA or stored != stored else stored
+                    if target in ROLE_FLAGS and stored is not None:
+                        stored = bool(stored)
+                    if value != stored and not (value in (None, "") and stored in (None, "")):
+                        changed[target] = (stored, value)
                 action = "update" if changed else "unchanged"
-                changes = "; ".join(f"{f}: {_shown(b)} → {_shown(a)}" for f, (b, a) in changed.items())
+                changes = "; ".join(f"{f}: {_shown(b, f)} → {_shown(a, f)}" for f, (b, a) in changed.items())
                 partner_id = int(existing.frame.at[at, "id"])
+                if "region" in changed:
+                    checked.regions.append((checked.count + i, code, changed["region"][1]))
                 if changed:
-                    fields = {f: after for f, (_, after) in changed.items() if f != "parent_code"}
+                    fields = {f: after for f, (_, after) in changed.items()
+                              if f not in ("parent_code", "region", "owner")}
+                    if "owner" in changed:
+                        fields["owner_id"] = extra["owner_id"]
                     if "legal_name" in fields:
                         fields["normalized_name"] = clean["normalized_name"]
                     checked.updates.append({
@@ -337,8 +387,11 @@ def _check_file(table: Table, existing: _Existing, countries: dict[str, str], co
                         "before": {f: b for f, (b, _) in changed.items()},
                         "after": {f: a for f, (_, a) in changed.items()}})
             else:
-                new_rows.append(clean)
+                new_rows.append({**clean, "owner_id": extra.get("owner_id"),
+                                 **{flag: extra.get(flag) for flag in ROLE_FLAGS}})
                 new_at.append(checked.count + i)
+                if extra.get("region"):
+                    checked.regions.append((checked.count + i, code, extra["region"]))
             codes_out.append(code)
             names.append(clean.get("legal_name", ""))
             actions.append(action)
@@ -355,6 +408,34 @@ def _check_file(table: Table, existing: _Existing, countries: dict[str, str], co
         if new_rows:
             checked.new_parts.append(_typed(pd.DataFrame.from_records(new_rows, columns=NEW_COLUMNS, index=new_at)))
         checked.count += len(cells)
+
+
+def _extra_values(extras: dict[str, str], country: str, staff: dict[str, int],
+                  mistakes: dict[str, str]) -> dict[str, Any]:
+    """The region, owner and role flags a row gives, checked; what is wrong goes into `mistakes` by column."""
+    out: dict[str, Any] = {}
+    if "region" in extras:
+        try:
+            out["region"] = clean_region(country, extras["region"])
+        except ValidationError as error:
+            mistakes.setdefault("region", str(error))
+    if "owner" in extras:
+        username = extras["owner"].strip().lower()
+        if username.casefold() in staff:
+            out["owner"], out["owner_id"] = username, staff[username.casefold()]
+        else:
+            mistakes.setdefault("owner", f"no active staff user '{extras['owner']}': give the owner's username")
+    for flag in ROLE_FLAGS:
+        if flag in extras:
+            word = " ".join(extras[flag].casefold().split())
+            if word == RoleSetting.default:
+                out[flag] = None
+            elif word in FLAG_WORDS:
+                out[flag] = FLAG_WORDS[word]
+            else:
+                mistakes.setdefault(flag, f"'{extras[flag]}' is not yes, no or {RoleSetting.default} (blank keeps "
+                                          "the stored value; a new partner's default is its entity type's)")
+    return out
 
 
 def _value_mistakes(given: dict[str, str], countries: dict[str, str]) -> dict[str, str]:
@@ -388,7 +469,9 @@ def _same(before: Any, after: Any) -> bool:
     return before == after
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, field: str = "") -> str:
+    if field in ROLE_FLAGS:
+        return RoleSetting.of(value)
     return "(blank)" if value in (None, "") else str(value)
 
 
@@ -456,11 +539,13 @@ def _check_parents(frame: pd.DataFrame, existing_codes: pd.Index, problems: list
 
 
 def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -> list[ImportRecord]:
-    """Write a checked preview in the caller's transaction: new partners, updates, parents, records, audit.
+    """Write a checked preview in the caller's transaction: new partners with their first site and primary contact,
+    updates (a changed address or contact also changes the primary site or contact), parents, the main sites'
+    regions, records, audit.
 
     Raises ValidationError when the preview has errors (nothing is written). New partners go in through one
-    driver-level executemany per slice of rows; look-ups by partner code use IN lists of at most 5,000 codes
-    (a database allows only so many parameters in one statement).
+    driver-level executemany per slice of rows, their sites and contacts through one INSERT ... SELECT each; look-ups
+    by partner code use IN lists of at most 5,000 codes (a database allows only so many parameters in one statement).
     """
     require_write(actor)
     preview.refuse_if_errors()
@@ -470,10 +555,27 @@ def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -
     if taken:
         raise ValidationError(f"Partners {', '.join(sorted(taken)[:20])} were added since the preview; preview "
                               "again.")
+    last_id = session.exec(select(func.max(Partner.id))).one() or 0
     _insert_partners(session, new, now)
     updates = [{"id": u["id"], **u["values"], "updated_at": now} for u in preview.updates if u["values"]]
     for start in range(0, len(updates), _CHUNK):
         session.exec(update(Partner), params=updates[start:start + _CHUNK])
+    if len(new):
+        added = select(Partner.id).where(Partner.id > last_id)
+        sites.ensure_first_sites(session=session, actor=actor, partner_ids=added, audited=False)
+        contacts.ensure_first_contacts(session=session, actor=actor, partner_ids=added, audited=False)
+    if preview.updates:  # an older partner without a site gets one before its address or region changes
+        sites.ensure_first_sites(session=session, actor=actor, partner_ids=[u["id"] for u in preview.updates],
+                                 audited=False)
+    moved = [u["id"] for u in preview.updates if ADDRESS_FIELDS & set(u["values"])]
+    if moved:
+        sites.copy_record_to_primary_sites(session=session, partner_ids=moved)
+    people = [u["id"] for u in preview.updates if CONTACT_FIELDS & set(u["values"])]
+    if people:
+        contacts.copy_record_to_primary_contacts(session=session, partner_ids=people)
+        contacts.ensure_first_contacts(session=session, actor=actor, partner_ids=people, audited=False)
+    if preview.regions:
+        _set_regions(session, preview.regions)
     if preview.parents:
         ids = _ids_by_code(session, list(set(preview.parents) | set(preview.parents.values())))
         rows = [{"id": ids[code], "parent_id": ids[parent]} for code, parent in preview.parents.items()]
@@ -504,6 +606,19 @@ def apply_partners(*, session: Session, actor: Actor, preview: PartnerPreview) -
                             "duplicates_skipped": sorted(mine.loc[mine["action"] == "duplicate", "partner_code"])})
         records.append(record)
     return records
+
+
+def _set_regions(session: Session, regions: dict[str, str]) -> None:
+    """The region of each partner's main site (primary), by partner code; one executemany per slice."""
+    site = PartnerSite.__table__.c
+    partner = Partner.__table__.c
+    of_code = select(partner.id).where(partner.partner_code == bindparam("code")).scalar_subquery()
+    stmt = (update(PartnerSite.__table__).where(site.is_primary, site.partner_id == of_code)
+            .values(region_code=bindparam("region")))
+    rows = [{"code": code, "region": region} for code, region in regions.items()]
+    connection = session.connection()
+    for start in range(0, len(rows), _CHUNK):
+        connection.execute(stmt, rows[start:start + _CHUNK])
 
 
 def _ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:

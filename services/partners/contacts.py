@@ -1,15 +1,21 @@
-"""A partner's contacts: name, role, email, language; one primary contact receives the questionnaires."""
+"""A partner's contacts: name, role, email, language; one primary contact receives the questionnaires.
+
+Until the partner record's contact columns are dropped, they hold a copy of the primary contact (name, email and the
+questionnaire language: ``mirror_primary_contacts``), so code that still reads them sees the same person.
+"""
 
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import Select, insert, literal, true, update
+from sqlalchemy import case as when
 from sqlmodel import Session, col, delete, func, select
 
 from models import Partner, PartnerContact
 from models.common import LANGUAGES, utcnow
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
+from services.partners.bulk import partner_chunks
 from services.partners.identifiers import EMAIL
 
 CONTACT_FIELDS = ("name", "role", "email", "phone", "language", "is_primary")
@@ -79,6 +85,8 @@ def create_contact(*, session: Session, actor: Actor, partner_id: int, values: d
     contact = PartnerContact(partner_id=partner_id, **clean)
     session.add(contact)
     session.flush()
+    if contact.is_primary:
+        mirror_primary_contacts(session=session, partner_ids=[partner_id])
     audit.record(session=session, actor=actor, action="create", entity="contact", entity_id=code,
                  summary=f"Added contact {contact.name or contact.email} to partner {code}", after=_snapshot(contact))
     return contact
@@ -102,6 +110,9 @@ def update_contact(*, session: Session, actor: Actor, contact_id: int, values: d
         setattr(contact, field, value)
     contact.updated_at = utcnow()
     session.add(contact)
+    session.flush()
+    if contact.is_primary:
+        mirror_primary_contacts(session=session, partner_ids=[contact.partner_id])
     code = _code(session, contact.partner_id)
     audit.record(session=session, actor=actor, action="update", entity="contact", entity_id=code,
                  summary=f"Changed contact {contact.name or contact.email} of partner {code}", before=before,
@@ -123,27 +134,73 @@ def delete_contact(*, session: Session, actor: Actor, contact_id: int) -> None:
     code = _code(session, contact.partner_id)
     before = _snapshot(contact)
     session.exec(delete(PartnerContact).where(PartnerContact.id == contact_id))
+    if before["is_primary"]:  # the last contact left: the record names nobody any more
+        mirror_primary_contacts(session=session, partner_ids=[contact.partner_id])
     audit.record(session=session, actor=actor, action="delete", entity="contact", entity_id=code,
                  summary=f"Removed contact {before['name'] or before['email']} of partner {code}", before=before)
 
 
-def ensure_first_contacts(*, session: Session, actor: Actor, partner_ids: list[int] | None = None) -> int:
-    """Make the partner record's contact name, email and language the primary contact of partners without one.
+def ensure_first_contacts(*, session: Session, actor: Actor, partner_ids: list[int] | Select | None = None,
+                          audited: bool = True) -> int:
+    """Make the partner record's contact name, email and language the primary contact of partners without one (of
+    `partner_ids`: a list or a select of ids).
 
-    Partners whose record has neither a contact name nor an email get none. One INSERT; returns how many.
+    Partners whose record has neither a contact name nor an email get none. One INSERT ... SELECT (per 5,000 listed
+    ids); returns how many. `audited=False` is for a caller whose own audit entry already names the contact.
     """
     require_write(actor)
-    stmt = select(Partner).where(col(Partner.id).not_in(select(PartnerContact.partner_id)),
-                                 (Partner.contact_name != "") | (Partner.contact_email != ""))
-    if partner_ids is not None:
-        stmt = stmt.where(col(Partner.id).in_(partner_ids))
     now = utcnow()
-    rows = [{"partner_id": p.id, "name": p.contact_name, "role": "", "email": p.contact_email, "phone": "",
-             "language": p.language if p.language in LANGUAGES else "en", "is_primary": True, "created_at": now,
-             "updated_at": now} for p in session.exec(stmt)]
-    if rows:
-        session.exec(insert(PartnerContact), params=rows)
+    p = Partner.__table__.c
+    columns = ["partner_id", "name", "role", "email", "phone", "language", "is_primary", "created_at", "updated_at"]
+    made = 0
+    for chunk in partner_chunks(partner_ids):
+        stmt = (select(p.id, p.contact_name, literal(""), p.contact_email, literal(""),
+                       when((p.language.in_(list(LANGUAGES)), p.language), else_=literal("en")), true(),
+                       literal(now, PartnerContact.__table__.c.created_at.type),
+                       literal(now, PartnerContact.__table__.c.updated_at.type))
+                .where(p.id.not_in(select(PartnerContact.partner_id)),
+                       (p.contact_name != "") | (p.contact_email != "")))
+        if chunk is not None:
+            stmt = stmt.where(p.id.in_(chunk))
+        made += session.exec(insert(PartnerContact).from_select(columns, stmt)).rowcount
+    if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="contact", entity_id="",
-                     summary=f"Made the record's contact the primary contact of {len(rows)} partners",
-                     after={"partners": len(rows)})
-    return len(rows)
+                     summary=f"Made the record's contact the primary contact of {made} partners",
+                     after={"partners": made})
+    return made
+
+
+def mirror_primary_contacts(*, session: Session, partner_ids: list[int] | Select | None = None) -> None:
+    """Copy each partner's primary contact into the record's contact columns (name, email, questionnaire language);
+    a partner left without contacts keeps its language and names nobody. One UPDATE per 5,000 listed ids."""
+    contact = PartnerContact.__table__.c
+    partner = Partner.__table__.c
+
+    def primary(column):
+        return (select(column).where(contact.partner_id == partner.id, contact.is_primary).limit(1)
+                .correlate(Partner.__table__).scalar_subquery())
+
+    values = {"contact_name": func.coalesce(primary(contact.name), ""),
+              "contact_email": func.coalesce(primary(contact.email), ""),
+              "language": func.coalesce(primary(contact.language), partner.language)}
+    for chunk in partner_chunks(partner_ids):
+        stmt = update(Partner).values(**values)
+        if chunk is not None:
+            stmt = stmt.where(partner.id.in_(chunk))
+        session.exec(stmt)
+
+
+def copy_record_to_primary_contacts(*, session: Session, partner_ids: list[int] | Select) -> None:
+    """The other way round, for a file import that changed the record's contact columns of existing partners: their
+    primary contact takes the record's name, email and questionnaire language. One UPDATE per 5,000 listed ids."""
+    contact = PartnerContact.__table__.c
+    partner = Partner.__table__.c
+
+    def record(column):
+        return (select(column).where(partner.id == contact.partner_id).correlate(PartnerContact.__table__)
+                .scalar_subquery())
+
+    values = {"name": record(partner.contact_name), "email": record(partner.contact_email),
+              "language": record(partner.language), "updated_at": utcnow()}
+    for chunk in partner_chunks(partner_ids):
+        session.exec(update(PartnerContact).where(contact.is_primary, contact.partner_id.in_(chunk)).values(**values))

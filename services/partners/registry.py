@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -10,19 +11,23 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models import Answer, Assignment, Country, Evidence, Partner, ReviewComment
+from models import Answer, Assignment, Country, Evidence, Partner, PartnerSite, ReviewComment, User
 from models.common import utcnow
 from models.partner import PartnerIn
+from models.reference import PartnerRole, RoleSetting
+from services.certificates import exemption
 from services.certificates import records as certificate_records
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
+from services.partners import contacts, sites
 from services.partners.identifiers import IDENTIFIER_FORMATS, normalize_name
 
 EDITABLE_FIELDS: tuple[str, ...] = tuple(PartnerIn.model_fields)
 SORTABLE = ("partner_code", "legal_name", "entity_type", "country_iso2", "criticality", "import_share", "status",
             "updated_at")
 LIST_COLUMNS = ["id", "partner_code", "legal_name", "entity_type", "country_iso2", "city", "criticality",
-                "import_share", "status", "contact_email", "updated_at"]
+                "import_share", "status", "contact_email", "owner", "updated_at"]
+NO_OWNER = ""  # in an owners filter: partners without an owner
 
 
 @dataclass
@@ -66,6 +71,8 @@ def find_duplicates(
 ) -> list[tuple[Partner, str]]:
     """Existing partners that share a trade identifier or the normalised name, with the reason."""
     conditions = [getattr(Partner, f) == values[f] for f in IDENTIFIER_FORMATS if values.get(f)]
+    if values.get("mid"):  # the MID of any site, not only the primary one
+        conditions.append(col(Partner.id).in_(select(PartnerSite.partner_id).where(PartnerSite.mid == values["mid"])))
     name = values.get("normalized_name") or normalize_name(values.get("legal_name", ""))
     if name:
         conditions.append((Partner.normalized_name == name) & (Partner.country_iso2 == values.get("country_iso2")))
@@ -78,6 +85,9 @@ def find_duplicates(
     for partner in session.exec(stmt.limit(20)).all():
         reasons = [IDENTIFIER_FORMATS[f][0] for f in IDENTIFIER_FORMATS
                    if values.get(f) and getattr(partner, f) == values[f]]
+        if values.get("mid") and partner.mid != values["mid"] and values["mid"] in session.exec(
+                select(PartnerSite.mid).where(PartnerSite.partner_id == partner.id)).all():
+            reasons.append(f"{IDENTIFIER_FORMATS['mid'][0]} of a site")
         if partner.normalized_name == name and partner.country_iso2 == values.get("country_iso2"):
             reasons.append("same name and country")
         found.append((partner, ", ".join(reasons)))
@@ -104,11 +114,14 @@ def _checked(session: Session, values: PartnerIn | Mapping[str, Any], own: Partn
 
 
 def create_partner(*, session: Session, actor: Actor, values: PartnerIn | Mapping[str, Any]) -> Partner:
-    """Validate and add a partner; raises ValidationError listing every problem."""
+    """Validate and add a partner, its address and MID as its first site and its contact (if any) as its primary
+    contact; raises ValidationError listing every problem."""
     require_write(actor)
     partner = Partner(**_checked(session, values).row())
     session.add(partner)
     session.flush()
+    sites.ensure_first_sites(session=session, actor=actor, partner_ids=[partner.id], audited=False)
+    contacts.ensure_first_contacts(session=session, actor=actor, partner_ids=[partner.id], audited=False)
     audit.record(session=session, actor=actor, action="create", entity="partner", entity_id=partner.partner_code,
                  summary=f"Added partner {partner.partner_code} {partner.legal_name}", after=_as_dict(partner))
     return partner
@@ -139,8 +152,9 @@ def set_status(*, session: Session, actor: Actor, partner_id: int, status: str) 
     return update_partner(session=session, actor=actor, partner_id=partner_id, values={"status": status})
 
 
-def _filtered(stmt, *, text: str, entity_types, countries, statuses, criticalities):
-    """The partner search filters applied to a select (shared by the list and the export)."""
+def _filtered(stmt, *, text: str, entity_types, countries, statuses, criticalities, owners=None):
+    """The partner search filters applied to a select (shared by the list and the export). `owners` are usernames
+    (NO_OWNER: partners without one); the text also finds the MID of any site."""
     if text:
         like = f"%{text.strip().lower()}%"
         stmt = stmt.where(
@@ -150,8 +164,15 @@ def _filtered(stmt, *, text: str, entity_types, countries, statuses, criticaliti
                 func.lower(Partner.city).like(like),
                 func.lower(Partner.contact_email).like(like),
                 *(func.lower(getattr(Partner, f)).like(like) for f in IDENTIFIER_FORMATS),
+                col(Partner.id).in_(select(PartnerSite.partner_id).where(func.lower(PartnerSite.mid).like(like))),
             )
         )
+    if owners:
+        named = [o for o in owners if o != NO_OWNER]
+        chosen = [col(Partner.owner_id).in_(select(User.id).where(col(User.username).in_(named)))] if named else []
+        if NO_OWNER in owners:
+            chosen.append(col(Partner.owner_id).is_(None))
+        stmt = stmt.where(or_(*chosen))
     for field, chosen in (("entity_type", entity_types), ("country_iso2", countries), ("status", statuses),
                           ("criticality", criticalities)):
         if chosen:
@@ -167,21 +188,26 @@ def search_partners(
     countries: list[str] | None = None,
     statuses: list[str] | None = None,
     criticalities: list[str] | None = None,
+    owners: list[str] | None = None,
     sort: str = "partner_code",
     descending: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> PartnerPage:
-    """One page of partners matching the filters, and how many match in all."""
+    """One page of partners matching the filters, and how many match in all (`owner`: the owner's username)."""
     filters = {"text": text, "entity_types": entity_types, "countries": countries, "statuses": statuses,
-               "criticalities": criticalities}
+               "criticalities": criticalities, "owners": owners}
     total = session.exec(_filtered(select(func.count()).select_from(Partner), **filters)).one()
     # Selecting the columns (not the Partner entity) makes exec return whole rows rather than first-column scalars.
-    stmt = _filtered(select(*(getattr(Partner, c) for c in LIST_COLUMNS)), **filters)
+    fields = [User.username if c == "owner" else getattr(Partner, c) for c in LIST_COLUMNS]
+    stmt = _filtered(select(*fields).select_from(Partner).outerjoin(User, col(User.id) == Partner.owner_id),
+                     **filters)
     order = getattr(Partner, sort if sort in SORTABLE else "partner_code")
     stmt = stmt.order_by(order.desc() if descending else order, Partner.id)
     rows = session.exec(stmt.offset(max(page - 1, 0) * page_size).limit(page_size)).all()
-    return PartnerPage(rows=pd.DataFrame(rows, columns=LIST_COLUMNS), total=total)
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=LIST_COLUMNS)
+    frame["owner"] = frame["owner"].fillna("")
+    return PartnerPage(rows=frame, total=total)
 
 
 def get_partner(*, session: Session, partner_id: int) -> Partner | None:
@@ -198,9 +224,10 @@ def partner_options(*, session: Session) -> dict[int, str]:
     return {pid: f"{code} · {name}" for pid, code, name in rows}
 
 
-EXPORT_COLUMNS = ["partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "latitude",
-                  "longitude", *IDENTIFIER_FORMATS, "contact_name", "contact_email", "language", "parent_code",
-                  "criticality", "import_share", "status", "notes", "created_at", "updated_at"]
+EXPORT_COLUMNS = ["partner_code", "legal_name", "entity_type", "country_iso2", "address", "city", "region",
+                  "latitude", "longitude", *IDENTIFIER_FORMATS, "contact_name", "contact_email", "language",
+                  "parent_code", "criticality", "import_share", "status", "owner", *(r.value for r in PartnerRole),
+                  "notes", "created_at", "updated_at"]
 
 
 def export_partners(
@@ -211,21 +238,29 @@ def export_partners(
     countries: list[str] | None = None,
     statuses: list[str] | None = None,
     criticalities: list[str] | None = None,
+    owners: list[str] | None = None,
     sort: str = "partner_code",
     descending: bool = False,
 ) -> pd.DataFrame:
-    """Every partner matching the same filters as search_partners, with all fields and the parent's code.
+    """Every partner matching the same filters as search_partners, with all fields, the parent's code, the owner's
+    username and the region of its primary site: the columns the partner import reads back.
 
     Times are UTC without a zone, so the frame can be written to Excel (which stores no zones) as well as CSV.
     """
     parent = aliased(Partner)
-    fields = [parent.partner_code if c == "parent_code" else getattr(Partner, c) for c in EXPORT_COLUMNS]
-    stmt = select(*fields).select_from(Partner).outerjoin(parent, parent.id == Partner.parent_id)
+    special = {"parent_code": parent.partner_code, "owner": User.username, "region": PartnerSite.region_code}
+    fields = [special.get(c, getattr(Partner, c, None)) for c in EXPORT_COLUMNS]
+    stmt = (select(*fields).select_from(Partner).outerjoin(parent, parent.id == Partner.parent_id)
+            .outerjoin(User, col(User.id) == Partner.owner_id)
+            .outerjoin(PartnerSite, (col(PartnerSite.partner_id) == Partner.id) & col(PartnerSite.is_primary)))
     stmt = _filtered(stmt, text=text, entity_types=entity_types, countries=countries, statuses=statuses,
-                     criticalities=criticalities)
+                     criticalities=criticalities, owners=owners)
     order = getattr(Partner, sort if sort in SORTABLE else "partner_code")
     stmt = stmt.order_by(order.desc() if descending else order, Partner.id)
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=EXPORT_COLUMNS)
+    frame = pd.DataFrame([tuple(r) for r in session.exec(stmt).all()], columns=EXPORT_COLUMNS)
+    frame[["owner", "region"]] = frame[["owner", "region"]].fillna("")
+    for flag in PartnerRole:  # as the import reads them: yes, no, default
+        frame[flag.value] = [RoleSetting.of(None if v is None or v != v else bool(v)).value for v in frame[flag.value]]
     for column in ("created_at", "updated_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
     return frame
@@ -255,7 +290,10 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
     The duplicate's certifications, child partners and questionnaires move to the kept partner. Where both have a
     questionnaire in the same cycle, the duplicate's answers, evidence and review comments move onto the kept one:
     they become the current answer where the kept questionnaire has none for that criterion, and history otherwise.
-    Trade identifiers the kept partner lacks are taken over. One transaction; audited with both partner codes.
+    Its sites (with their MIDs), contacts, lane custody and screening matches move too (sites.merge_into), never as
+    the primary ones. Trade identifiers and the owner the kept partner lacks are taken over. A kept partner whose
+    certificates no longer cover all its sites joins the open cycles it was exempt from. One transaction; audited
+    with both partner codes.
     """
     require_write(actor)
     if keep_id == duplicate_id:
@@ -265,6 +303,9 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
         raise ValidationError("Both partners must exist.")
     if keep.parent_id == duplicate.id:
         keep.parent_id = duplicate.parent_id if duplicate.parent_id != keep.id else None
+    # Each record's own address and contact first become its sites and contacts, so that both are kept.
+    sites.ensure_first_sites(session=session, actor=actor, partner_ids=[keep.id, duplicate.id], audited=False)
+    contacts.ensure_first_contacts(session=session, actor=actor, partner_ids=[keep.id, duplicate.id], audited=False)
 
     certificate_records.move_to_partner(session=session, from_partner_id=duplicate.id, to_partner_id=keep.id)
     session.exec(update(Partner).where(Partner.parent_id == duplicate.id, Partner.id != keep.id)
@@ -289,14 +330,24 @@ def merge_partners(*, session: Session, actor: Actor, keep_id: int, duplicate_id
         session.delete(assignment)
         folded += 1
 
+    # A MID belongs to a site: it moves with the duplicate's sites.
     taken = {f: getattr(duplicate, f) for f in IDENTIFIER_FORMATS
-             if getattr(keep, f) is None and getattr(duplicate, f) is not None}
+             if f != "mid" and getattr(keep, f) is None and getattr(duplicate, f) is not None}
+    if keep.owner_id is None and duplicate.owner_id is not None:
+        taken["owner"] = sites.owner_of(session=session, partner_id=duplicate.id)
+        keep.owner_id = duplicate.owner_id
     for field, value in taken.items():
-        setattr(keep, field, value)
+        if field != "owner":
+            setattr(keep, field, value)
     duplicate.status = "inactive"
     duplicate.notes = f"Merged into {keep.partner_code}. {duplicate.notes}".strip()[:2000]
     keep.updated_at = duplicate.updated_at = utcnow()
     session.add_all([keep, duplicate])
+    session.flush()
+    sites.merge_into(session=session, actor=actor, keep_id=keep.id, duplicate_id=duplicate.id)
+    session.refresh(keep)
+    exemption.join_uncovered(session=session, actor=actor, partner_ids=[keep.id], today=date.today(),
+                             why=f"merged with {duplicate.partner_code}, whose sites it now has")
     audit.record(session=session, actor=actor, action="merge", entity="partner", entity_id=keep.partner_code,
                  summary=f"Merged partner {duplicate.partner_code} into {keep.partner_code}: {moved} questionnaires "
                          f"moved, {folded} combined, identifiers taken over: {', '.join(taken) or 'none'}",

@@ -1,21 +1,27 @@
 """A partner's sites (where it works, with MID and activities), its internal owner, and moving them on a merge.
 
 Sites replace the single address of the partner record: the first site of every partner that existed before them was
-made from that address by migration 0003, and ``ensure_first_sites`` does the same for partners added since by code
-that does not know about sites yet.
+made from that address by migration 0003, and ``ensure_first_sites`` does the same for partners added since (a new
+partner, a file import, the demo). Until the record's address columns are dropped, they hold a copy of the primary
+site (``mirror_primary_sites``), so code that still reads them sees the same address; only this module writes it.
 """
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import Select, insert, literal, true, update
+from sqlalchemy import case as when
 from sqlmodel import Session, col, func, select
 
 from models import Country, LaneNode, Partner, PartnerContact, PartnerSite, ScreeningMatch, User
 from models.common import utcnow
 from models.sites import SiteActivity
+from services.certificates import exemption
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
+from services.partners.bulk import partner_chunks
+from services.partners.contacts import mirror_primary_contacts
 from services.partners.identifiers import identifier_error, normalize_identifier
 from services.places.regions import clean_region, region_name
 
@@ -24,6 +30,7 @@ SITE_FIELDS = ("name", "address", "city", "region_code", "country_iso2", "latitu
 SITE_COLUMNS = ["id", "partner_id", "name", "address", "city", "region_code", "region", "country_iso2", "latitude",
                 "longitude", "mid", "activities", "is_primary", "status", "notes", "updated_at"]
 SITE_STATUSES = ("active", "inactive")
+RECORD_FIELDS = ("address", "city", "latitude", "longitude", "mid")  # the partner record's copy of its primary site
 _ACTIVITY_WORDS = {a.value.replace("-", " "): a.value for a in SiteActivity} | {
     "crossdock": SiteActivity.cross_dock.value, "office": SiteActivity.office_only.value,
     "warehouse": SiteActivity.warehousing.value, "factory": SiteActivity.manufacturing.value,
@@ -141,13 +148,21 @@ def create_site(*, session: Session, actor: Actor, partner_id: int, values: dict
     has_sites = session.exec(select(func.count()).select_from(PartnerSite)
                              .where(PartnerSite.partner_id == partner_id)).one()
     clean["is_primary"] = clean["is_primary"] or not has_sites
+    if clean["status"] == "inactive" and clean["is_primary"]:
+        raise ValidationError("status: the primary site cannot be inactive")
+    if clean["is_primary"]:  # first, so that the one-primary index never sees two
+        _unset_other_primaries(session, partner_id, -1)
+        session.flush()
     site = PartnerSite(partner_id=partner_id, **clean)
     session.add(site)
     session.flush()
     if site.is_primary:
-        _unset_other_primaries(session, partner_id, site.id)
+        mirror_primary_sites(session=session, partner_ids=[partner_id])
     audit.record(session=session, actor=actor, action="create", entity="site", entity_id=partner.partner_code,
                  summary=f"Added site '{site.name}' to partner {partner.partner_code}", after=_snapshot(site))
+    # A certificate that named every site no longer does: the partner may lose its exemption.
+    exemption.join_uncovered(session=session, actor=actor, partner_ids=[partner_id], today=date.today(),
+                             why=f"site {site.name} added, which no certificate names")
     return site
 
 
@@ -163,42 +178,101 @@ def update_site(*, session: Session, actor: Actor, site_id: int, values: dict[st
         raise ValidationError("is_primary: make another site primary instead; a partner keeps one primary site")
     if clean["status"] == "inactive" and clean["is_primary"]:
         raise ValidationError("status: the primary site cannot be inactive; make another site primary first")
+    if clean["is_primary"] and not before["is_primary"]:  # first, so that the one-primary index never sees two
+        _unset_other_primaries(session, site.partner_id, site.id)
+        session.flush()
     for field, value in clean.items():
         setattr(site, field, value)
     site.updated_at = utcnow()
     session.add(site)
+    session.flush()
     if site.is_primary:
-        _unset_other_primaries(session, site.partner_id, site.id)
+        mirror_primary_sites(session=session, partner_ids=[site.partner_id])
     code = session.get(Partner, site.partner_id).partner_code
     audit.record(session=session, actor=actor, action="update", entity="site", entity_id=code,
                  summary=f"Changed site '{site.name}' of partner {code}", before=before, after=_snapshot(site))
+    if before["status"] != site.status:
+        exemption.join_uncovered(session=session, actor=actor, partner_ids=[site.partner_id], today=date.today(),
+                                 why=f"site {site.name} now {site.status}")
     return site
 
 
-def ensure_first_sites(*, session: Session, actor: Actor, partner_ids: list[int] | None = None) -> int:
-    """Give every partner without a site (or those of `partner_ids`) a primary site from its partner record.
+def ensure_first_sites(*, session: Session, actor: Actor, partner_ids: list[int] | Select | None = None,
+                       audited: bool = True) -> int:
+    """Give every partner without a site (of `partner_ids`: a list or a select of ids) a primary site from its record.
 
     The same move migration 0003 made for the partners that existed then: name (the city, else "Main site"),
     address, city, country, coordinates and MID; activities "manufacturing" for foreign manufacturers, else none.
-    One INSERT for all; returns how many sites were made.
+    One INSERT ... SELECT (per 5,000 listed ids), whatever the number of partners; returns how many sites were made.
+    `audited=False` is for a caller whose own audit entry already holds the address (adding one partner).
     """
     require_write(actor)
-    have = select(PartnerSite.partner_id)
-    stmt = select(Partner).where(col(Partner.id).not_in(have))
-    if partner_ids is not None:
-        stmt = stmt.where(col(Partner.id).in_(partner_ids))
     now = utcnow()
-    rows = [{"partner_id": p.id, "name": (p.city or "Main site")[:120], "address": p.address, "city": p.city,
-             "region_code": "", "country_iso2": p.country_iso2, "latitude": p.latitude, "longitude": p.longitude,
-             "mid": p.mid, "activities": "manufacturing" if p.entity_type == "Foreign Manufacturer" else "",
-             "is_primary": True, "status": "active", "notes": "", "created_at": now, "updated_at": now}
-            for p in session.exec(stmt)]
-    if rows:
-        session.exec(insert(PartnerSite), params=rows)
+    p = Partner.__table__.c
+    made = 0
+    for chunk in partner_chunks(partner_ids):
+        stmt = (select(p.id, when((p.city != "", func.substr(p.city, 1, 120)), else_=literal("Main site")),
+                       p.address, p.city, literal(""), p.country_iso2, p.latitude, p.longitude, p.mid,
+                       when((p.entity_type == "Foreign Manufacturer", literal("manufacturing")), else_=literal("")),
+                       true(), literal("active"), literal(""), literal(now, PartnerSite.__table__.c.created_at.type),
+                       literal(now, PartnerSite.__table__.c.updated_at.type))
+                .where(p.id.not_in(select(PartnerSite.partner_id))))
+        if chunk is not None:
+            stmt = stmt.where(p.id.in_(chunk))
+        columns = ["partner_id", "name", "address", "city", "region_code", "country_iso2", "latitude", "longitude",
+                   "mid", "activities", "is_primary", "status", "notes", "created_at", "updated_at"]
+        made += session.exec(insert(PartnerSite).from_select(columns, stmt)).rowcount
+    if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="site", entity_id="",
-                     summary=f"Made a first site from the partner record for {len(rows)} partners",
-                     after={"partners": len(rows)})
-    return len(rows)
+                     summary=f"Made a first site from the partner record for {made} partners",
+                     after={"partners": made})
+    return made
+
+
+def mirror_primary_sites(*, session: Session, partner_ids: list[int] | Select | None = None) -> None:
+    """Copy each partner's primary site into the record's address columns (RECORD_FIELDS), for the code that still
+    reads them; the MID only where it is valid for the partner's country (a site abroad keeps its MID to itself).
+    Set-based: one UPDATE per 5,000 listed ids."""
+    site = PartnerSite.__table__.c
+    partner = Partner.__table__.c
+
+    def primary(column):
+        return (select(column).where(site.partner_id == partner.id, site.is_primary).limit(1)
+                .correlate(Partner.__table__).scalar_subquery())
+
+    same_country = primary(site.country_iso2) == partner.country_iso2
+    values = {f: func.coalesce(primary(site[f]), "") for f in ("address", "city")}
+    values |= {"latitude": primary(site.latitude), "longitude": primary(site.longitude),
+               "mid": when((same_country, primary(site.mid)), else_=None)}
+    has_primary = select(site.partner_id).where(site.is_primary)
+    for chunk in partner_chunks(partner_ids):
+        stmt = update(Partner).where(partner.id.in_(has_primary)).values(**values)
+        if chunk is not None:
+            stmt = stmt.where(partner.id.in_(chunk))
+        session.exec(stmt)
+
+
+def copy_record_to_primary_sites(*, session: Session, partner_ids: list[int] | Select) -> None:
+    """The other way round, for a file import that changed the record's address columns of existing partners: their
+    primary site takes the record's address, city and coordinates, and its MID when the site is in the partner's
+    country. One UPDATE per 5,000 listed ids."""
+    site = PartnerSite.__table__.c
+    partner = Partner.__table__.c
+
+    def record(column):
+        return select(column).where(partner.id == site.partner_id).correlate(PartnerSite.__table__).scalar_subquery()
+
+    same_country = record(partner.country_iso2) == site.country_iso2
+    values = {f: record(partner[f]) for f in ("address", "city", "latitude", "longitude")}
+    values |= {"mid": when((same_country, record(partner.mid)), else_=site.mid), "updated_at": utcnow()}
+    for chunk in partner_chunks(partner_ids):
+        session.exec(update(PartnerSite).where(site.is_primary, site.partner_id.in_(chunk)).values(**values))
+
+
+def primary_site(*, session: Session, partner_id: int) -> PartnerSite | None:
+    """The partner's primary site (its main address), if it has any site."""
+    return session.exec(select(PartnerSite).where(PartnerSite.partner_id == partner_id,
+                                                  PartnerSite.is_primary)).first()
 
 
 def set_owner(*, session: Session, actor: Actor, partner_id: int, username: str | None) -> Partner:
@@ -227,6 +301,12 @@ def owner_of(*, session: Session, partner_id: int) -> str:
     found = session.exec(select(User.username).join(Partner, col(Partner.owner_id) == User.id)
                          .where(Partner.id == partner_id)).first()
     return found or ""
+
+
+def owner_choices(*, session: Session) -> dict[str, str]:
+    """Username -> "Name (username)" of every active staff user, for the owner picker."""
+    rows = session.exec(select(User.username, User.name).where(User.is_active).order_by(User.name, User.username))
+    return {username: f"{name} ({username})" if name and name != username else username for username, name in rows}
 
 
 def owners(*, session: Session) -> pd.DataFrame:
@@ -263,6 +343,8 @@ def merge_into(*, session: Session, actor: Actor, keep_id: int, duplicate_id: in
     moved["screening matches"] = session.exec(
         update(ScreeningMatch).where(ScreeningMatch.partner_id == duplicate_id,
                                      col(ScreeningMatch.entry_id).not_in(taken)).values(partner_id=keep_id)).rowcount
+    mirror_primary_sites(session=session, partner_ids=[keep_id])
+    mirror_primary_contacts(session=session, partner_ids=[keep_id])
     audit.record(session=session, actor=actor, action="merge", entity="site", entity_id=str(keep_id),
                  summary=f"Moved from partner {duplicate_id} to {keep_id}: "
                          + ", ".join(f"{n} {what}" for what, n in moved.items()), after=moved)
