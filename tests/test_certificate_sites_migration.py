@@ -59,7 +59,7 @@ def _rows(conn) -> None:
 
 
 def test_named_sites_become_links_and_the_rest_is_reported(empty_engine):  # noqa: F811
-    _migrate(empty_engine, "0003")
+    _migrate(empty_engine, "0003s")
     with empty_engine.begin() as conn:
         _rows(conn)
     _migrate(empty_engine, "0006")
@@ -86,6 +86,6 @@ def test_named_sites_become_links_and_the_rest_is_reported(empty_engine):  # noq
             failed = True
         assert failed
 
-    _migrate(empty_engine, "0003", down=True)
+    _migrate(empty_engine, "0003s", down=True)
     assert "certificatesite" not in sa.inspect(empty_engine).get_table_names()
     _migrate(empty_engine, "head")
