@@ -14,10 +14,8 @@ Reads are set-wise (a handful of queries whatever the number of partners) and ne
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, type_coerce, update
 from sqlmodel import Session, col, func, select
 
 from models import Answer, Assignment, Country, Criterion, Cycle, Incident, Partner, User
@@ -30,7 +28,7 @@ from models.threats import CATEGORY_LABELS
 from services.actions import rules, states
 from services.actions.states import Move
 from services.collection.rules import GAP_VALUES
-from services.core import audit
+from services.core import audit, bulk
 from services.core.permissions import Actor, ValidationError
 from services.lanes import flags
 from services.lanes.registry import lane_rows, nodes_frame
@@ -48,7 +46,6 @@ ITEM_COLUMNS = ["source", "cause_key", "occurrence", "source_key", "title", "det
                 "updated_at"]
 _ID_COLUMNS = ("partner_id", "lane_id", "incident_id")
 _CHUNK = 5_000
-_ROWS_PER_INSERT = 500
 
 
 def _frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
@@ -72,49 +69,57 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
     """Gaps of active partners' latest accepted questionnaires, in the criteria the partner is asked today.
 
     The requirement is the partner's entity type's (services.reference.applicability); which answers are gaps is
-    services.collection.rules.GAP_VALUES, and which gaps are generated rules.GAP_RULES.
+    services.collection.rules.GAP_VALUES, and which gaps are generated rules.GAP_RULES. A few queries, vectorised.
     """
+    connection = session.connection()
     latest = (select(Assignment.partner_id, func.max(Assignment.cycle_id).label("cycle_id"))
               .where(Assignment.status == AssignmentStatus.accepted).group_by(Assignment.partner_id).subquery())
-    rows = session.exec(
-        select(Assignment.partner_id, Assignment.reviewed_at, Cycle.name, Answer.criterion_id, Answer.value,
-               Answer.comment)
+    assignments = bulk.read_frame(connection, select(
+        Assignment.id, Assignment.partner_id, Assignment.reviewed_at, Cycle.name)
         .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
         .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
-        .join(Answer, col(Answer.assignment_id) == Assignment.id)
-        .where(Assignment.status == AssignmentStatus.accepted, Answer.is_current, Partner.status == "active",
-               col(Answer.value).in_(sorted(GAP_VALUES)))
-    ).all()
-    gaps = pd.DataFrame(rows, columns=["partner_id", "observed_at", "cycle", "criterion_id", "value", "comment"])
+        .where(Assignment.status == AssignmentStatus.accepted, Partner.status == "active"),
+        ["assignment_id", "partner_id", "observed_at", "cycle"])
+    if assignments.empty:
+        return _frame([])
+    gaps = bulk.read_frame(connection, select(
+        Answer.assignment_id, Answer.criterion_id, type_coerce(Answer.value, String), Answer.comment)
+        .join(Assignment, col(Assignment.id) == Answer.assignment_id)
+        .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
+        .where(Assignment.status == AssignmentStatus.accepted, Answer.is_current,
+               col(Answer.value).in_(sorted(GAP_VALUES))),
+        ["assignment_id", "criterion_id", "value", "comment"]).merge(assignments, on="assignment_id")
     if gaps.empty:
         return _frame([])
-    members, sets = question_sets_for_partners(session=session, partner_ids=gaps["partner_id"].unique().tolist())
-    gaps = gaps.merge(members, on="partner_id").merge(sets[["set_id", "criterion_id", "requirement"]],
-                                                      on=["set_id", "criterion_id"])
-    chosen = [rules.gap_rule(r, v) for r, v in zip(gaps["requirement"], gaps["value"], strict=True)]
-    keep = np.array([rule is not None for rule in chosen], dtype=bool)
-    gaps = gaps[keep].reset_index(drop=True)
-    chosen = [rule for rule in chosen if rule is not None]
+    members, sets = question_sets_for_partners(session=session, partner_ids=assignments["partner_id"].tolist())
+    chosen = pd.DataFrame([(str(r), str(v), rule.priority, rule.due_days, rule.basis, rule.shared)
+                           for (r, v), rule in rules.GAP_RULES.items()],
+                          columns=["requirement", "value", "priority", "due_days", "basis", "shared_with_partner"])
+    sets = sets[["set_id", "criterion_id", "requirement"]].astype({"requirement": str})
+    gaps = (gaps.merge(members, on="partner_id").merge(sets, on=["set_id", "criterion_id"])
+            .merge(chosen, on=["requirement", "value"]))
     if gaps.empty:
         return _frame([])
     summaries = dict(session.exec(select(Criterion.criterion_id, Criterion.summary)).all())
-    fully = {value: "Meet" if value == AnswerValue.no else "Fully meet" for value in GAP_VALUES}
+    verbs = {AnswerValue.no: "Meet", AnswerValue.partial: "Fully meet"}
+    pairs = list(zip(gaps["value"].tolist(), gaps["criterion_id"].tolist(), strict=True))
+    titles = {(v, c): _short(f"{verbs[AnswerValue(v)]} {c}: {summaries.get(c, '')}", 300) for v, c in set(pairs)}
+    comment = gaps["comment"].fillna("").astype(str)
+    detail = ("Answered " + gaps["value"] + " (" + gaps["requirement"] + ") in " + gaps["cycle"].astype(str) + "."
+              + (" Partner's comment: " + comment).where(comment != "", ""))
     return _frame({
         "cause_key": "gap:" + gaps["partner_id"].astype(str) + ":" + gaps["criterion_id"],
         "source": ActionSource.gap,
-        "title": [_short(f"{fully[v]} {c}: {summaries.get(c, '')}", 300)
-                  for v, c in zip(gaps["value"], gaps["criterion_id"], strict=True)],
-        "detail": [_short(f"Answered {v} ({r}) in {cy}." + (f" Partner's comment: {m}" if m else ""), 4000)
-                   for v, r, cy, m in zip(gaps["value"], gaps["requirement"], gaps["cycle"], gaps["comment"],
-                                          strict=True)],
-        "basis": [rule.basis for rule in chosen],
-        "priority": [rule.priority for rule in chosen],
-        "due_days": [rule.due_days for rule in chosen],
+        "title": [titles[key] for key in pairs],
+        "detail": detail.str.slice(0, 4000),
+        "basis": gaps["basis"],
+        "priority": gaps["priority"],
+        "due_days": gaps["due_days"],
         "partner_id": gaps["partner_id"],
         "criterion_id": gaps["criterion_id"],
-        "answer_value": gaps["value"].astype(str),
-        "shared_with_partner": [rule.shared for rule in chosen],
+        "answer_value": gaps["value"],
+        "shared_with_partner": gaps["shared_with_partner"],
         "observed_at": gaps["observed_at"],
     })
 
@@ -258,19 +263,19 @@ class Plan:
 
 def plan_changes(*, session: Session, causes: pd.DataFrame, mark_gone: bool = True) -> Plan:
     """Compare the causes with the stored items (the latest occurrence of each cause key)."""
-    rows = session.exec(select(ActionItem.id, ActionItem.cause_key, ActionItem.occurrence, ActionItem.status,
-                               ActionItem.closed_at, ActionItem.cause_gone_on)
-                        .where(ActionItem.source != ActionSource.manual)).all()
-    items = pd.DataFrame(rows, columns=["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])
+    items = bulk.read_frame(session.connection(), select(
+        ActionItem.id, ActionItem.cause_key, ActionItem.occurrence, type_coerce(ActionItem.status, String),
+        ActionItem.closed_at, ActionItem.cause_gone_on).where(ActionItem.source != ActionSource.manual),
+        ["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])
     latest = items.sort_values("occurrence").drop_duplicates("cause_key", keep="last")
     merged = causes.merge(latest, on="cause_key", how="left")
     known = merged["item_id"].notna()
-    closed = merged["status"] == ActionStatus.closed
+    closed = merged["status"] == ActionStatus.closed.value
     observed = pd.to_datetime(merged["observed_at"], utc=True)
     closed_at = pd.to_datetime(merged["closed_at"], utc=True)
     returned = known & closed & (merged["gone_on"].notna() | (observed > closed_at).fillna(False))
     new = merged[~known | returned].copy()
-    new["occurrence"] = new["occurrence"].fillna(0).astype(int) + 1
+    new["occurrence"] = pd.to_numeric(new["occurrence"]).fillna(0).astype(int) + 1
     back = merged[known & ~closed & merged["gone_on"].notna()]["item_id"].astype(int).tolist()
     gone: list[int] = []
     if mark_gone:
@@ -297,31 +302,25 @@ def user_id(*, session: Session, username: str | None) -> int | None:
     return found
 
 
-def _records(new: pd.DataFrame, *, actor: Actor, today: date, owners: dict[int, int],
-             default_owner: int | None) -> list[dict]:
+def _rows(new: pd.DataFrame, *, actor: Actor, today: date, owners: dict[int, int],
+          default_owner: int | None) -> pd.DataFrame:
+    """The new items as rows of the table (ITEM_COLUMNS)."""
     now = utcnow()
-    due = {d: today + timedelta(days=int(d)) for d in new["due_days"].unique()}
-    owner = [owners.get(int(p), default_owner) if pd.notna(p) else default_owner for p in new["partner_id"]]
+    due = {d: today + timedelta(days=int(d)) for d in new["due_days"].unique().tolist()}
+    owner = new["partner_id"].map(owners).astype("Int64")
+    if default_owner is not None:
+        owner = owner.fillna(default_owner)
     frame = new.assign(
         source_key=new["cause_key"] + "#" + new["occurrence"].astype(str), owner_id=owner,
         due_date=new["due_days"].map(due), status=ActionStatus.open, closing_note="", review_comment="", done_by="",
-        closed_by="", version=1, created_by=actor.username, created_at=now, updated_at=now)
-    frame["observed_at"] = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in frame["observed_at"]]
-    frame = frame[ITEM_COLUMNS].astype(object)
-    return frame.where(frame.notna(), None).to_dict("records")
+        closed_by="", version=1, created_by=actor.username, created_at=now, updated_at=now,
+        observed_at=pd.to_datetime(new["observed_at"], utc=True))
+    return frame[ITEM_COLUMNS]
 
 
-def _insert(session: Session, records: list[dict]) -> None:
-    """One bulk INSERT that skips a source key another run stored meanwhile (two runs at once never duplicate)."""
-    table = ActionItem.__table__
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
-    for start in range(0, len(records), _ROWS_PER_INSERT * 20):
-        chunk = records[start:start + _ROWS_PER_INSERT * 20]
-        if module is None:
-            session.execute(table.insert(), chunk)
-        else:
-            session.execute(module.insert(table).on_conflict_do_nothing(index_elements=["source_key"]), chunk)
+def _insert(session: Session, rows: pd.DataFrame) -> None:
+    """Bulk INSERTs that skip a source key another run stored meanwhile (two runs at once never duplicate)."""
+    bulk.insert_frame(session.connection(), ActionItem.__table__, rows, skip_conflicts_on="source_key")
 
 
 def _mark(session: Session, ids: list[int], gone_on: date | None) -> None:
@@ -334,8 +333,8 @@ def apply_plan(*, session: Session, actor: Actor, plan: Plan, today: date, defau
     """Write a plan: the new items in bulk, and the marks of causes gone or back."""
     session.flush()
     if not plan.new.empty:
-        _insert(session, _records(plan.new, actor=actor, today=today, owners=partner_owners(session=session),
-                                  default_owner=default_owner))
+        _insert(session, _rows(plan.new, actor=actor, today=today, owners=partner_owners(session=session),
+                               default_owner=default_owner))
     _mark(session, plan.back_ids, None)
     _mark(session, plan.gone_ids, today)
 
