@@ -3,11 +3,13 @@
 import streamlit as st
 
 import pages.account
+import pages.actions
 import pages.admin
 import pages.criteria
 import pages.cycles
 import pages.dashboard
 import pages.imports
+import pages.incidents
 import pages.lanes
 import pages.mutual_recognition
 import pages.partners
@@ -33,6 +35,8 @@ PAGES = [
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
+    (pages.actions.render, "Action plan", "actions", ":material/task_alt:", ALL, "Step 4 · Action plan"),
+    (pages.incidents.render, "Incidents", "incidents", ":material/report:", ALL, "Step 4 · Action plan"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),
