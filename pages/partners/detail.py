@@ -10,6 +10,7 @@ from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
 from ui import certificates, labels, partner_roles, state
+from ui.actions import actions_tab
 from ui.labels import show
 from ui.text import plain
 
@@ -76,6 +77,7 @@ TABS = {
     "Details": (_details_tab, False),
     "Roles": (_roles_tab, False),
     "Certificates": (certificates.certificates_tab, False),
+    "Actions": (actions_tab, False),
     "History": (_history_tab, False),
     "Edit": (form.edit_tab, True),
     "Merge": (merge.merge_tab, True),
