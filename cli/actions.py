@@ -29,7 +29,7 @@ def _generate(args: argparse.Namespace, ctx: Context) -> int:
         if args.dry_run:
             session.rollback()
     if args.json:
-        print(json.dumps({"dry_run": report.dry_run, "created": report.created, "returned": report.returned,
+        print(json.dumps({"dry_run": report.dry_run, "created": report.created, "returned_causes": report.returned,
                           "tracked": report.tracked, "gone": report.gone, "back": report.back}))
         return 0
     print(("Dry run: " if report.dry_run else "") + report.summary())
@@ -49,10 +49,10 @@ def _due(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print(found.to_json(orient="records", date_format="iso"))
         return 0
-    overdue = int(found["overdue"].sum())
+    overdue = int(found["past_due"].sum())
     print(f"{len(found):,} action item(s) overdue or due within {args.within} days ({overdue:,} overdue).")
     for row in found.itertuples():
-        when = f"overdue {-row.days_left} d" if row.overdue else f"due in {row.days_left} d"
+        when = f"overdue {-row.days_left} d" if row.past_due else f"due in {row.days_left} d"
         print(f"  #{row.id}  {row.due_date}  {when:<15} {row.owner or '(unassigned)':<14} "
               f"{row.partner_code or '-':<12} {row.title}")
     return 0

@@ -62,7 +62,7 @@ def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
     if sources:
         shown = shown[shown["source"].isin(sources)]
     if overdue:
-        shown = shown[shown["overdue"]]
+        shown = shown[shown["past_due"]]
     if search.strip():
         text = search.strip().casefold()
         shown = shown[shown["title"].str.casefold().str.contains(text, regex=False)
@@ -102,12 +102,12 @@ def _progress_tab(url: str, frame: pd.DataFrame, today: date) -> None:
     if open_items.empty:
         return
     by_owner = open_items.assign(owner=open_items["owner"].replace("", actions_ui.UNASSIGNED),
-                                 state=open_items["overdue"].map({True: "overdue", False: "on time"}), items=1)
+                                 state=open_items["past_due"].map({True: "past due", False: "on time"}), items=1)
     by_owner = by_owner.groupby(["owner", "state"], as_index=False)["items"].sum()
-    by_owner["state_order"] = by_owner["state"].map({"overdue": 0, "on time": 1})
+    by_owner["state_order"] = by_owner["state"].map({"past due": 0, "on time": 1})
     st.markdown("**Open items by owner**")
     st.altair_chart(charts.stacked_bar(by_owner, category="owner", part="state", value="items",
-                                       colors={"overdue": "#b91c1c", "on time": "#60a5fa"}, title="open items"),
+                                       colors={"past due": "#b91c1c", "on time": "#60a5fa"}, title="open items"),
                     width="stretch")
 
 
@@ -161,7 +161,7 @@ def render() -> None:
     url, today = state.database_url(), date.today()
     frame = actions_ui.plan(url, actions_ui.version(), today)
     found = items.counts(frame, today)
-    for column, (label, value) in zip(st.columns(5), (("Open", found["open"]), ("Overdue", found["overdue"]),
+    for column, (label, value) in zip(st.columns(5), (("Open", found["open"]), ("Overdue", found["past_due"]),
                                                       ("Awaiting acceptance", found["awaiting"]),
                                                       ("Unassigned", found["unassigned"]),
                                                       ("Closed in 30 days", found["closed_30_days"])), strict=True):

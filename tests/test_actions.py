@@ -163,7 +163,7 @@ def test_closing_needs_a_note_and_evidence_and_leaves_nothing_half_written(sessi
                    files=[Upload("fix.pdf", b"MZ\x90\x00")])
     session.rollback()
     assert session.exec(select(func.count()).select_from(ActionEvidence)).one() == 0
-    with pytest.raises(ValidationError, match="is open; it cannot be accepted now"):
+    with pytest.raises(ValidationError, match="is open; it cannot be closed on acceptance now"):
         items.move(session=session, actor=ANALYST, action_id=item.id, to=Move.accept)
     with pytest.raises(PermissionDenied):
         items.move(session=session, actor=VIEWER, action_id=item.id, to=Move.close, note="x",
@@ -300,7 +300,7 @@ def test_due_and_overdue_for_the_follow_ups(session, staff):
     due = items.due_and_overdue(session=session, today=TODAY, within_days=7)
     assert list(due.columns) == items.FOLLOWUP_COLUMNS
     assert due["title"].tolist() == ["late", "today", "this week"]
-    assert due["overdue"].tolist() == [True, False, False] and due["days_left"].tolist() == [-3, 0, 5]
+    assert due["past_due"].tolist() == [True, False, False] and due["days_left"].tolist() == [-3, 0, 5]
     assert set(due["owner_email"]) == {"dana@example.com"}
     assert items.due_and_overdue(session=session, today=TODAY, within_days=0)["title"].tolist() == ["late", "today"]
     with pytest.raises(ValidationError):
@@ -313,7 +313,7 @@ def test_plan_order_puts_overdue_first_then_priority_then_due_date(session, staf
                                                                 "due_date": TODAY + timedelta(days=days)})
     plan = items.list_items(session=session, today=TODAY)
     assert plan["title"].tolist() == ["p3 overdue", "p1 soon", "p1 later", "p2 soon"]
-    assert items.counts(plan, TODAY) == {"open": 4, "overdue": 1, "awaiting": 0, "unassigned": 4,
+    assert items.counts(plan, TODAY) == {"open": 4, "past_due": 1, "awaiting": 0, "unassigned": 4,
                                          "closed_30_days": 0}
 
 
@@ -328,7 +328,7 @@ def test_progress_counts_opened_closed_and_open_per_week(session, staff):
     session.commit()
     weekly = items.progress(session=session, today=TODAY, weeks=5)
     assert len(weekly) == 5 and weekly["week"].iloc[-1] == TODAY - timedelta(days=TODAY.weekday())
-    assert weekly["opened"].sum() == 3 and weekly["closed"].tolist()[-1] == 2
+    assert weekly["new"].sum() == 3 and weekly["closed"].tolist()[-1] == 2
     assert weekly["open_at_end"].tolist()[-1] == 2  # three opened, two closed, one of them reopened
     assert weekly["open_at_end"].iloc[-4] == 1  # the old one was open three weeks ago
 

@@ -33,10 +33,10 @@ EVIDENCE_ENDINGS = sorted({end.lstrip(".") for _, ends in evidence_store.EVIDENC
 EVIDENCE_MB = evidence_store.MAX_EVIDENCE_BYTES // (1024 * 1024)
 STATUS_COLORS = {ActionStatus.open: "blue", ActionStatus.in_progress: "orange", ActionStatus.awaiting: "violet",
                  ActionStatus.closed: "green", ActionStatus.reopened: "red"}
-TABLE_COLUMNS = ["id", "status", "overdue", "priority", "title", "partner_code", "criterion_id", "lane_code", "source",
+TABLE_COLUMNS = ["id", "status", "past_due", "priority", "title", "partner_code", "criterion_id", "lane_code", "source",
                  "owner", "due_date", "days_left", "evidence", "cause_gone_on"]
 TABLE_LABELS = {
-    "id": ("Id", "number"), "overdue": ("Overdue", "bool"), "priority": ("Priority", "number"),
+    "id": ("Id", "number"), "past_due": ("Overdue", "bool"), "priority": ("Priority", "number"),
     "title": ("What", "long"), "partner_code": ("Partner", "text"), "lane_code": ("Lane", "text"),
     "source": ("Source", "text"), "owner": ("Owner", "text"), "due_date": ("Due", "date"),
     "days_left": ("Days left", "number"), "evidence": ("Files", "count"), "cause_gone_on": ("Cause gone", "date"),
@@ -276,13 +276,13 @@ def add_form(url: str, actor: Actor, prefix: str, *, partner_id: int | None = No
 
 def progress_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
     """Items opened and closed per week (bars side by side), and items open at the end of each week (a line)."""
-    moves = weekly.melt(id_vars="week", value_vars=["opened", "closed"], var_name="what", value_name="items")
+    moves = weekly.melt(id_vars="week", value_vars=["new", "closed"], var_name="what", value_name="items")
     moves["week"] = pd.to_datetime(moves["week"])
     bars = alt.Chart(moves).mark_bar().encode(
         x=alt.X("yearmonthdate(week):O").title("Week of").axis(labelAngle=-45),
-        xOffset=alt.XOffset("what:N").sort(["opened", "closed"]),
+        xOffset=alt.XOffset("what:N").sort(["new", "closed"]),
         y=alt.Y("items:Q").axis(charts.count_axis("items")),
-        color=alt.Color("what:N").scale(domain=["opened", "closed"], range=["#d97706", "#15803d"]).title(None)
+        color=alt.Color("what:N").scale(domain=["new", "closed"], range=["#d97706", "#15803d"]).title(None)
         .legend(orient="bottom"),
         tooltip=[alt.Tooltip("yearmonthdate(week):T", title="Week of"), alt.Tooltip("what:N"),
                  alt.Tooltip("items:Q")],
@@ -305,7 +305,7 @@ def actions_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -
     today = date.today()
     frame = plan(url, version(), today, partner_id)
     found = items.counts(frame, today)
-    st.caption(f"{found['open']} open · {found['overdue']} overdue · {found['awaiting']} awaiting acceptance · "
+    st.caption(f"{found['open']} open · {found['past_due']} overdue · {found['awaiting']} awaiting acceptance · "
                f"{len(frame) - found['open']} closed. Generated items come from the partner's accepted answers, "
                "lane flags, incidents and threats (the Action plan page generates them).")
     if actor.can_write:
@@ -325,7 +325,7 @@ def _own_items(url: str, data_version: int, assignment_id: int, language: str, t
         return items.partner_items(session=s, actor=actor, language=language, today=today)
 
 
-def _t(key: str, language: str, **values) -> str:
+def t(key: str, language: str, **values) -> str:
     return texts.text(f"actions.{key}", language, **values)
 
 
@@ -341,8 +341,8 @@ def supplier_section(info: dict, token: str, language: str) -> None:
     if frame.empty:
         return
     st.divider()
-    st.subheader(f"{_t('title', language)} · {_t('count', language, count=len(frame))}")
-    st.caption(_t("intro", language))
+    st.subheader(f"{t('title', language)} · {t('count', language, count=len(frame))}")
+    st.caption(t("intro", language))
     for kind, message in st.session_state.pop(SUPPLIER_FLASH, []):
         getattr(st, kind)(message)
     upload_round = st.session_state.setdefault("supplier_actions_round", 0)
@@ -355,26 +355,26 @@ def _supplier_item(row, token: str, language: str, today: date, upload_round: in
     status = ActionStatus(row.status)
     if row.criterion_id:
         answer = texts.text(f"answer.{row.answer_value}", language) if row.answer_value else ""
-        st.markdown(f"**{_t('gap', language, criterion=row.criterion_id, answer=answer)}**  \n"
+        st.markdown(f"**{t('gap', language, criterion=row.criterion_id, answer=answer)}**  \n"
                     + plain(row.question))
     else:
         st.markdown(f"**{plain(row.title)}**" + (f"  \n{plain(row.detail)}" if row.detail else ""))
-    when = _t("overdue", language, due=row.due_date) if row.overdue else _t("due", language, due=row.due_date)
-    st.markdown(f":{STATUS_COLORS[status]}-badge[{_t(f'status.{status.name}', language)}] {when}")
+    when = t("overdue", language, due=row.due_date) if row.past_due else t("due", language, due=row.due_date)
+    st.markdown(f":{STATUS_COLORS[status]}-badge[{t(f'status.{status.name}', language)}] {when}")
     if status == ActionStatus.reopened and row.review_comment:
-        st.warning(_t("team_comment", language, comment=plain(row.review_comment)), icon=":material/rate_review:")
+        st.warning(t("team_comment", language, comment=plain(row.review_comment)), icon=":material/rate_review:")
     if row.files:
-        st.caption(_t("files", language, files=", ".join(plain(f) for f in row.files)))
+        st.caption(t("files", language, files=", ".join(plain(f) for f in row.files)))
     if status == ActionStatus.awaiting:
-        st.info(_t("waiting", language), icon=":material/hourglass_top:")
+        st.info(t("waiting", language), icon=":material/hourglass_top:")
         return
     with st.form(f"supplier_action_form_{row.id}", enter_to_submit=False):
-        note = st.text_area(_t("note", language), help=_t("note_help", language), max_chars=items.MAX_NOTE,
+        note = st.text_area(t("note", language), help=t("note_help", language), max_chars=items.MAX_NOTE,
                             key=f"supplier_action_note_{row.id}")
-        uploads = st.file_uploader(_t("evidence", language), type=EVIDENCE_ENDINGS, accept_multiple_files=True,
-                                   help=_t("evidence_help", language, mb=EVIDENCE_MB), max_upload_size=EVIDENCE_MB,
+        uploads = st.file_uploader(t("evidence", language), type=EVIDENCE_ENDINGS, accept_multiple_files=True,
+                                   help=t("evidence_help", language, mb=EVIDENCE_MB), max_upload_size=EVIDENCE_MB,
                                    key=f"supplier_action_files_{row.id}_{upload_round}")
-        send = st.form_submit_button(_t("send", language), type="primary", icon=":material/send:")
+        send = st.form_submit_button(t("send", language), type="primary", icon=":material/send:")
     if send:
         _send(row, token, language, note, uploads or [])
 
@@ -383,14 +383,14 @@ def _send(row, token: str, language: str, note: str, uploads: list) -> None:
     """Mark the item done with the note and files: checked here first so the partner reads why in its language."""
     problems = []
     if not note.strip():
-        problems.append(_t("need_note", language))
+        problems.append(t("need_note", language))
     if not uploads and (row.status == ActionStatus.reopened or not row.files):
-        problems.append(_t("need_new_evidence" if row.status == ActionStatus.reopened else "need_evidence", language))
+        problems.append(t("need_new_evidence" if row.status == ActionStatus.reopened else "need_evidence", language))
     for upload in uploads:
         try:
             evidence_store.check_file(filename=upload.name, data=upload.getvalue())
         except ValidationError as exc:
-            problems.append(_t("rejected", language, file=plain(upload.name), reason=plain(exc)))
+            problems.append(t("rejected", language, file=plain(upload.name), reason=plain(exc)))
     if problems:
         for problem in problems:
             st.error(problem, icon=":material/error:")
@@ -403,6 +403,6 @@ def _send(row, token: str, language: str, note: str, uploads: list) -> None:
         items.move(session=s, actor=actor, action_id=int(row.id), to=Move.done, note=note, files=_files(uploads))
 
     if state.write(done, on_error=lambda message: _supplier_flash("error", message)):
-        _supplier_flash("success", _t("sent", language))
+        _supplier_flash("success", t("sent", language))
         st.session_state["supplier_actions_round"] = st.session_state.get("supplier_actions_round", 0) + 1
     st.rerun()

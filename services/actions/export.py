@@ -18,7 +18,7 @@ from services.exports.safe import csv_bytes, sheet_cell
 
 # column -> (header, width in characters)
 COLUMNS: dict[str, tuple[str, int]] = {
-    "id": ("Id", 7), "status": ("Status", 16), "overdue": ("Overdue", 9), "priority": ("Priority", 9),
+    "id": ("Id", 7), "status": ("Status", 16), "past_due": ("Overdue", 9), "priority": ("Priority", 9),
     "title": ("What", 60), "basis": ("Why", 36), "source": ("Source", 12), "partner_code": ("Partner", 14),
     "partner_name": ("Partner name", 30), "criterion_id": ("Criterion", 10), "lane_code": ("Lane", 12),
     "incident_id": ("Incident", 9), "iso2": ("Country", 8), "region_code": ("Region", 9),

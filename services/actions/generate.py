@@ -384,6 +384,6 @@ def generate(*, session: Session, actor: Actor, today: date | None = None, dry_r
     if report.total or report.gone or report.back:
         audit.record(session=session, actor=actor, action="generate", entity="action plan", entity_id="",
                      summary=report.summary(),
-                     after={"created": created, "returned": plan.returned, "gone": len(plan.gone_ids),
+                     after={"created": created, "returned_causes": plan.returned, "gone": len(plan.gone_ids),
                             "back": len(plan.back_ids), "keys": plan.new["cause_key"].head(200).tolist()})
     return report

@@ -26,12 +26,12 @@ from services.core.permissions import Actor, PermissionDenied, ValidationError, 
 from services.places.regions import clean_region
 from services.reference.questions import question_texts_for
 
-LIST_COLUMNS = ["id", "status", "overdue", "days_left", "priority", "title", "source", "basis", "partner_id",
+LIST_COLUMNS = ["id", "status", "past_due", "days_left", "priority", "title", "source", "basis", "partner_id",
                 "partner_code", "partner_name", "criterion_id", "lane_id", "lane_code", "incident_id", "iso2",
                 "region_code", "threat_category", "answer_value", "owner", "owner_name", "due_date",
                 "shared_with_partner", "cause_gone_on", "evidence", "closing_note", "review_comment", "detail",
                 "created_by", "created_at", "done_at", "done_by", "closed_at", "closed_by", "updated_at", "version"]
-FOLLOWUP_COLUMNS = ["id", "title", "status", "due_date", "overdue", "days_left", "priority", "partner_id",
+FOLLOWUP_COLUMNS = ["id", "title", "status", "due_date", "past_due", "days_left", "priority", "partner_id",
                     "partner_code", "owner_id", "owner", "owner_name", "owner_email"]
 EVIDENCE_COLUMNS = ["id", "filename", "content_type", "size_bytes", "sha256", "uploaded_by", "uploaded_at"]
 HISTORY_COLUMNS = ["changed_at", "changed_by", "from_status", "to_status", "comment"]
@@ -56,8 +56,8 @@ def is_overdue(status: object, due_date: object, today: date) -> bool:
 def _with_dates(frame: pd.DataFrame, today: date) -> pd.DataFrame:
     due = pd.to_datetime(frame["due_date"])
     frame["days_left"] = (due - pd.Timestamp(today)).dt.days.astype("Int64")
-    frame["overdue"] = frame["status"].isin(list(states.WORKING)) & (frame["days_left"] < 0).fillna(False)
-    frame["overdue"] = frame["overdue"].astype(bool)
+    frame["past_due"] = frame["status"].isin(list(states.WORKING)) & (frame["days_left"] < 0).fillna(False)
+    frame["past_due"] = frame["past_due"].astype(bool)
     return frame
 
 
@@ -86,7 +86,7 @@ def list_items(*, session: Session, today: date, partner_id: int | None = None,
         stmt = stmt.where(ActionItem.partner_id == partner_id)
     if statuses is not None:
         stmt = stmt.where(col(ActionItem.status).in_(list(statuses)))
-    columns = [c for c in LIST_COLUMNS if c not in ("overdue", "days_left")]
+    columns = [c for c in LIST_COLUMNS if c not in ("past_due", "days_left")]
     frame = pd.DataFrame(session.exec(stmt).all(), columns=columns)
     for column in ("partner_code", "partner_name", "lane_code", "owner", "owner_name", "criterion_id"):
         frame[column] = frame[column].fillna("")
@@ -102,7 +102,7 @@ def counts(frame: pd.DataFrame, today: date) -> dict[str, int]:
     not_closed = frame["status"] != ActionStatus.closed
     closed_at = pd.to_datetime(frame["closed_at"], utc=True)
     since = pd.Timestamp(today - timedelta(days=30), tz="UTC")
-    return {"open": int(not_closed.sum()), "overdue": int(frame["overdue"].sum()),
+    return {"open": int(not_closed.sum()), "past_due": int(frame["past_due"].sum()),
             "awaiting": int((frame["status"] == ActionStatus.awaiting).sum()),
             "unassigned": int((not_closed & (frame["owner"] == "")).sum()),
             "closed_30_days": int(((frame["status"] == ActionStatus.closed) & (closed_at >= since)).sum())}
@@ -125,14 +125,14 @@ def due_and_overdue(*, session: Session, today: date, within_days: int = 7) -> p
             .where(col(ActionItem.status).in_(sorted(states.WORKING)),
                    col(ActionItem.due_date) <= today + timedelta(days=within_days))
             .order_by(ActionItem.due_date, ActionItem.id))
-    columns = [c for c in FOLLOWUP_COLUMNS if c not in ("overdue", "days_left")]
+    columns = [c for c in FOLLOWUP_COLUMNS if c not in ("past_due", "days_left")]
     frame = pd.DataFrame(session.exec(stmt).all(), columns=columns)
     for column in ("partner_code", "owner", "owner_name", "owner_email"):
         frame[column] = frame[column].fillna("")
     for column in ("partner_id", "owner_id"):
         frame[column] = frame[column].astype("Int64")
     frame = _with_dates(frame, today)
-    return frame.sort_values(["overdue", "due_date", "id"], ascending=[False, True, True], kind="stable")[
+    return frame.sort_values(["past_due", "due_date", "id"], ascending=[False, True, True], kind="stable")[
         FOLLOWUP_COLUMNS].reset_index(drop=True)
 
 
@@ -162,7 +162,7 @@ def progress(*, session: Session, today: date, weeks: int = 26) -> pd.DataFrame:
     reopenings, reopened_before = per_week(reopened)
     open_at_end = (opened_before - closed_before + reopened_before
                    + (opened - closings + reopenings).cumsum())
-    return pd.DataFrame({"week": starts.date, "opened": opened.to_numpy(), "closed": closings.to_numpy(),
+    return pd.DataFrame({"week": starts.date, "new": opened.to_numpy(), "closed": closings.to_numpy(),
                          "open_at_end": open_at_end.to_numpy()})
 
 
@@ -287,7 +287,7 @@ def move(*, session: Session, actor: Actor, action_id: int, to: Move, note: str 
 
 
 def _verb(to: Move) -> str:
-    return {Move.start: "started", Move.done: "marked done", Move.accept: "accepted", Move.close: "closed",
+    return {Move.start: "started", Move.done: "marked done", Move.accept: "closed on acceptance", Move.close: "closed",
             Move.reopen: "reopened", Move.create: "created"}[to]
 
 
@@ -460,7 +460,7 @@ def read_evidence(*, session: Session, actor: Actor, evidence_id: int) -> tuple[
 
 
 PARTNER_COLUMNS = ["id", "status", "title", "detail", "source", "criterion_id", "question", "answer_value",
-                   "due_date", "overdue", "days_left", "priority", "review_comment", "closing_note", "files"]
+                   "due_date", "past_due", "days_left", "priority", "review_comment", "closing_note", "files"]
 
 
 def partner_items(*, session: Session, actor: Actor, language: str = "en", today: date | None = None) -> pd.DataFrame:

@@ -84,5 +84,5 @@ def plan_order(frame: pd.DataFrame) -> pd.DataFrame:
 
     `frame` holds overdue (bool), priority, due_date and id.
     """
-    return frame.sort_values(["overdue", "priority", "due_date", "id"], ascending=[False, True, True, True],
+    return frame.sort_values(["past_due", "priority", "due_date", "id"], ascending=[False, True, True, True],
                              kind="stable").reset_index(drop=True)
