@@ -10,7 +10,9 @@ from models.actions import ActionEvidence, ActionItem, ActionSource, ActionStatu
 from models.collection import AnswerValue
 from models.incidents import Incident, IncidentStatus
 from pages.partners.common import FOCUS
-from services.actions import generate, incidents
+from services.actions import generate, incidents, items
+from services.actions.items import Upload
+from services.actions.states import Move
 from services.collection import links
 from tests.action_support import accepted, add_partner
 from tests.conftest import ANALYST
@@ -261,3 +263,34 @@ def test_partner_without_shared_actions_sees_no_section(supplier_app, plan, sess
     session.commit()
     at = supplier_app(token).run()
     assert not at.exception and not any("Acciones correctivas" in s.value for s in at.subheader)
+
+
+def test_team_reopens_with_a_comment_the_partner_reads_then_accepts(page_app, supplier_app, plan, session):
+    target = item_of(session, plan["factory"].id, "7.23")
+    partner = links.partner_actor(session=session, assignment_id=plan["assignment"].id)
+    items.move(session=session, actor=partner, action_id=target.id, to=Move.done, note="Procedure written",
+               files=[Upload("procedure.pdf", PDF)])
+    session.commit()
+    at = page_app("actions", role="analyst")
+    at.session_state["actions_table_focus"] = target.id
+    at.run()
+    assert at.metric[2].value == "1"  # awaiting acceptance
+    assert [b.proto.label for b in at.get("download_button") if "procedure.pdf" in b.proto.label]
+    reopen = f"FormSubmitter:action_{target.id}_reopen_form-Reopen"
+    at.button(key=reopen).click().run()
+    assert at.error and item_of(session, plan["factory"].id, "7.23").status == ActionStatus.awaiting
+    at.text_area(key=f"action_{target.id}_comment").set_value("Add the escalation contact list")
+    at.button(key=reopen).click().run()
+    assert item_of(session, plan["factory"].id, "7.23").status == ActionStatus.reopened
+
+    token = links.issue_link(session=session, actor=ANALYST, assignment_id=plan["assignment"].id)
+    session.commit()
+    link = supplier_app(token).run()
+    assert any("Add the escalation contact list" in w.value for w in link.warning)
+    items.move(session=session, actor=partner, action_id=target.id, to=Move.done, note="List added",
+               files=[Upload("contacts.pdf", PDF + b"% contacts\n")])
+    session.commit()
+    at.run()
+    at.button(key=f"action_{target.id}_accept").click().run()
+    assert not at.exception
+    assert item_of(session, plan["factory"].id, "7.23").status == ActionStatus.closed
