@@ -82,7 +82,7 @@ def gap_rule(requirement: object, value: object) -> Rule | None:
 def plan_order(frame: pd.DataFrame) -> pd.DataFrame:
     """Items in plan order: overdue first, then priority, then the earlier due date, then the oldest.
 
-    `frame` holds overdue (bool), priority, due_date and id.
+    `frame` holds past_due (bool: overdue), priority, due_date and id.
     """
     return frame.sort_values(["past_due", "priority", "due_date", "id"], ascending=[False, True, True, True],
                              kind="stable").reset_index(drop=True)
