@@ -14,6 +14,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from models.actions import ActionChange, ActionEvidence, ActionItem  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
 from models.certificate import (  # noqa: E402
     Certificate,
@@ -33,6 +34,7 @@ from models.collection import (  # noqa: E402
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
 from models.download import Download  # noqa: E402
+from models.incidents import Incident  # noqa: E402
 from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
 from models.places import Place  # noqa: E402
@@ -93,4 +95,9 @@ __all__ = [
     "ThreatRatingChange",
     "ThreatSettings",
     "ThreatSource",
+    # risk assessment steps 3 and 4: incidents and the action plan
+    "ActionChange",
+    "ActionEvidence",
+    "ActionItem",
+    "Incident",
 ]

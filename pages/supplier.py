@@ -18,6 +18,7 @@ from services.collection import evidence, links, questionnaire, rules
 from services.core.permissions import ValidationError
 from services.exports import workbook
 from ui import state
+from ui.actions import supplier_section
 from ui.text import plain as _plain
 
 VALUES = rules.ANSWER_VALUES
@@ -373,6 +374,7 @@ def render() -> None:
         st.success(t("accepted", language) if status == AssignmentStatus.accepted
                    else t("submitted", language, when=_day(info["submitted_at"])))
         _read_only(frame, language, files)
+        supplier_section(info, token, language)
         return
 
     if status == AssignmentStatus.returned:
@@ -387,3 +389,4 @@ def render() -> None:
     _offline(info, token, language)
     _editor(info, token, frame, language, files)
     _show_flash()
+    supplier_section(info, token, language)

@@ -70,10 +70,14 @@ _RISK_TABLES = ("screeningmatch", "restrictedname", "restrictedentry", "restrict
 _RISK_TABLES = ("certificatesite", *_RISK_TABLES)  # the sites a certificate names: before certificates and sites
 
 
+# Risk assessment steps 3 and 4: they point at partners, sites, lanes and users, so they go first.
+_ACTION_TABLES = ("actionchange", "actionevidence", "actionitem", "incident")
+
+
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
-        for table in (*_RISK_TABLES, *_USER_TABLES, "partner"):
+        for table in (*_ACTION_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM place WHERE NOT is_reference"))
         conn.execute(text("DELETE FROM threatindicator WHERE source_id IN "

@@ -27,6 +27,7 @@ def test_admin_sees_every_page_in_section_order():
         "1 · Map cargo flow and partners": ["Partners", "Mutual recognition", "Cargo flow"],
         "2 · Threats": ["Threats", "Screening"],
         "3 · Vulnerability": ["Cycles", "Review", "Imports", "Criteria"],
+        "4 · Action plan": ["Action plan", "Incidents"],
         "Settings": ["Admin", "My account"],
     }
     assert m.home.url_path == "dashboard" and m.closed == []

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pages.account
+import pages.actions
 import pages.admin
 import pages.criteria
 import pages.cycles
 import pages.dashboard
 import pages.imports
+import pages.incidents
 import pages.lanes
 import pages.mutual_recognition
 import pages.partners
@@ -58,6 +60,8 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("review", "Review", ":material/fact_check:", STEP3, pages.review.render),
     MenuPage("imports", "Imports", ":material/upload_file:", STEP3, pages.imports.render),
     MenuPage("criteria", "Criteria", ":material/checklist:", STEP3, pages.criteria.render),
+    MenuPage("actions", "Action plan", ":material/task_alt:", STEP4, pages.actions.render),
+    MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),
     MenuPage("admin", "Admin", ":material/admin_panel_settings:", "Settings", pages.admin.render, (Role.admin,)),
     MenuPage("account", "My account", ":material/person:", "Settings", pages.account.render),
 )

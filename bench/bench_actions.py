@@ -1,0 +1,124 @@
+"""Action plan benchmark: generating action items for every gap (and lane flag, incident and threat) at demo scale.
+
+Run: .venv/bin/python bench/bench_actions.py [--partners 10000] [--repeat 3] [--url postgresql+psycopg://...]
+Prints a markdown table and writes bench/results/actions.json. The baseline, measured in the same run, is reading
+every current answer with one plain SELECT: the floor for anything that looks at all the answers.
+
+Target (issue 9): generating actions for all gaps at 10,000 partners and 1.2 million answers in at most 5 s.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from models.common import Role  # noqa: E402
+from services.actions import generate  # noqa: E402
+from services.core import db  # noqa: E402
+from services.core.permissions import Actor  # noqa: E402
+from services.demo import generator as demo  # noqa: E402
+from services.reference import loader as reference  # noqa: E402
+
+BENCH = Actor("bench", Role.admin)
+
+
+def _timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _database(url: str | None, tmp: str) -> tuple[str, callable]:
+    """A fresh database: SQLite in `tmp`, or a throw-away database on the PostgreSQL server of `url`."""
+    if not url:
+        return f"sqlite:///{tmp}/bench.db", lambda: None
+    name = f"ctpat_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return admin.url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--partners", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--url", help="a PostgreSQL server URL (default: SQLite in a temporary folder)")
+    args = parser.parse_args()
+    today = date.today()
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = _database(args.url, tmp)
+        engine = db.make_engine(url)
+        try:
+            db.upgrade(engine)
+            with db.session_scope(engine) as s:
+                reference.load_reference_data(session=s)
+                started = time.perf_counter()
+                demo.seed_demo(session=s, partners=args.partners, seed=2027)
+            seeding = time.perf_counter() - started
+            with Session(engine) as s:
+                answers = s.execute(text("SELECT count(*) FROM answer")).scalar_one()
+                baseline, _ = _timed(lambda: s.execute(text(
+                    "SELECT assignment_id, criterion_id, value FROM answer WHERE is_current")).all(), args.repeat)
+                gaps, found = _timed(lambda: generate.gap_causes(session=s), args.repeat)
+                causes_time, causes = _timed(lambda: generate.all_causes(session=s, today=today), args.repeat)
+
+            def first_run() -> generate.Report:
+                with Session(engine) as s:
+                    report = generate.generate(session=s, actor=BENCH, today=today)
+                    s.rollback()  # every repeat starts from an empty plan
+                    return report
+
+            first, report = _timed(first_run, args.repeat)
+            with db.session_scope(engine) as s:
+                generate.generate(session=s, actor=BENCH, today=today)
+            with Session(engine) as s:
+                again, repeat_report = _timed(lambda: generate.generate(session=s, actor=BENCH, today=today),
+                                              args.repeat)
+                s.rollback()
+        finally:
+            engine.dispose()
+            drop()
+    rows = {
+        "plain SELECT of every current answer (baseline)": baseline,
+        "gap causes (latest accepted answers x applicability)": gaps,
+        "all causes (gaps, lane flags, incidents, threats)": causes_time,
+        "generate, empty plan (reads + bulk INSERT)": first,
+        "generate again (nothing new: idempotent)": again,
+    }
+    backend = "PostgreSQL" if args.url else "SQLite"
+    print(f"{backend}: {args.partners:,} partners, {answers:,} answers (seeded in {seeding:.1f} s); "
+          f"{len(found):,} gap causes, {len(causes):,} causes; {report.total:,} items created "
+          f"({report.created}); second run created {repeat_report.total}; median of {args.repeat}\n")
+    print("| step | seconds | × baseline |\n|---|---|---|")
+    for name, seconds in rows.items():
+        print(f"| {name} | {seconds:.3f} | {seconds / baseline:.1f} |")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"actions-{backend.lower()}.json").write_text(json.dumps({
+        "partners": args.partners, "answers": answers, "gap_causes": len(found), "causes": len(causes),
+        "created": report.created, "seconds": rows}, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
