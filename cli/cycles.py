@@ -13,7 +13,7 @@ from pathlib import Path
 from cli.base import CLI, Context, arg, command
 from models.collection import AssignmentStatus, CycleStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
-from services.collection import cycles
+from services.collection import cycles, titles
 from services.core import db
 from services.core.permissions import ValidationError
 from services.exports import workbook
@@ -39,6 +39,17 @@ def _entity_types(chosen: list[str] | None) -> list[str] | None:
     return [official[name.strip().casefold()] for name in chosen]
 
 
+def _titles(pairs: list[list[str]] | None) -> dict[str, str]:
+    """--title LANG TITLE pairs as titles by language; a language given twice is refused."""
+    chosen: dict[str, str] = {}
+    for language, title in pairs or []:
+        language = language.strip().lower()
+        if language in chosen:
+            raise ValidationError(f"--title: {language} is given twice")
+        chosen[language] = title
+    return chosen
+
+
 @command("open-cycle", "Open a questionnaire cycle for all active partners or a chosen part of them.",
          arg("name", metavar="NAME", help='e.g. "2027 annual review"'),
          arg("--due", required=True, type=_due_date, metavar="YYYY-MM-DD", help="due date"),
@@ -50,23 +61,29 @@ def _entity_types(chosen: list[str] | None) -> list[str] | None:
              help="only partners in this country (ISO code, e.g. MX)"),
          arg("--criticality", action="append", dest="criticalities", choices=list(CRITICALITIES),
              help="only partners of this criticality"),
-         arg("--no-exempt", action="store_true", help="ask certified partners too instead of marking them exempt"))
+         arg("--no-exempt", action="store_true", help="ask certified partners too instead of marking them exempt"),
+         arg("--title", nargs=2, action="append", dest="titles", metavar=("LANG", "TITLE"),
+             help="what partners read instead of NAME, in one language (en, es or zh), e.g. --title es \"Revisión "
+                  "anual 2027\"; repeat for each language. Default: a neutral title in the partner's language"))
 def cmd_open_cycle(args: argparse.Namespace, ctx: Context) -> int:
     """Open a questionnaire cycle: one questionnaire per chosen active partner. Partners with a valid, verified
     CTPAT or MRA certification start as exempt unless --no-exempt is given. Repeat a filter option to allow several
-    values."""
+    values. Partners never see NAME: they see the title for partners in their language (--title), or a neutral
+    default."""
     entity_types = _entity_types(args.entity_types)
+    partner_titles = _titles(args.titles)
     countries = sorted({c.strip().upper() for c in args.countries}) if args.countries else None
     with db.session_scope(ctx.engine) as session:
         cycle = cycles.open_cycle(
             session=session, actor=CLI, name=args.name, due_date=args.due, language=args.language,
             entity_types=entity_types, countries=countries, criticalities=args.criticalities,
-            exempt_certified=not args.no_exempt,
+            exempt_certified=not args.no_exempt, partner_titles=partner_titles,
         )
-        name, due = cycle.name, cycle.due_date
+        name, due, shown = cycle.name, cycle.due_date, titles.partner_titles(cycle)
         counts = cycles.list_cycles(session=session).set_index("name").loc[name]
     states = ", ".join(f"{counts[s]:,} {s}" for s in cycles.FUNNEL_STATES if counts[s])
     print(f"Opened cycle '{name}' (due {due.isoformat()}) for {counts['partners']:,} partners: {states}.")
+    print("Partners see it as: " + "; ".join(f"{language}: {title}" for language, title in shown.items()))
     return 0
 
 

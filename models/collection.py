@@ -7,7 +7,7 @@ enum type, no migration) and read back as members; no other module spells a stat
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.common import EnumText, utcnow
@@ -64,6 +64,10 @@ class Cycle(SQLModel, table=True):
     status: CycleStatus = Field(default=CycleStatus.open, sa_type=EnumText(CycleStatus, 10))
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+    # What partners read instead of the internal name, by language (en/es/zh); a language without one gets the
+    # neutral title of the text catalogue (services.collection.titles).
+    partner_titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default=text("'{}'")))
 
 
 class Assignment(SQLModel, table=True):

@@ -8,9 +8,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from models import Cycle
 from models.collection import AssignmentStatus, CycleStatus, DerivedStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, Applicability
-from services.collection import cycles, links, states
+from services import texts
+from services.collection import cycles, links, states, titles
 from services.core import config
 from services.core.permissions import Actor
 from services.exports import workbook
@@ -52,6 +54,28 @@ def _partner_countries(url: str) -> dict[str, str]:
     with state.session() as s:
         frame = overview.partners_by_country(session=s)
     return dict(zip(frame["iso2"], frame["country"], strict=True)) if not frame.empty else {}
+
+
+@st.cache_data(show_spinner=False)
+def _partner_titles(url: str, version: int, cycle_id: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(titles set by the team, titles partners see) of a cycle, by language."""
+    with state.session() as s:
+        cycle = s.get(Cycle, cycle_id)
+        return dict(cycle.partner_titles or {}), titles.partner_titles(cycle)
+
+
+def _title_inputs(stored: dict[str, str], due: date, prefix: str) -> dict[str, str]:
+    """One text input per language for the cycle's title for partners; the neutral default shows greyed out."""
+    example = Cycle(name="", due_date=due, created_by="")
+    columns = st.columns(len(LANGUAGES))
+    return {language: column.text_input(
+        f"Title for partners ({name})", value=stored.get(language, ""), max_chars=titles.MAX_TITLE,
+        placeholder=titles.default_title(example, language), key=f"{prefix}_{language}")
+        for column, (language, name) in zip(columns, LANGUAGES.items(), strict=True)}
+
+
+TITLE_HELP = ("Partners never see the cycle's name: the questionnaire page, the Excel file and its file name show "
+              "this title in the partner's language. Left empty, a language gets the neutral title shown in grey.")
 
 
 def _base_url() -> str:
@@ -112,6 +136,8 @@ def _open_form(actor: Actor) -> None:
         chosen_countries = b.multiselect("Countries", list(countries), format_func=lambda c: countries.get(c, c),
                                          key="open_countries")
         criticalities = c.multiselect("Criticality", CRITICALITIES, key="open_criticalities")
+        st.caption(TITLE_HELP)
+        partner_titles = _title_inputs({}, date.today() + timedelta(days=60), "open_title")
         exempt = st.checkbox("Exempt partners with a valid, verified CTPAT or MRA certification", value=True,
                              help="CBP accepts that certification as evidence; you can override it per partner.",
                              key="open_exempt")
@@ -123,7 +149,8 @@ def _open_form(actor: Actor) -> None:
     def action(s):
         cycle = cycles.open_cycle(session=s, actor=actor, name=name, due_date=due, language=language,
                                   entity_types=entity_types or None, countries=chosen_countries or None,
-                                  criticalities=criticalities or None, exempt_certified=exempt)
+                                  criticalities=criticalities or None, exempt_certified=exempt,
+                                  partner_titles=partner_titles)
         opened["id"] = cycle.id
 
     if _write(action, f"Cycle {plain(name)} opened."):
@@ -242,36 +269,70 @@ def _shown_workbook(shown: pd.DataFrame, cycle_name: str) -> None:
              "Filled in, it goes back in on the Imports page.")
 
 
+def _forget(key: str) -> None:
+    st.session_state.pop(key, None)
+
+
 def _bulk_links(actor: Actor, shown: pd.DataFrame, cycle_name: str) -> None:
     replace = st.checkbox("Also replace links already sent (their old links stop working)", key="cycles_replace")
     wanted = NEEDS_LINK if replace else (S.not_sent,)
     targets = shown[shown["status"].isin(wanted)]
+    ids = tuple(int(i) for i in targets["assignment_id"])
     left, right = st.columns(2)
     if left.button(f"Issue links for {len(targets):,} partners", icon=":material/link:", disabled=targets.empty,
                    key="cycles_issue_all"):
-        base_url = _base_url()
-        issued: dict[int, str] = {}
-
-        def action(s):
-            issued.update(links.issue_links(session=s, actor=actor, assignment_ids=targets["assignment_id"].tolist()))
-
-        if _write(action, f"{len(targets):,} links issued. Download them now: they are not stored anywhere."):
-            st.session_state["cycles_links_csv"] = (f"links {cycle_name}.csv", links_csv(shown, issued, base_url))
-            st.rerun()
+        st.session_state["cycles_issue_all_pending"] = ids
     not_sent = int((shown["status"] == S.not_sent).sum())
     if right.button(f"Mark {not_sent:,} as sent", icon=":material/outgoing_mail:",
                     key="cycles_mark_all", disabled=not not_sent,
                     help="After sending the invitations yourself, e.g. with the Excel questionnaires."):
-        ids = shown["assignment_id"].tolist()
-        if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=ids), "Marked as sent."):
+        marked = shown["assignment_id"].tolist()
+        if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=marked), "Marked as sent."):
             st.rerun()
+    pending = st.session_state.get("cycles_issue_all_pending")
+    if pending is not None and pending != ids:  # the filters or states changed since the click: ask again
+        st.session_state.pop("cycles_issue_all_pending")
+        pending = None
+    if pending:
+        _confirm_bulk_links(actor, shown, targets, cycle_name)
     ready = st.session_state.pop("cycles_links_csv", None)
     if ready:
+        st.success(ready[2], icon=":material/link:")
         st.download_button("Download the links (CSV)", ready[1], file_name=ready[0], mime="text/csv",
                            icon=":material/download:", on_click="ignore", type="primary", key="cycles_links_download")
 
 
-def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
+def _confirm_bulk_links(actor: Actor, shown: pd.DataFrame, targets: pd.DataFrame, cycle_name: str) -> None:
+    """Right under the button: how many links, and how many working links they replace; issued only on "Yes"."""
+    count = len(targets)
+    replaced = int((targets["status"] != S.not_sent).sum())
+    with st.container(border=True, key="cycles_issue_all_confirmation"):
+        st.markdown(f"**Issue new links for {count:,} partner{'' if count == 1 else 's'}?**")
+        st.caption("Each partner gets a new personal link; you download them once, as a CSV for your mail merge."
+                   + (f" {replaced:,} of them were sent a link before: that link stops working." if replaced
+                      else ""))
+        yes, no = st.columns(2)
+        confirmed = yes.button(f"Yes, issue {count:,} link{'' if count == 1 else 's'}", type="primary",
+                               icon=":material/link:", key="cycles_issue_all_yes")
+        no.button("Cancel", key="cycles_issue_all_cancel", on_click=_forget, args=("cycles_issue_all_pending",))
+    if not confirmed:
+        return
+    st.session_state.pop("cycles_issue_all_pending", None)
+    base_url = _base_url()
+    issued: dict[int, str] = {}
+    ids = targets["assignment_id"].tolist()
+
+    def action(s):
+        issued.update(links.issue_links(session=s, actor=actor, assignment_ids=ids))
+
+    if state.write(action, flash_key="cycles_flash"):
+        st.session_state["cycles_links_csv"] = (
+            f"links {cycle_name}.csv", links_csv(shown, issued, base_url),
+            f"{len(issued):,} links issued. Download them now: they are not stored anywhere.")
+        st.rerun()
+
+
+def _choose(shown: pd.DataFrame, partner_titles: dict[str, str]) -> pd.Series | None:
     """The partner picker and its questionnaire download; the chosen assignment's row."""
     if shown.empty:
         st.caption("No partner shown.")
@@ -284,16 +345,21 @@ def _choose(shown: pd.DataFrame, cycle_name: str) -> pd.Series | None:
                       options["partner_code"] + " · " + options["legal_name"] + " · " + options["status"], strict=True))
     assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
     row = shown[shown["assignment_id"] == assignment_id].iloc[0]
+    # Sent to the partner, so named as the partner reads it: code and title in its language.
+    title = partner_titles[texts.language_of(row.language)]
     st.download_button(
         "Download questionnaire (.xlsx)", questionnaire_file([int(assignment_id)]),
-        file_name=f"{row.partner_code} {cycle_name}.xlsx", mime=XLSX, icon=":material/table_view:",
-        on_click="ignore", disabled=row.status == S.exempt, key="cycles_xlsx_one",
+        file_name=workbook.partner_file_name(partner_code=row.partner_code, title=title), mime=XLSX,
+        icon=":material/table_view:", on_click="ignore", disabled=row.status == S.exempt, key="cycles_xlsx_one",
         help="In the partner's language, answers pre-filled; for a partner who answers in Excel.")
     return row
 
 
 def _one_assignment(actor: Actor, row: pd.Series) -> None:
     assignment_id = int(row.assignment_id)
+    link = st.session_state.get("cycles_link")
+    if link and link[0] != assignment_id:  # shown for the partner it was issued for, while that one is chosen
+        st.session_state.pop("cycles_link")
     a, b, c = st.columns(3)
     if a.button("Issue link", icon=":material/link:", key="cycles_issue", disabled=row.status == S.exempt,
                 help="A new link replaces the partner's previous one."):
@@ -301,11 +367,12 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
         issued = {}
 
         def action(s):
-            issued["url"] = links.link_url(base_url=base_url, token=links.issue_link(
-                session=s, actor=actor, assignment_id=assignment_id))
+            token = links.issue_link(session=s, actor=actor, assignment_id=assignment_id)
+            issued["url"] = links.link_url(base_url=base_url, token=token)
+            issued["until"] = links.resolve_token(session=s, token=token).token_expires_at
 
-        if _write(action, f"New link for {plain(row.partner_code)}."):
-            st.session_state["cycles_link"] = (row.partner_code, issued["url"])
+        if state.write(action, flash_key="cycles_flash"):
+            st.session_state["cycles_link"] = (assignment_id, row.partner_code, issued["url"], issued["until"])
             st.rerun()
     with state.session() as s:  # not cached: a link issued or revoked elsewhere shows at once
         linked = links.has_working_link(session=s, assignment_id=assignment_id)
@@ -313,11 +380,14 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
                 help=None if linked else "This partner has no working link."):
         if _write(lambda s: links.revoke_link(session=s, actor=actor, assignment_id=assignment_id),
                   f"The link of {plain(row.partner_code)} no longer works."):
+            st.session_state.pop("cycles_link", None)
             st.rerun()
     if c.button("Mark sent", icon=":material/outgoing_mail:", key="cycles_mark", disabled=row.status != S.not_sent):
         if _write(lambda s: cycles.mark_sent(session=s, actor=actor, assignment_ids=[assignment_id]),
                   f"{plain(row.partner_code)} marked as sent."):
             st.rerun()
+    if st.session_state.get("cycles_link") and linked:
+        _new_link(*st.session_state["cycles_link"][1:])
     with st.form("cycles_exempt", enter_to_submit=False, border=False):
         if row.status == S.exempt:
             reason = ""
@@ -332,6 +402,46 @@ def _one_assignment(actor: Actor, row: pd.Series) -> None:
                                                   exempt=exempt, reason=reason),
                       f"{plain(row.partner_code)}: exemption {'set' if exempt else 'removed'}."):
                 st.rerun()
+
+
+def _titles_panel(actor: Actor, cycle: pd.Series) -> None:
+    """What partners read as this cycle's title, per language; writers change it here."""
+    cycle_id = int(cycle["id"])
+    stored, shown = _partner_titles(state.database_url(), state.data_version(), cycle_id)
+    with st.expander(f"Title for partners: {plain(shown['en'])}", icon=":material/title:"):
+        if not actor.can_write:
+            for language, name in LANGUAGES.items():
+                default = "" if language in stored else " (neutral default)"
+                st.markdown(f"{name}: {plain(shown[language])}{default}")
+            return
+        with st.form(f"cycles_titles_{cycle_id}", enter_to_submit=False, border=False):
+            st.caption(TITLE_HELP)
+            values = _title_inputs(stored, cycle["due_date"], f"cycles_title_{cycle_id}")
+            saved = st.form_submit_button("Save titles", icon=":material/save:", key="cycles_titles_save")
+        if saved and _write(lambda s: titles.set_partner_titles(session=s, actor=actor, cycle_id=cycle_id,
+                                                               titles=values),
+                            f"Titles for partners of {plain(cycle['name'])} saved."):
+            st.rerun()
+
+
+def _copy_blocked() -> bool:
+    """True when this page is on plain HTTP at an address other than this computer: browsers then keep the clipboard
+    from pages, so the code block's copy button does nothing."""
+    parsed = urlparse(st.context.url or "")
+    return parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1")
+
+
+def _new_link(partner_code: str, url: str, until) -> None:
+    """The link just issued, right under the button that made it, with a copy button; only its hash is stored."""
+    with st.container(border=True, key="cycles_new_link"):
+        st.markdown(f":material/link: **Personal link of {plain(partner_code)}**")
+        st.code(url, language=None, wrap_lines=True)
+        st.caption(("Select the link and copy it (Ctrl+C): on this plain-HTTP address the browser blocks the copy "
+                    "button. " if _copy_blocked() else "Copy it with the button at the right of the link. ")
+                   + f"It works until {until:%Y-%m-%d}. Shown only here: only its hash is stored, so once hidden "
+                   "it cannot be shown again (issue a new one).")
+        st.button("Hide the link", icon=":material/visibility_off:", type="tertiary", key="cycles_link_hide",
+                  on_click=_forget, args=("cycles_link",))
 
 
 def _close(actor: Actor, cycle: pd.Series) -> None:
@@ -352,11 +462,6 @@ def render() -> None:
     flash = st.session_state.pop("cycles_flash", None)
     if flash:
         st.success(flash)
-    link = st.session_state.pop("cycles_link", None)
-    if link:
-        st.info(f"Personal link of **{plain(link[0])}**, shown only now (only its hash is stored):",
-                icon=":material/link:")
-        st.code(link[1], language=None)
 
     today = date.today()
     all_cycles = cached.cycle_list(today)
@@ -376,6 +481,7 @@ def render() -> None:
     cycle_id = st.selectbox("Cycle", ids, format_func=names.get, key="cycles_choice")
     cycle = all_cycles[all_cycles["id"] == cycle_id].iloc[0]
     st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {plain(cycle['created_by'])}")
+    _titles_panel(actor, cycle)
     frame = cached.cycle_funnel(cycle_id, today)
     if frame.empty:
         st.info("This cycle has no partners.")
@@ -408,7 +514,8 @@ def _partners_panel(actor: Actor, frame: pd.DataFrame, cycle: pd.Series) -> None
             _bulk_links(now, shown, cycle_name)
     with right:
         st.markdown("**One partner**")
-        row = _choose(shown, cycle_name)
+        _, partner_titles = _partner_titles(state.database_url(), state.data_version(), int(cycle["id"]))
+        row = _choose(shown, partner_titles)
         if writable and row is not None:
             _one_assignment(now, row)
     if writable:

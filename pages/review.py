@@ -7,6 +7,7 @@ import streamlit as st
 
 from models.collection import AnswerSource, AssignmentStatus, DerivedStatus
 from models.common import LANGUAGES
+from services import texts
 from services.collection import evidence, questionnaire, rules
 from services.core.permissions import Actor
 from services.exports import workbook
@@ -119,16 +120,19 @@ def _header(info: dict, questions: pd.DataFrame) -> None:
             return workbook.questionnaire_workbook(session=s, assignment_ids=[assignment_id])
 
     st.download_button("Download questionnaire (.xlsx)", content,
-                       file_name=f"{info['partner_code']} {info['cycle_name']}.xlsx", mime=XLSX,
+                       file_name=workbook.partner_file_name(
+                           partner_code=info["partner_code"],
+                           title=info["partner_titles"][texts.language_of(info["language"])]), mime=XLSX,
                        icon=":material/table_view:", on_click="ignore", key="review_xlsx",
                        help="The partner's questionnaire as an Excel workbook in its language, current answers filled "
                             "in; e.g. to send to a partner who answers offline.")
 
 
-def _answers(questions: pd.DataFrame) -> None:
+def _answers(questions: pd.DataFrame) -> str:
+    """The answers table under its view picker; the view chosen (the return and reopen comments follow it)."""
     view = st.segmented_control("Show", list(VIEWS), format_func=VIEWS.get, default="all", key="review_view",
-                                required=True)
-    shown = answer_view(questions, view or "all")
+                                required=True) or "all"
+    shown = answer_view(questions, view)
     columns = ANSWER_COLUMNS + (["review_comment"] if (questions["review_comment"] != "").any() else [])
     labels.table(shown, columns, height=min(38 + 35 * len(shown), 520), overrides={
         "criterion_id": st.column_config.TextColumn(labels.label("criterion_id"), width="small"),
@@ -138,6 +142,7 @@ def _answers(questions: pd.DataFrame) -> None:
                                             "applicable on a must criterion."),
         "evidence_count": st.column_config.NumberColumn(labels.label("evidence_count"), width="small"),
     })
+    return view
 
 
 def _evidence(actor: Actor, files: pd.DataFrame) -> None:
@@ -146,9 +151,18 @@ def _evidence(actor: Actor, files: pd.DataFrame) -> None:
         st.caption("No evidence file attached.")
         return
     labels.table(files, ["criterion_id", "filename", "content_type", "size_bytes", "uploaded_by", "uploaded_at"])
-    names = {int(r.id): f"{r.criterion_id} · {r.filename}" for r in files.itertuples()}
+    # Missing or damaged stored copies are said here, with what to do, not only in the server log.
+    problems = evidence.stored_problems(files=files)
+    if problems:
+        st.warning(f"{len(problems):,} of {len(files):,} files cannot be downloaded: their stored copy is missing "
+                   "or damaged. Choose one below for details.", icon=":material/report:")
+    names = {int(r.id): f"{r.criterion_id} · {r.filename}" + (" (unavailable)" if int(r.id) in problems else "")
+             for r in files.itertuples()}
     chosen = st.selectbox("File", list(names), format_func=names.get, key="review_evidence")
     row = files[files["id"] == chosen].iloc[0]
+    problem = problems.get(chosen) or evidence.stored_problem(sha256=row["sha256"], filename=row["filename"])
+    if problem:
+        st.error(plain(problem), icon=":material/error:")
 
     def content() -> bytes:
         # Read when the button is clicked, not on every rerun: evidence files can be several MB.
@@ -156,7 +170,7 @@ def _evidence(actor: Actor, files: pd.DataFrame) -> None:
             return evidence.read_evidence(session=s, actor=actor, evidence_id=chosen)[1]
 
     st.download_button("Download", content, file_name=row["filename"], mime=row["content_type"],
-                       icon=":material/download:", on_click="ignore", key="review_download")
+                       icon=":material/download:", on_click="ignore", disabled=bool(problem), key="review_download")
 
 
 def _history(questions: pd.DataFrame, history: pd.DataFrame) -> None:
@@ -172,11 +186,15 @@ def _history(questions: pd.DataFrame, history: pd.DataFrame) -> None:
                  overrides={"value": ANSWER, "source": "Path"})
 
 
-def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
+def _decide(actor: Actor, info: dict, questions: pd.DataFrame, view: str) -> None:
     st.markdown("**Decision**")
     assignment_id = info["assignment_id"]
     if info["status"] == S.accepted:
-        _reopen(actor, info, questions)
+        st.caption("Accepted: these answers are the partner's record. To change them (the partner's situation "
+                   "changed, a corrected file arrived), reopen it with what to update under each question "
+                   "concerned; the partner's link, staff entry and imports can then change it, and it is reviewed "
+                   "again.")
+        _send_back(actor, info, questions, view, "reopen")
         return
     if info["status"] != S.submitted:
         st.caption(f"Only a submitted questionnaire can be accepted or returned; this one is {info['status']}.")
@@ -185,51 +203,79 @@ def _decide(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
         if _write(lambda s: questionnaire.accept(session=s, actor=actor, assignment_id=assignment_id),
                   f"Accepted the questionnaire of {plain(info['partner_code'])}."):
             st.rerun()
-    with st.form("review_return", enter_to_submit=False):
-        st.caption("Or return it: write what to fix next to each question concerned (at least one). The partner's "
-                   "link opens the questionnaire again with your comments.")
-        editor = questions[["criterion_id", "question", "value", "comment"]].assign(return_comment="")
-        edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key="review_return_editor", placeholder=labels.EMPTY,
-            disabled=["criterion_id", "question", "value", "comment"],
-            column_config={**labels.column_config(editor.columns, {"value": ANSWER}),
-                           "return_comment": st.column_config.TextColumn(labels.label("return_comment"),
-                                                                         max_chars=2000)},
-        )
-        note = st.text_area("Note (kept in the audit log)", max_chars=1000, key="review_note")
-        returned = st.form_submit_button("Return to partner", icon=":material/undo:", key="review_return_submit")
-    if returned:
-        comments = {cid: text for cid, text in zip(edited["criterion_id"], edited["return_comment"], strict=True)
-                    if isinstance(text, str) and text.strip()}
-        if _write(lambda s: questionnaire.return_for_fixes(session=s, actor=actor, assignment_id=assignment_id,
-                                                           comments=comments, note=note),
-                  f"Returned to {plain(info['partner_code'])} with {len(comments)} comment(s)."):
+    st.caption("Or return it: write what to fix under each question concerned (at least one). The partner's link "
+               "opens the questionnaire again with your comments.")
+    _send_back(actor, info, questions, view, "return")
+
+
+SEND_BACK = {  # kind -> (comment placeholder, note label, button label, service, what was done)
+    "return": ("What the partner should fix", "Note (kept in the audit log)", "Return to partner",
+               questionnaire.return_for_fixes, "Returned to"),
+    "reopen": ("What the partner should update", "Reason (kept in the audit log)", "Reopen",
+               questionnaire.reopen, "Reopened the questionnaire of"),
+}
+
+
+def _first_line(text: object) -> str:
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+@st.fragment
+def _send_back(actor: Actor, info: dict, questions: pd.DataFrame, view: str, kind: str) -> None:
+    """A comment box under each question of the view chosen above ("Show"), then one button.
+
+    Plain text boxes, not table cells: what was typed counts even when the button is pressed right after typing,
+    and a long partner comment never pushes the box off the screen. Comments on questions of another view are
+    kept (and sent) while the reviewer switches views. A fragment: typing reruns only this part.
+    """
+    placeholder, note_label, button, service, done = SEND_BACK[kind]
+    assignment_id = info["assignment_id"]
+    prefix = f"review_{kind}_{assignment_id}_"
+    shown = answer_view(questions, view)
+    st.caption(f"Questions shown: {VIEWS[view].lower()} ({len(shown)} of {len(questions)}); choose others with "
+               "“Show” above.")
+    for row in shown.itertuples():
+        with st.container(key=f"{prefix}{row.criterion_id}_box"):
+            answer = labels.ANSWERS.get(row.value, row.value) if row.value else "not answered"
+            line = f"**{row.criterion_id}** · {row.requirement} · answer: **{answer}**"
+            if row.flag:
+                line += f" · :orange[{plain(row.flag)}]"
+            st.markdown(f"{line}  \n{plain(_first_line(row.question))}")
+            if row.comment:
+                st.caption(f"Partner's comment: {plain(row.comment)}")
+            _draft_box(prefix, row.criterion_id, placeholder)
+    drafts = _drafts(prefix, questions["criterion_id"])
+    elsewhere = sorted(set(drafts) - set(shown["criterion_id"]))
+    if elsewhere:
+        st.caption(f"Also kept: your comments on {', '.join(elsewhere)} (not shown in this view).")
+    note = st.text_area(note_label, max_chars=1000, key=f"{prefix}note")
+    if st.button(button, icon=":material/undo:" if kind == "return" else ":material/lock_open:",
+                 key=f"review_{kind}_submit"):
+        if not drafts:
+            st.error("Write what to fix under at least one question.")
+            return
+        if _write(lambda s: service(session=s, actor=actor, assignment_id=assignment_id, comments=drafts, note=note),
+                  f"{done} {plain(info['partner_code'])} with {len(drafts)} comment(s)."):
+            for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+                del st.session_state[key]
             st.rerun()
 
 
-def _reopen(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
-    """An accepted questionnaire is the partner's record; reopening it (with what to update) lets answers change."""
-    with st.form("review_reopen", enter_to_submit=False):
-        st.caption("Accepted: these answers are the partner's record. To change them (the partner's situation "
-                   "changed, a corrected file arrived), reopen it with what to update next to each question "
-                   "concerned; the partner's link, staff entry and imports can then change it, and it is reviewed "
-                   "again.")
-        editor = questions[["criterion_id", "question", "value", "comment"]].assign(reopen_comment="")
-        edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key="review_reopen_editor",
-            disabled=["criterion_id", "question", "value", "comment"],
-            column_config={"criterion_id": "criterion",
-                           "reopen_comment": st.column_config.TextColumn("what to update", max_chars=2000)},
-        )
-        note = st.text_area("Reason (kept in the audit log)", max_chars=1000, key="review_reopen_note")
-        reopened = st.form_submit_button("Reopen", icon=":material/lock_open:", key="review_reopen_submit")
-    if reopened:
-        comments = {cid: text for cid, text in zip(edited["criterion_id"], edited["reopen_comment"], strict=True)
-                    if isinstance(text, str) and text.strip()}
-        if _write(lambda s: questionnaire.reopen(session=s, actor=actor, assignment_id=info["assignment_id"],
-                                                 comments=comments, note=note),
-                  f"Reopened the questionnaire of {info['partner_code']} with {len(comments)} comment(s)."):
-            st.rerun()
+def _draft_box(prefix: str, criterion_id: str, placeholder: str) -> None:
+    """The comment box of one question; what is typed is also kept under a key of its own, which outlives the box
+    (Streamlit forgets a widget's value once the widget is not drawn, e.g. in another view)."""
+    kept, box = f"{prefix}{criterion_id}", f"{prefix}{criterion_id}_text"
+    st.session_state.setdefault(box, st.session_state.get(kept, ""))
+    st.text_area(placeholder, key=box, placeholder=f"{placeholder} (leave empty if nothing)", height=68,
+                 max_chars=2000, label_visibility="collapsed")
+    st.session_state[kept] = st.session_state[box]
+
+
+def _drafts(prefix: str, criteria) -> dict[str, str]:
+    """The comments typed so far, by question (empty ones left out)."""
+    found = {cid: str(st.session_state.get(f"{prefix}{cid}", "")).strip() for cid in criteria}
+    return {cid: text for cid, text in found.items() if text}
 
 
 def _staff_entry(actor: Actor, info: dict, questions: pd.DataFrame) -> None:
@@ -279,12 +325,12 @@ def render() -> None:
     data = _submission(state.database_url(), state.data_version(), assignment_id)
     info, questions = data["info"], data["questions"]
     _header(info, questions)
-    _answers(questions)
+    view = _answers(questions)
     left, right = st.columns(2)
     with left:
         _evidence(actor, data["evidence"])
     with right:
         _history(questions, data["history"])
     if actor.can_write:
-        _decide(actor, info, questions)
+        _decide(actor, info, questions, view)
         _staff_entry(actor, info, questions)

@@ -30,6 +30,14 @@ _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Shown for an unknown, expired or revoked link, before the partner's language is known: in every language.
 INVALID_LINK = "  \n".join(texts.texts_in_every_language("supplier.invalid_link").values())
+# On a phone (Streamlit stacks columns below 640 px) the header takes a few lines, so the first question shows on
+# the first screen: a smaller title and less empty space above it. Desktop keeps Streamlit's own sizes.
+SMALL_SCREEN_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+  .st-key-supplier_header h1 { font-size: 1.5rem; line-height: 1.25; padding: 0.25rem 0 0; }
+}
+</style>"""
 
 
 def t(key: str, language: str, **values) -> str:
@@ -52,6 +60,13 @@ def _category(number: object, language: str) -> str:
 
 def _blank(value: object) -> bool:
     return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+
+
+def upload_limit_mb() -> int:
+    """The evidence size limit the uploader checks in the browser: the evidence rule's, or the server's own upload
+    limit (server.maxUploadSize) when that is lower. A file between the two would pass the browser's check and then
+    be refused by the server with a bare "AxiosError 413" in the file's chip, which no page code can translate."""
+    return max(1, min(EVIDENCE_MB, int(st.get_option("server.maxUploadSize"))))
 
 
 def _day(value: date | datetime | None) -> str:
@@ -107,11 +122,13 @@ def offline_file(token: str, language: str) -> Callable[[], bytes]:
 
 
 def _offline(info: dict, token: str, language: str) -> None:
-    text, button = st.columns([3, 2], vertical_alignment="center")
-    text.caption(t("offline_help", language, sheet=workbook.ANSWERS_SHEET))
-    button.download_button(t("offline", language), offline_file(token, language),
-                           file_name=f"{info['partner_code']} {info['cycle_name']}.xlsx", mime=XLSX,
-                           icon=":material/download:", on_click="ignore", width="stretch", key="supplier_xlsx")
+    st.caption(t("offline_help", language, sheet=workbook.ANSWERS_SHEET))
+    # on_click="rerun": when the link was revoked after the page was drawn, the file is not built (Streamlit then
+    # only says "Failed to generate file" in English, for a few seconds) and the rerun shows the plain message.
+    st.download_button(t("offline", language), offline_file(token, language),
+                       file_name=workbook.partner_file_name(partner_code=info["partner_code"],
+                                                            title=info["partner_titles"][language]),
+                       mime=XLSX, icon=":material/download:", on_click="rerun", key="supplier_xlsx")
 
 
 def _mark_opened(info: dict) -> None:
@@ -168,18 +185,21 @@ def _question_editor(row, language: str, files: list[str], upload_round: int) ->
                         height=68, max_chars=4000)
     if files:
         st.caption(t("attached", language, files=", ".join(_plain(f) for f in files)))
+    limit = upload_limit_mb()
     uploads = st.file_uploader(t("evidence", language), type=EVIDENCE_ENDINGS, accept_multiple_files=True,
-                               help=t("evidence_help", language, mb=EVIDENCE_MB), max_upload_size=EVIDENCE_MB,
+                               help=t("evidence_help", language, mb=limit), max_upload_size=limit,
                                key=f"e_{row.criterion_id}_{upload_round}")
-    st.caption(t("upload_hint", language, mb=EVIDENCE_MB))  # Streamlit 1.67 cannot translate the uploader's own text
+    st.caption(t("upload_hint", language, mb=limit))  # Streamlit 1.67 cannot translate the uploader's own text
     st.divider()
     return value, text, uploads or []
 
 
 def _read_only(frame: pd.DataFrame, language: str, files: dict[str, list[str]]) -> None:
-    st.subheader(t("read_only", language))
-    for (number, _name), group in frame.groupby(["category_number", "category"], sort=False):
-        with st.expander(f"{number}. {_category(number, language)}"):
+    """The answers as submitted, folded away in one expander: the page stays short, so the confirmation above it
+    is on the screen wherever the partner was on the page when submitting."""
+    with st.expander(f"{t('read_only', language)} ({len(frame)})", icon=":material/checklist:"):
+        for (number, _name), group in frame.groupby(["category_number", "category"], sort=False):
+            st.markdown(f"**{number}. {_category(number, language)}**")
             for row in group.itertuples():
                 _question_heading(row, language)
                 line = f"{t('answer', language)}: **{_answer_label(row.value, language)}**"
@@ -249,9 +269,12 @@ def _attach(info: dict, criterion_id: str, upload, language: str) -> None:
     name = _plain(upload.name)
 
     def add(s):
-        evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=criterion_id,
-                              filename=upload.name, data=upload.getvalue(), uploaded_by=info["who"],
-                              actor=info["actor"])
+        try:
+            evidence.add_evidence(session=s, assignment_id=info["assignment_id"], criterion_id=criterion_id,
+                                  filename=upload.name, data=upload.getvalue(), uploaded_by=info["who"],
+                                  actor=info["actor"])
+        except evidence.EvidenceRefused as refused:  # said in the partner's language
+            raise ValidationError(refused.message(language)) from refused
 
     def reject(reason: str) -> None:
         _flash("error", t("upload_rejected", language, file=name, criterion=criterion_id, reason=reason))
@@ -319,7 +342,6 @@ def _editor(info: dict, token: str, frame: pd.DataFrame, language: str, files: d
     upload_round = st.session_state.setdefault("supplier_upload_round", 0)
     entries: dict[str, tuple] = {}
     with st.form(f"section_{number}", enter_to_submit=False):
-        st.subheader(labels[number].split(" · ")[0])
         for row in frame[frame["category_number"] == number].itertuples():
             entries[row.criterion_id] = _question_editor(row, language, files.get(row.criterion_id, []),
                                                          upload_round)
@@ -348,6 +370,25 @@ def _editor(info: dict, token: str, frame: pd.DataFrame, language: str, files: d
     st.rerun()
 
 
+def _header(info: dict, language: str) -> None:
+    """Title for partners, partner and due date, language: a few lines, also on a phone."""
+    st.html(SMALL_SCREEN_CSS)
+    with st.container(key="supplier_header"):
+        st.title(_plain(info["partner_titles"][language]), anchor=False)
+        line, pick = st.columns([3, 2], vertical_alignment="center")
+        line.markdown(t("for_partner", language, partner=_plain(info["legal_name"])) + " · "
+                      + t("due", language, due=_day(info["due_date"])))
+        pick.segmented_control(t("language", language), list(LANGUAGES), format_func=LANGUAGES.get,
+                               default=language, required=True, key="supplier_language",
+                               label_visibility="collapsed")
+
+
+def _help(info: dict, token: str, language: str) -> None:
+    with st.expander(t("help", language), icon=":material/help:"):
+        st.caption(t("intro", language, **_answer_words(language)))
+        _offline(info, token, language)
+
+
 def render() -> None:
     token = st.session_state.get("supplier_token")
     info = _resolve(token)
@@ -355,24 +396,18 @@ def render() -> None:
         st.info(INVALID_LINK)
         return
     _mark_opened(info)
-    choices = list(LANGUAGES)
-    language = st.session_state.get("supplier_language", info["language"])
-
-    head, pick = st.columns([4, 1], vertical_alignment="bottom")
-    head.title(t("title", language))
-    pick.selectbox(t("language", language), choices, index=choices.index(language), key="supplier_language",
-                   format_func=LANGUAGES.get)
-    st.markdown(t("for_partner", language, partner=_plain(info["legal_name"])) + "  \n"
-                + t("cycle_due", language, cycle=_plain(info["cycle_name"]), due=_day(info["due_date"])))
+    language = st.session_state.get("supplier_language") or info["language"]
+    _header(info, language)
 
     version = state.data_version()
     frame = _questions(state.database_url(), version, info["assignment_id"], language)
     files = _evidence_names(state.database_url(), version, info["assignment_id"])
     status = info["status"]
     if not info["editable"]:  # submitted or accepted: a closed cycle or an exemption has no valid link
+        # In place of the form, with the answers folded away below: on the screen after pressing Submit.
         _show_flash()
         st.success(t("accepted", language) if status == AssignmentStatus.accepted
-                   else t("submitted", language, when=_day(info["submitted_at"])))
+                   else t("submitted", language, when=_day(info["submitted_at"])), icon=":material/task_alt:")
         _read_only(frame, language, files)
         supplier_section(info, token, language)
         return
@@ -380,13 +415,11 @@ def render() -> None:
     if status == AssignmentStatus.returned:
         to_fix = int((frame["review_comment"] != "").sum())
         st.warning(t("returned", language, count=to_fix), icon=":material/rate_review:")
-    else:
-        st.caption(t("intro", language, **_answer_words(language)))
     answered, carried = int((frame["shown_value"] != "").sum()), int(frame["carried"].sum())
     st.progress(answered / len(frame) if len(frame) else 0.0,
                 text=t("progress", language, answered=answered, count=len(frame))
                 + (f" · {t('carried', language, count=carried)}" if carried else ""))
-    _offline(info, token, language)
+    _help(info, token, language)
     _editor(info, token, frame, language, files)
     _show_flash()
     supplier_section(info, token, language)

@@ -68,7 +68,10 @@ def assignments(session, name: str) -> dict[str, str]:
 def test_open_cycle_for_everyone_prints_counts_and_audits_as_cli(run, session, partners):
     code, out, err = run("open-cycle", "2027 annual review", "--due", DUE, "--language", "es")
     assert (code, err) == (0, "")
-    assert out == f"Opened cycle '2027 annual review' (due {DUE}) for 4 partners: 3 not sent, 1 exempt.\n"
+    year = DUE[:4]
+    assert out == (f"Opened cycle '2027 annual review' (due {DUE}) for 4 partners: 3 not sent, 1 exempt.\n"
+                   f"Partners see it as: en: Supply chain security questionnaire {year}; es: Cuestionario de "
+                   f"seguridad de la cadena de suministro {year}; zh: {year} 年供应链安全问卷\n")
     assert assignments(session, "2027 annual review") == {"MX1": "not sent", "CN1": "not sent", "HWY1": "exempt",
                                                           "US/1": "not sent"}
     cycle = session.exec(select(Cycle).where(Cycle.name == "2027 annual review")).one()
@@ -84,7 +87,31 @@ def test_open_cycle_filters_repeat_and_no_exempt(run, session, partners):
     assert assignments(session, "Mexico high") == {"MX1": "not sent", "HWY1": "not sent"}
 
 
+def test_open_cycle_with_titles_for_partners(run, session, partners):
+    code, out, _ = run("open-cycle", "2027 critical partners spot check", "--due", DUE,
+                       "--title", "en", "  Annual   security review ", "--title", "ZH", "年度安全审查")
+    assert code == 0
+    assert out.splitlines()[1] == (f"Partners see it as: en: Annual security review; es: Cuestionario de seguridad "
+                                   f"de la cadena de suministro {DUE[:4]}; zh: 年度安全审查")
+    cycle = session.exec(select(Cycle).where(Cycle.name == "2027 critical partners spot check")).one()
+    assert cycle.partner_titles == {"en": "Annual security review", "zh": "年度安全审查"}
+    event = session.exec(select(AuditEvent).where(AuditEvent.entity == "cycle")).one()
+    assert event.after["partner_titles"] == cycle.partner_titles
+
+
 @pytest.mark.parametrize(("argv", "message"), [
+    (("--title", "fr", "Revue annuelle"), "title: 'fr' is not a language of the questionnaire; use one of en, es, zh"),
+    (("--title", "es", "Uno", "--title", "es", "Dos"), "--title: es is given twice"),
+    (("--title", "en", "x" * 121), "title (English): 121 characters, at most 120"),
+])
+def test_open_cycle_refuses_bad_titles_and_writes_nothing(run, session, partners, argv, message):
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run("open-cycle", "2027", "--due", DUE, *argv)
+    assert session.exec(select(Cycle)).all() == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("--title", "en"), "argument --title: expected 2 arguments"),
     (("--due", "31/12/2027"), "argument --due: '31/12/2027' is not a date; write it as YYYY-MM-DD"),
     (("--due", DUE, "--language", "fr"), "argument --language: invalid choice: 'fr'"),
     (("--due", DUE, "--criticality", "extreme"), "argument --criticality: invalid choice: 'extreme'"),

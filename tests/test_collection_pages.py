@@ -156,6 +156,58 @@ def test_open_a_cycle_through_the_form(page_app, session, partner_ids):
     assert by_partner[partner_ids["MX-0001"]].language == "es"
 
 
+def test_a_cycle_gets_titles_for_partners_when_opened(page_app, session, partner_ids):
+    at = page_app("cycles", role="analyst").run()
+    year = (date.today() + timedelta(days=60)).year
+    assert at.text_input(key="open_title_es").placeholder == (
+        f"Cuestionario de seguridad de la cadena de suministro {year}")  # the neutral default, greyed out
+    at.text_input(key="open_name").set_value("2027 critical partners spot check")
+    at.text_input(key="open_title_en").set_value("Security review 2027")
+    at.text_input(key="open_title_zh").set_value("2027 年度安全审查")
+    at.button(key="open_submit").click().run()
+    assert not at.exception
+    fresh(session)
+    opened = session.exec(select(Cycle).where(Cycle.name == "2027 critical partners spot check")).one()
+    assert opened.partner_titles == {"en": "Security review 2027", "zh": "2027 年度安全审查"}
+
+
+def test_partners_read_the_title_for_partners_never_the_cycle_name(page_app, supplier_app, session, cycle,
+                                                                    partner_ids, downloads):
+    """Issue 7, item 6: the page, the workbook, its file name and its properties show the title in the partner's
+    language; a language without one gets the neutral default; viewers see the titles, writers change them."""
+    viewer = page_app("cycles", role="viewer").run()
+    neutral = f"Cuestionario de seguridad de la cadena de suministro {cycle.due_date.year}"
+    assert f"Español: {neutral} (neutral default)" in texts(viewer)
+
+    at = page_app("cycles", role="analyst").run()
+    at.text_input(key=f"cycles_title_{cycle.id}_es").set_value("Revisión anual de seguridad 2027")
+    at.text_input(key=f"cycles_title_{cycle.id}_en").set_value("Annual security review 2027")
+    at.button(key="cycles_titles_save").click().run()
+    assert not at.exception
+    assert "Title for partners: Annual security review 2027" in texts(at)
+    fresh(session)
+    assert session.get(Cycle, cycle.id).partner_titles == {"en": "Annual security review 2027",
+                                                           "es": "Revisión anual de seguridad 2027"}
+
+    mexican = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    page = supplier_app(issue_token(session, mexican)).run()
+    assert page.title[0].value == "Revisión anual de seguridad 2027"
+    assert cycle.name not in texts(page)
+    data = downloads["MX-0001 Revisión anual de seguridad 2027.xlsx"]()
+    assert "Revisión anual de seguridad 2027" in instructions(data) and cycle.name not in instructions(data)
+    properties = load_workbook(io.BytesIO(data)).properties
+    assert properties.title == "Cuestionario de seguridad CTPAT: Revisión anual de seguridad 2027"
+    page.segmented_control(key="supplier_language").set_value("zh").run()
+    assert page.title[0].value == f"{cycle.due_date.year} 年供应链安全问卷"  # no Chinese title: the default
+
+    at.text_input(key=f"cycles_title_{cycle.id}_es").set_value("")
+    at.button(key="cycles_titles_save").click().run()
+    fresh(session)
+    assert session.get(Cycle, cycle.id).partner_titles == {"en": "Annual security review 2027"}
+    page.segmented_control(key="supplier_language").set_value("es").run()
+    assert page.title[0].value == neutral
+
+
 def test_open_cycle_problem_is_shown(page_app, cycle):
     at = page_app("cycles", role="admin").run()
     at.text_input(key="open_name").set_value(cycle.name)
@@ -180,28 +232,60 @@ def test_issue_link_uses_the_configured_base_url(page_app, session, cycle, partn
     assert at.code[0].value.startswith("https://ctpat.example.com/?token=")
 
 
-def test_issue_link_shows_a_working_url_once(page_app, session, cycle, partner_ids, monkeypatch):
+def test_issue_link_shows_a_working_url_where_the_click_was(page_app, session, cycle, partner_ids, monkeypatch):
     monkeypatch.delenv("CTPAT_BASE_URL", raising=False)
     at = page_app("cycles", role="analyst").run()
     assignment = assignment_of(session, cycle.id, partner_ids["CN-0001"])
     at.selectbox(key="cycles_assignment").set_value(assignment.id)
     at.button(key="cycles_issue").click().run()
     assert not at.exception
-    url = at.code[0].value
+    # In a box right under the partner's buttons (not at the top of the page), with the code block's copy button.
+    shown = [c.value for c in at.container("cycles_new_link").code]
+    assert len(shown) == 1 and len(at.code) == 1
+    url = shown[0]
     assert url.startswith("http://localhost:8501/?token=")
     token = url.split("token=", 1)[1]
     assert len(token) >= 43
     fresh(session)
     assert links.resolve_token(session=session, token=token).id == assignment.id
     assert assignment_of(session, cycle.id, partner_ids["CN-0001"]).status == "sent"
+    assert "It works until" in texts(at) and "only its hash is stored" in texts(at)
+
+    at.run()  # still there while this partner stays chosen: the analyst has time to copy it
+    assert [c.value for c in at.code] == [url]
+    at.button(key="cycles_link_hide").click().run()
+    assert len(at.code) == 0  # hidden, it is gone: only its hash is kept
+
+    at.button(key="cycles_issue").click().run()
+    assert len(at.code) == 1
+    at.selectbox(key="cycles_assignment").set_value(assignment_of(session, cycle.id, partner_ids["MX-0001"]).id)
     at.run()
-    assert len(at.code) == 0  # shown once: only its hash is kept
+    assert len(at.code) == 0  # another partner chosen: the link is not shown next to it
 
 
-def test_bulk_links_csv_and_revoke(page_app, session, cycle, partner_ids):
+def test_bulk_links_need_a_confirmation_stating_the_number(page_app, session, cycle, partner_ids):
     at = page_app("cycles", role="admin").run()
     assert "Issue links for 3 partners" in buttons(at)
     at.button(key="cycles_issue_all").click().run()
+    assert not at.exception
+    assert "Issue new links for 3 partners?" in texts(at)
+    assert "Yes, issue 3 links" in buttons(at)
+    fresh(session)
+    assert {a.status for a in session.exec(select(Assignment)).all()} == {"not sent", "exempt"}  # nothing yet
+
+    at.button(key="cycles_issue_all_cancel").click().run()
+    assert "Issue new links for 3 partners?" not in texts(at)
+    fresh(session)
+    assert {a.status for a in session.exec(select(Assignment)).all()} == {"not sent", "exempt"}
+
+    at.button(key="cycles_issue_all").click().run()
+    at.multiselect(key="cycles_countries").set_value(["Mexico"]).run()
+    assert "Issue new links for" not in texts(at)  # the partners shown changed: the question is asked again
+    assert "Issue links for 1 partners" in buttons(at)
+    at.multiselect(key="cycles_countries").set_value([]).run()
+
+    at.button(key="cycles_issue_all").click().run()
+    at.button(key="cycles_issue_all_yes").click().run()
     assert not at.exception
     assert "3 links issued" in texts(at)
     assert at.download_button(key="cycles_links_download").label == "Download the links (CSV)"
@@ -209,6 +293,11 @@ def test_bulk_links_csv_and_revoke(page_app, session, cycle, partner_ids):
     states = {a.partner_id: a.status for a in session.exec(select(Assignment)).all()}
     assert states[partner_ids["DE-0001"]] == "exempt"
     assert sorted(s for p, s in states.items() if p != partner_ids["DE-0001"]) == ["sent", "sent", "sent"]
+
+    at.checkbox(key="cycles_replace").check().run()
+    at.button(key="cycles_issue_all").click().run()
+    assert "3 of them were sent a link before: that link stops working." in texts(at)
+    at.button(key="cycles_issue_all_cancel").click().run()
 
     assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
     at.selectbox(key="cycles_assignment").set_value(assignment.id)
@@ -277,7 +366,8 @@ def test_cycles_excel_downloads_hold_the_partners_shown(page_app, session, cycle
     chinese = assignment_of(session, cycle.id, partner_ids["CN-0001"])
     at.selectbox(key="cycles_assignment").set_value(chinese.id).run()
     assert not at.download_button(key="cycles_xlsx_one").disabled
-    data = downloads["CN-0001 2027 annual review.xlsx"]()
+    # Named as the partner reads it: its code and the title for partners in its language, not the cycle's name.
+    data = downloads[f"CN-0001 {cycle.due_date.year} 年供应链安全问卷.xlsx"]()
     rows = workbook_rows(data)
     assert set(rows["partner_code"]) == {"CN-0001"}
     first = questions_of(session, chinese)[0]
@@ -369,13 +459,13 @@ def sections_of(session, assignment: Assignment) -> dict[int, list[str]]:
     return {int(n): list(g["criterion_id"]) for n, g in frame.groupby("category_number", sort=False)}
 
 
-def test_supplier_sees_its_questionnaire_in_chinese(supplier_app, session, chen):
+def test_supplier_sees_its_questionnaire_in_chinese(supplier_app, session, cycle, chen):
     assignment, token = chen
     at = supplier_app(token).run()
     assert not at.exception
     page = texts(at)
-    assert "供应链安全问卷" in page
-    assert "Shenzhen Lumen Electronics" in page and "2027 annual review" in page
+    assert at.title[0].value == f"{cycle.due_date.year} 年供应链安全问卷"  # the neutral title, not the cycle's name
+    assert "Shenzhen Lumen Electronics" in page and "2027 annual review" not in page
     first = questions_of(session, assignment)[0]
     question = session.get(CriterionText, (first, "zh", "")).question
     assert question in page
@@ -439,6 +529,69 @@ def test_supplier_submit_needs_comments_then_becomes_read_only(supplier_app, ses
     assert "Guard post is being built" in texts(at)
 
 
+def shown_in_order(at) -> list[str]:
+    """The page's elements in the order they are drawn, as "type: text", expanders' contents included."""
+    found = []
+    for node in at.main:
+        kind = getattr(node, "type", "")
+        text = node.label if kind == "expander" else getattr(node, "value", None)
+        found.append(f"{kind}: {text if isinstance(text, str) else ''}")
+    return found
+
+
+def test_supplier_page_is_compact_on_a_phone_and_confirms_in_place(supplier_app, session, ramirez):
+    """Issue 7, item 7: a short header (title, partner and due date on one line, language picker) with a smaller
+    title on small screens; the instructions folded away, so the first question follows the header; after Submit
+    the confirmation replaces the form, the answers folded under it."""
+    assignment, token = ramirez
+    at = supplier_app(token).run()
+    assert not at.exception
+    header = at.container("supplier_header")
+    assert [t.value for t in header.title] == [at.title[0].value] and len(at.title) == 1
+    assert any("@media (max-width: 640px)" in h.proto.body and ".st-key-supplier_header h1" in h.proto.body
+               for h in at.get("html"))
+    order = shown_in_order(at)
+    first_question = next(i for i, line in enumerate(order) if line.startswith("radio"))
+    help_at = order.index(f"expander: {catalogue_text('supplier.help', 'es')}")
+    before = [line for line in order[:first_question]
+              if not line.startswith(("main", "flex_container", "column", "form", "expander"))]
+    # Title, "Para … · fecha límite …", the language picker, the progress bar, then the folded help (its caption and
+    # download button inside); nothing else pushes the first question down.
+    assert help_at < first_question and len(before) <= 9, before
+
+    for cid in questions_of(session, assignment):
+        save_by_link(session, assignment, [cid], value="yes")
+    at.run()
+    at.button(key="submit").click().run()
+    assert not at.exception
+    order = shown_in_order(at)
+    confirmed = next(i for i, line in enumerate(order) if line.startswith("success"))
+    folded = next(i for i, line in enumerate(order)
+                  if line.startswith(f"expander: {catalogue_text('supplier.read_only', 'es')}"))
+    assert confirmed < folded and not at.radio and not at.button
+    assert [line for line in order[:confirmed] if line.startswith(("radio", "text_area", "expander"))] == []
+
+
+def test_supplier_uploader_never_promises_more_than_the_server_takes(supplier_app, session, ramirez):
+    """Issue 7, item 19: with the server's upload limit under the evidence limit, the browser checks the lower one
+    (a file between the two would otherwise end in a bare "AxiosError 413") and the caption says it."""
+    from streamlit import config as st_config
+
+    _, token = ramirez
+    before = st_config.get_option("server.maxUploadSize")
+    st_config.set_option("server.maxUploadSize", 4)
+    try:
+        at = supplier_app(token).run()
+        assert not at.exception
+        uploader = at.get("file_uploader")[0]
+        assert uploader.proto.max_upload_size_mb == 4
+        assert catalogue_text("supplier.upload_hint", "es", mb=4) in [c.value for c in at.caption]
+    finally:
+        st_config.set_option("server.maxUploadSize", before)
+    at = supplier_app(token).run()
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == evidence.MAX_EVIDENCE_BYTES // (1024 * 1024)
+
+
 def test_supplier_evidence_upload_and_rejection(supplier_app, session, chen):
     assignment, token = chen
     first = questions_of(session, assignment)[0]
@@ -451,16 +604,19 @@ def test_supplier_evidence_upload_and_rejection(supplier_app, session, chen):
     at.button(key="save").click().run()
     assert not at.exception
     errors = "\n".join(e.value for e in at.error)
-    assert "invoice" in errors and "program or script" in errors
+    assert "invoice" in errors and "程序或脚本" in errors  # why, in the partner's language
+    assert "program or script" not in errors
     files = evidence.list_evidence(session=session, assignment_id=assignment.id)
     assert list(files["filename"]) == ["seal-log.pdf"]
     assert "seal-log" in texts(at)
     assert len(at.file_uploader(key=f"e_{first}_1").value or []) == 0  # the uploader was emptied
 
 
-def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app, session, chen, partner_ids,
+def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app, session, cycle, chen, partner_ids,
                                                                    downloads):
     assignment, token = chen
+    chinese = f"CN-0001 {cycle.due_date.year} 年供应链安全问卷.xlsx"  # the title for partners, not the cycle's name
+    spanish = f"CN-0001 Cuestionario de seguridad de la cadena de suministro {cycle.due_date.year}.xlsx"
     first = questions_of(session, assignment)[0]
     save_by_link(session, assignment, [first], value="partial", comment="Seal log since March")
     for other in ("MX-0001", "VN-0001"):  # other partners of the cycle, with answers and links of their own
@@ -471,7 +627,7 @@ def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app
     assert not at.exception
     assert at.download_button(key="supplier_xlsx").label == "下载后离线填写"
     assert catalogue_text("supplier.offline_help", "zh", sheet=ANSWERS_SHEET) in texts(at)
-    data = downloads["CN-0001 2027 annual review.xlsx"]()
+    data = downloads[chinese]()
     rows = workbook_rows(data)
     assert set(rows["partner_code"]) == {"CN-0001"} and len(rows) == len(questions_of(session, assignment))
     row = rows.set_index("criterion_id").loc[first]
@@ -479,18 +635,18 @@ def test_supplier_downloads_its_own_questionnaire_to_answer_offline(supplier_app
     assert row["question"] == session.get(CriterionText, (first, "zh", "")).question
     text = instructions(data)
     assert "填写说明" in text and "向您发送此文件的人" in text  # how to fill it in; send it back to your contact
-    for other in ("Transportes Ramírez", "Saigon Forwarding", "MX-0001", "VN-0001"):
+    for other in ("Transportes Ramírez", "Saigon Forwarding", "MX-0001", "VN-0001", "2027 annual review"):
         assert other not in text
 
-    at.selectbox(key="supplier_language").set_value("es").run()
+    at.segmented_control(key="supplier_language").set_value("es").run()
     assert at.download_button(key="supplier_xlsx").label == "Descargar para responder sin conexión"
-    rows = workbook_rows(downloads["CN-0001 2027 annual review.xlsx"]())
+    rows = workbook_rows(downloads[spanish]())
     assert rows.set_index("criterion_id").at[first, "answer"] == "parcial"
 
     links.revoke_link(session=session, actor=ANALYST, assignment_id=assignment.id)
     session.commit()
     with pytest.raises(ValidationError, match="not valid"):  # a link revoked after the page was drawn gets no file
-        downloads["CN-0001 2027 annual review.xlsx"]()
+        downloads[spanish]()
 
 
 def test_submitted_questionnaire_offers_no_offline_download(supplier_app, session, chen):
@@ -592,6 +748,10 @@ def submitted(session, cycle, partner_ids) -> Assignment:
     return assignment
 
 
+def submitted_year(session, assignment: Assignment) -> int:
+    return session.get(Cycle, assignment.cycle_id).due_date.year
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_review_page_renders_for_every_role(page_app, submitted, role):
     at = page_app("review", role=role).run()
@@ -641,15 +801,52 @@ def test_review_return_needs_a_comment_then_returns(page_app, session, submitted
     fresh(session)
     assert session.get(Assignment, submitted.id).status == "submitted"
 
-    at.session_state["review_return_editor"] = {
-        "edited_rows": {1: {"return_comment": "Photo of the seal log, please"}}, "added_rows": [], "deleted_rows": []}
-    at.button(key="review_return_submit").click().run()
+    second = questions_of(session, submitted)[1]
+    at.text_area(key=f"review_return_{submitted.id}_{second}_text").set_value("Photo of the seal log, please")
+    at.button(key="review_return_submit").click().run()  # typed and sent in one go: the comment counts
     assert not at.exception
+    assert "Returned to MX-0001 with 1 comment(s)." in texts(at)
     fresh(session)
     assert session.get(Assignment, submitted.id).status == "returned"
-    second = questions_of(session, submitted)[1]
     frame = questionnaire.questionnaire(session=session, assignment_id=submitted.id)
     assert frame.set_index("criterion_id").at[second, "review_comment"] == "Photo of the seal log, please"
+
+
+def test_review_return_follows_the_view_with_the_comment_box_first(page_app, session, cycle, partner_ids):
+    """Issue 7, item 3: the return comments are asked under each question of the view chosen (e.g. partial, no or
+    flagged), next to the partner's comment however long, and comments typed in another view are kept."""
+    submitted = assignment_of(session, cycle.id, partner_ids["MX-0001"])
+    ids = questions_of(session, submitted)
+    first, second, third = ids[:3]
+    long_comment = " ".join(["Seals are bought from a local shop and logged by the guard on duty."] * 30)
+    save_by_link(session, submitted, ids)
+    save_by_link(session, submitted, [first], value="no", comment="No seal log")
+    save_by_link(session, submitted, [third], value="partial", comment=long_comment)
+    assert questionnaire.submit(session=session, assignment_id=submitted.id, submitted_by="ramirez",
+                                actor=via_link(session, submitted.id)) == []
+    session.commit()
+    at = page_app("review", role="analyst").run()
+    boxes = [t.key for t in at.text_area if t.key.startswith(f"review_return_{submitted.id}_")]
+    assert len(boxes) == len(questions_of(session, submitted)) + 1  # every question (view "all"), and the note
+
+    at.text_area(key=f"review_return_{submitted.id}_{second}_text").set_value("Which seals?").run()
+    at.segmented_control(key="review_view").set_value("attention").run()
+    assert not at.exception
+    boxes = [t.key for t in at.text_area if t.key.endswith("_text")]
+    assert boxes == [f"review_return_{submitted.id}_{c}_text" for c in (first, third)]  # the no and the partial
+    box = at.container(f"review_return_{submitted.id}_{third}_box")
+    assert [t.key for t in box.text_area] == [f"review_return_{submitted.id}_{third}_text"]  # beside its comment
+    assert "Partner's comment: Seals are bought from a local shop" in box.caption[0].value.replace("\\", "")
+    assert f"Also kept: your comments on {second}" in texts(at)
+
+    at.text_area(key=f"review_return_{submitted.id}_{third}_text").set_value("Which seal standard?")
+    at.button(key="review_return_submit").click().run()
+    assert "Returned to MX-0001 with 2 comment(s)." in texts(at)
+    fresh(session)
+    frame = questionnaire.questionnaire(session=session, assignment_id=submitted.id).set_index("criterion_id")
+    assert (frame.at[second, "review_comment"], frame.at[third, "review_comment"]) == (
+        "Which seals?", "Which seal standard?")
+    assert frame.at[first, "review_comment"] == ""
 
 
 def test_review_reopens_an_accepted_questionnaire(page_app, session, submitted):
@@ -659,9 +856,8 @@ def test_review_reopens_an_accepted_questionnaire(page_app, session, submitted):
     at.toggle(key="review_everyone").set_value(True).run()
     at.selectbox(key="review_assignment").set_value(submitted.id).run()
     assert "Accept" not in buttons(at)
-    at.session_state["review_reopen_editor"] = {
-        "edited_rows": {0: {"reopen_comment": "New seal supplier since March: update"}}, "added_rows": [],
-        "deleted_rows": []}
+    first = questions_of(session, submitted)[0]
+    at.text_area(key=f"review_reopen_{submitted.id}_{first}_text").set_value("New seal supplier since March: update")
     at.button(key="review_reopen_submit").click().run()
     assert not at.exception
     assert "Reopened the questionnaire of MX-0001 with 1 comment(s)." in texts(at)
@@ -689,11 +885,40 @@ def test_review_history_and_evidence_download(page_app, session, cycle, partner_
     assert downloads["audit.txt"]() == b"Audit report 2027\n"
 
 
+def test_review_says_which_evidence_file_is_missing_or_damaged(page_app, session, cycle, partner_ids, tmp_path,
+                                                                 monkeypatch):
+    """Issue 7, item 19: a stored copy gone or changed is said on the page, with what to do; no dead download."""
+    monkeypatch.setenv("CTPAT_DATA_DIR", str(tmp_path))
+    assignment = assignment_of(session, cycle.id, partner_ids["VN-0001"])
+    first = questions_of(session, assignment)[0]
+    added = {name: evidence.add_evidence(session=session, assignment_id=assignment.id, criterion_id=first,
+                                         filename=name, data=data, uploaded_by="ops",
+                                         actor=via_link(session, assignment.id))
+             for name, data in (("audit.txt", b"Audit report 2027\n"), ("seals.txt", b"Seal log 2027\n"))}
+    session.commit()
+    evidence.evidence_path(added["seals.txt"].sha256).unlink()
+    evidence.evidence_path(added["audit.txt"].sha256).write_bytes(b"Audit report 2028\n")  # same size, changed
+    at = page_app("review", role="analyst").run()
+    at.toggle(key="review_everyone").set_value(True).run()
+    at.selectbox(key="review_assignment").set_value(assignment.id).run()
+    assert not at.exception
+    assert "1 of 2 files cannot be downloaded" in "\n".join(w.value for w in at.warning)
+    at.selectbox(key="review_evidence").set_value(added["seals.txt"].id).run()
+    error = "\n".join(e.value for e in at.error).replace("\\", "")  # shown as plain text: markdown escaped
+    assert f"seals.txt: the stored file is missing from {tmp_path / 'evidence'}" in error
+    assert "ask the partner to upload the file again" in error
+    assert at.download_button(key="review_download").disabled
+    at.selectbox(key="review_evidence").set_value(added["audit.txt"].id).run()
+    assert "audit.txt: the stored file is damaged" in "\n".join(e.value for e in at.error).replace("\\", "")
+    assert at.download_button(key="review_download").disabled
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_review_downloads_the_shown_partners_questionnaire(page_app, session, submitted, downloads, role):
     at = page_app("review", role=role).run()
     assert at.download_button(key="review_xlsx").label == "Download questionnaire (.xlsx)"
-    rows = workbook_rows(downloads["MX-0001 2027 annual review.xlsx"]())
+    title = f"Cuestionario de seguridad de la cadena de suministro {submitted_year(session, submitted)}"
+    rows = workbook_rows(downloads[f"MX-0001 {title}.xlsx"]())  # named in the partner's language, not the cycle's
     assert set(rows["partner_code"]) == {"MX-0001"}
     answers = rows.set_index("criterion_id")
     first, second = questions_of(session, submitted)[:2]

@@ -115,6 +115,47 @@ def test_refused_uploads_say_why(session, assignments, filename, data, message):
     assert session.exec(select(Evidence)).first() is None
 
 
+@pytest.mark.parametrize(("filename", "data", "language", "message"), [
+    ("tool.exe", b"MZ\x90\x00\x03" + b"\x00" * 100, "zh", "tool.exe：该文件是程序或脚本。证明文件可以是 PDF 文档"),
+    ("scan.jpg", PDF, "es", "scan.jpg: el contenido es un documento PDF, así que el nombre debe terminar en .pdf."),
+    ("photo.png", JPEG, "es", "photo.png: el contenido es una imagen JPEG, así que el nombre debe terminar en .jpg o "
+                              ".jpeg."),
+    ("huge.pdf", PDF + b"0" * evidence.MAX_EVIDENCE_BYTES, "zh", "huge.pdf：10.0 MB，超过了 10 MB 的上限。"),
+    ("empty.pdf", b"", "pt", "empty.pdf: the file is empty."),  # a language without texts: English
+])
+def test_refusals_are_said_in_the_partners_language(filename, data, language, message):
+    """Issue 7, item 19: a partner reads why a file was not attached in its own language; staff read English."""
+    with pytest.raises(evidence.EvidenceRefused) as raised:
+        evidence.check_file(filename=filename, data=data)
+    assert raised.value.message(language).startswith(message)
+    assert str(raised.value).startswith(filename) and isinstance(raised.value, ValidationError)
+
+
+def test_stored_copies_missing_or_damaged_are_found_and_named_for_staff(session, assignments, evidence_folder):
+    """Issue 7, item 19: the reviewer is told which file cannot be served and what to do, not a server-log line."""
+    assignment = assignments["A1"]
+    kept, lost, spoiled, resized = (upload(session, assignment, name, data) for name, data in (
+        ("gate.png", PNG), ("seal.pdf", PDF), ("log.jpg", JPEG), ("sheet.xlsx", xlsx())))
+    session.commit()
+    files = evidence.list_evidence(session=session, assignment_id=assignment.id)
+    assert evidence.stored_problems(files=files) == {}
+
+    def stored(item):
+        return evidence_folder / item.sha256[:2] / item.sha256
+
+    stored(lost).unlink()
+    stored(spoiled).write_bytes(JPEG[:-1] + b"X")  # same size, other content: found when the file is read
+    stored(resized).write_bytes(b"short")
+    problems = evidence.stored_problems(files=files)
+    assert set(problems) == {lost.id, resized.id}
+    assert problems[lost.id].startswith("seal.pdf: the stored file is missing from ")
+    assert "ask the partner to upload the file again" in problems[lost.id]
+    assert problems[resized.id].startswith("sheet.xlsx: the stored file is damaged")
+    assert evidence.stored_problem(sha256=spoiled.sha256, filename="log.jpg").startswith(
+        "log.jpg: the stored file is damaged (its content hash changed). Restore it from a backup")
+    assert evidence.stored_problem(sha256=kept.sha256, filename="gate.png") is None
+
+
 def test_upload_is_stored_once_by_hash(session, assignments, evidence_folder):
     assignment = assignments["A1"]
     first = upload(session, assignment, "seal-log.pdf", PDF)

@@ -30,6 +30,8 @@ TYPED = ["=1+1", "+1+1", "-1+1", "@SUM(1+1)", "\t=1+1", "\r=1+1", '=HYPERLINK("h
          "=cmd|' /C calc'!A0"]
 HARMLESS = ["plain", "a=b", "1+1", " =1+1", "Dana Whitfield <dana@bluecrest.example>", ""]
 
+EVIL_TITLE = '=HYPERLINK("http://evil.example","Title")'
+
 
 def read_csv(data: bytes) -> list[list[str]]:
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads accents and Chinese
@@ -106,7 +108,8 @@ def evil(session, staff, database_url, monkeypatch):
                                updated_at=datetime.now(UTC)))
     session.commit()
     cycle = cycles.open_cycle(session=session, actor=ANALYST, name='=HYPERLINK("http://evil.example","Cycle")',
-                              due_date=date.today() + timedelta(days=30), partner_ids=[partner.id])
+                              due_date=date.today() + timedelta(days=30), partner_ids=[partner.id],
+                              partner_titles=dict.fromkeys(("en", "es", "zh"), EVIL_TITLE))
     audit.record(session=session, actor=ADMIN, action="update", entity="partner", entity_id="-1+1",
                  summary="=1+1 typed into a summary", after={"notes": "=1+1"})
     session.commit()
@@ -173,9 +176,10 @@ def test_the_questionnaire_workbook_writes_names_and_answers_as_text(session, ev
     cells = [cell for rows in sheets.values() for row in rows for cell in row if cell.value is not None]
     assert cells and all(cell.data_type == "s" for cell in cells)  # no formula anywhere
     quoted = {cell.value for cell in cells if cell.quotePrefix}
-    assert {evil["cycle"].name, "@Dana <d@x.example>, =1+1 Imports", "-1+1 done"} <= quoted
+    assert {EVIL_TITLE, "@Dana <d@x.example>, =1+1 Imports", "-1+1 done"} <= quoted
     instructions = {cell.value: cell for row in sheets[INSTRUCTIONS_SHEET] for cell in row}
-    assert instructions[evil["cycle"].name].quotePrefix  # the cycle name: a text cell, not =HYPERLINK(...)
+    # The cycle's title for partners (partners never see the cycle's name): a text cell, not =HYPERLINK(...)
+    assert instructions[EVIL_TITLE].quotePrefix and evil["cycle"].name not in instructions
     assert not instructions[f"MX-EVIL — {evil['partner'].legal_name}"].quotePrefix  # starts with the code
     answers = {row[1].value: row for row in sheets[ANSWERS_SHEET][1:]}
     assert answers[evil["first"]][6].value == "-1+1 done" and answers[evil["first"]][6].quotePrefix
@@ -204,4 +208,4 @@ def test_libreoffice_runs_none_of_it(session, evil, tmp_path):
     book = load_workbook(converted_book)
     assert [c.data_type for sheet in book.worksheets for row in sheet.iter_rows() for c in row
             if c.value is not None and c.data_type == "f"] == []
-    assert evil["cycle"].name in [c.value for row in book[INSTRUCTIONS_SHEET].iter_rows() for c in row]
+    assert EVIL_TITLE in [c.value for row in book[INSTRUCTIONS_SHEET].iter_rows() for c in row]

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from models import Assignment, User
-from services.collection import cycles, links, questionnaire
+from services.collection import cycles, links, questionnaire, titles
 from services.demo.generator import seed_demo
 from services.partners import registry as partners
 from tests.conftest import ADMIN, ANALYST, session_version, via_link
@@ -86,13 +86,17 @@ def test_typed_text_shows_literally_on_partners_review_cycles_and_the_supplier_h
     at.checkbox(key="cycles_close_sure").check().run()
     _assert_shown_literally(at, f"Yes, close {HEADING} {LINK}")
 
+    # Partners read the cycle's title for partners (never its name): typed by staff, shown as typed.
+    titles.set_partner_titles(session=session, actor=ADMIN, cycle_id=hostile["cycle"],
+                              titles=dict.fromkeys(("en", "es", "zh"), f"{HEADING} {LINK}"))
     token = links.issue_link(session=session, actor=ADMIN, assignment_id=hostile["assignment"])
     session.commit()
     at = page_app("supplier", role="")
     at.session_state["supplier_token"] = token
     at.run()
     assert not at.exception
-    _assert_shown_literally(at, f"For **{LINK} {HEADING} {URL}**", f"{HEADING} {LINK} · due")
+    _assert_shown_literally(at, f"For **{LINK} {HEADING} {URL}** · due", f"{HEADING} {LINK}")
+    assert at.title[0].value.replace("\\", "") == f"{HEADING} {LINK}"
 
 
 def _stale_cycles_panel(cycle_id: int) -> None:

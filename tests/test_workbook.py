@@ -140,7 +140,9 @@ def test_layout_text_ids_dropdown_protection_and_instructions(session, staff):
     assert sheet["A1"].font.b and sheet["E2"].alignment.wrap_text
 
     text = instructions_text(data)
-    assert "2027 annual review" in text and DUE.isoformat() in text
+    # The cycle's title for partners (here the neutral default), never the team's own cycle name.
+    assert f"Supply chain security questionnaire {DUE.year}" in text and DUE.isoformat() in text
+    assert "2027 annual review" not in text
     assert "SUP1 — Acme & Sons <Shenzhen>" in text and f"{len(expected):,}" in text
     assert "Dana Whitfield <dana@bluecrest.example>, Bluecrest Home, Inc." in text
     assert "comment is required" in text and "n/a does not apply" in text

@@ -12,7 +12,7 @@ from models import Assignment, Country, Cycle, Partner
 from models.collection import AssignmentStatus, CycleStatus, DerivedStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES, utcnow
 from services.certificates import rule as certificate_rule
-from services.collection import states
+from services.collection import states, titles
 from services.collection.states import Action
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
@@ -100,6 +100,7 @@ def open_cycle(
     criticalities: Sequence[str] | None = None,
     partner_ids: Sequence[int] | None = None,
     exempt_certified: bool = True,
+    partner_titles: dict[str, str] | None = None,
 ) -> Cycle:
     """Open a cycle with one assignment per chosen active partner, in one bulk insert.
 
@@ -108,7 +109,7 @@ def open_cycle(
     recognized, verified recently, valid) start as "exempt", the certificate named in exempt_reason; the others
     start as "not sent". Refused: a due date in the past (every questionnaire would be overdue at once), and
     filters naming an entity type, country code or criticality that does not exist (they would silently match
-    nobody).
+    nobody). partner_titles: what partners read instead of the name, by language (services.collection.titles).
     """
     states.require(actor, Action.create)
     name = (name or "").strip()
@@ -123,6 +124,7 @@ def open_cycle(
                               "overdue at once.")
     if language not in LANGUAGES:
         raise ValidationError(f"language: '{language}' must be one of {', '.join(LANGUAGES)}")
+    partner_titles = titles.clean_titles(partner_titles)
     if session.exec(select(Cycle.id).where(Cycle.name == name)).first() is not None:
         raise ValidationError(f"name: a cycle called '{name}' already exists")
     countries = _known_countries(session, countries)
@@ -145,7 +147,8 @@ def open_cycle(
     if exempt_certified:
         reasons = certificate_rule.exemptions(session=session, partner_ids=[p for p, _ in partners], day=today)
 
-    cycle = Cycle(name=name, due_date=due_date, default_language=language, created_by=actor.username)
+    cycle = Cycle(name=name, due_date=due_date, default_language=language, created_by=actor.username,
+                  partner_titles=partner_titles)
     session.add(cycle)
     session.flush()
 
@@ -167,7 +170,7 @@ def open_cycle(
             "due_date": due_date, "language": language, "assignments": len(rows), S.exempt: exempt,
             "entity_types": list(entity_types or []), "countries": list(countries or []),
             "criticalities": list(criticalities or []), "chosen_partners": None if partner_ids is None else
-            len(partner_ids), "exempt_certified": exempt_certified,
+            len(partner_ids), "exempt_certified": exempt_certified, "partner_titles": partner_titles,
         },
     )
     return cycle

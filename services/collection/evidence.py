@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from models import Criterion, Cycle, Evidence, Partner
 from models.collection import CycleStatus
 from models.common import Role
+from services import texts
 from services.collection import states
 from services.collection.cycles import current_status, get_assignment, guarded_update
 from services.collection.questionnaire import applicable_criteria
@@ -24,18 +25,18 @@ from services.core.permissions import Actor, ValidationError, require
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Accepted content types: label for messages, and the file name endings that may carry them.
+# Accepted content types: what the content is (a key of "evidence.label" in the text catalogue, for messages in the
+# partner's language), and the file name endings that may carry them.
 EVIDENCE_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "application/pdf": ("a PDF document", (".pdf",)),
-    "image/png": ("a PNG image", (".png",)),
-    "image/jpeg": ("a JPEG image", (".jpg", ".jpeg")),
-    "image/gif": ("a GIF image", (".gif",)),
-    "image/webp": ("a WebP image", (".webp",)),
-    DOCX: ("a Word document", (".docx",)),
-    XLSX: ("an Excel workbook", (".xlsx",)),
-    "text/plain": ("a plain text file", (".txt", ".csv")),
+    "application/pdf": ("pdf", (".pdf",)),
+    "image/png": ("png", (".png",)),
+    "image/jpeg": ("jpeg", (".jpg", ".jpeg")),
+    "image/gif": ("gif", (".gif",)),
+    "image/webp": ("webp", (".webp",)),
+    DOCX: ("docx", (".docx",)),
+    XLSX: ("xlsx", (".xlsx",)),
+    "text/plain": ("text", (".txt", ".csv")),
 }
-ALLOWED = "Evidence can be a PDF, a PNG, JPEG, GIF or WebP image, a Word (.docx) or Excel (.xlsx) file, or plain text."
 LIST_COLUMNS = ["id", "criterion_id", "filename", "content_type", "size_bytes", "sha256", "uploaded_by",
                 "uploaded_at"]
 STAFF_ROLES = (Role.admin, Role.analyst, Role.viewer)
@@ -52,27 +53,27 @@ def _office_type(data: bytes) -> tuple[str | None, str]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        return None, "a damaged ZIP file"
+        return None, "damaged_zip"
     lowered = [n.lower() for n in names]
     if any(n.endswith("vbaproject.bin") or "/activex/" in n for n in lowered):
-        return None, "an Office file with macros"
+        return None, "macros"
     if "[Content_Types].xml" not in names:
-        return None, "a ZIP archive (send the files inside it one by one)"
+        return None, "zip"
     info = archive.getinfo("[Content_Types].xml")
     if info.file_size > 1_000_000:
-        return None, "a damaged Office file"
+        return None, "damaged_office"
     manifest = archive.read(info).lower()
     if b"macroenabled" in manifest or b"vbaproject" in manifest:
-        return None, "an Office file with macros"
+        return None, "macros"
     if "word/document.xml" in names:
         return DOCX, ""
     if "xl/workbook.xml" in names:
         return XLSX, ""
-    return None, "an Office file of a kind not accepted"
+    return None, "other_office"
 
 
 def _classify(data: bytes) -> tuple[str | None, str]:
-    """(content type, "") for accepted content, else (None, what the content is) for the message."""
+    """(content type, "") for accepted content, else (None, what the content is: a key of "evidence.kind")."""
     if data.startswith(b"%PDF-"):
         return "application/pdf", ""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -86,17 +87,17 @@ def _classify(data: bytes) -> tuple[str | None, str]:
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _office_type(data)
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return None, "an old-format Office file (.doc/.xls), which can hide macros; save it as PDF, .docx or .xlsx"
+        return None, "old_office"
     if data.startswith(_EXECUTABLE_MAGIC):
-        return None, "a program or script"
+        return None, "program"
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None, "of an unrecognised type"
+        return None, "unrecognised"
     if "\x00" in text or _CONTROL.search(text):
-        return None, "of an unrecognised type"
+        return None, "unrecognised"
     if _ACTIVE_TEXT.search(data):
-        return None, "HTML, SVG, XML or script"
+        return None, "markup"
     return "text/plain", ""
 
 
@@ -136,20 +137,41 @@ def _store(data: bytes, sha256: str) -> None:
     os.replace(tmp.name, path)
 
 
+class EvidenceRefused(ValidationError):
+    """Why a file is not accepted as evidence; str() says it in English, `message(language)` in the partner's
+    language (the text catalogue's "evidence.*" texts)."""
+
+    def __init__(self, key: str, **values: object):
+        self.key, self.values = key, values
+        super().__init__(self.message("en"))
+
+    def message(self, language: str) -> str:
+        language = texts.language_of(language)
+        values = dict(self.values)
+        if "kind" in values:
+            values["kind"] = texts.text(f"evidence.kind.{values['kind']}", language)
+        if "label" in values:
+            values["label"] = texts.text(f"evidence.label.{values['label']}", language)
+        if "endings" in values:
+            values["endings"] = texts.text("evidence.or", language).join(values["endings"])
+        return texts.text(f"evidence.{self.key}", language, allowed=texts.text("evidence.allowed", language),
+                          **values)
+
+
 def check_file(*, filename: str, data: bytes) -> str:
-    """The content type of an acceptable evidence file, or ValidationError saying plainly what is wrong."""
+    """The content type of an acceptable evidence file, or EvidenceRefused saying plainly what is wrong."""
     name = _safe_filename(filename) or "(no name)"
     if not data:
-        raise ValidationError(f"{name}: the file is empty.")
+        raise EvidenceRefused("empty", file=name)
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise ValidationError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the "
-                              f"{MAX_EVIDENCE_BYTES // 1024 // 1024} MB limit.")
-    content_type, reason = _classify(data)
+        raise EvidenceRefused("too_large", file=name, size=f"{len(data) / 1024 / 1024:.1f}",
+                              limit=MAX_EVIDENCE_BYTES // 1024 // 1024)
+    content_type, kind = _classify(data)
     if content_type is None:
-        raise ValidationError(f"{name}: the file is {reason}. {ALLOWED}")
+        raise EvidenceRefused("refused", file=name, kind=kind)
     label, endings = EVIDENCE_TYPES[content_type]
     if not name.lower().endswith(endings):
-        raise ValidationError(f"{name}: the content is {label}, so the name must end in {' or '.join(endings)}.")
+        raise EvidenceRefused("wrong_ending", file=name, label=label, endings=endings)
     return content_type
 
 
@@ -248,18 +270,49 @@ def list_evidence(*, session: Session, assignment_id: int) -> pd.DataFrame:
 
 
 def read_evidence(*, session: Session, actor: Actor, evidence_id: int) -> tuple[Evidence, bytes]:
-    """An evidence file's row and bytes, for staff only (a partner's link never downloads files)."""
+    """An evidence file's row and bytes, for staff only (a partner's link never downloads files); ValidationError
+    saying what to do when the stored copy is missing or damaged."""
     require(actor, *STAFF_ROLES)
     evidence = session.get(Evidence, evidence_id)
     if evidence is None:
         raise ValidationError(f"No evidence file with id {evidence_id}")
-    path = evidence_path(evidence.sha256)
-    if not path.exists():
-        raise ValidationError(f"{evidence.filename}: the stored file is missing from {path.parent}")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != evidence.sha256:
-        raise ValidationError(f"{evidence.filename}: the stored file is damaged (its content hash changed)")
-    return evidence, data
+    return evidence, load_file(sha256=evidence.sha256, filename=evidence.filename)
+
+
+def _missing(filename: str, path: Path) -> str:
+    return (f"{filename}: the stored file is missing from {path.parent}. Restore the evidence folder from a backup, "
+            "or ask the partner to upload the file again.")
+
+
+def _damaged(filename: str) -> str:
+    return (f"{filename}: the stored file is damaged (its content hash changed). Restore it from a backup of the "
+            "evidence folder, or ask the partner to upload the file again.")
+
+
+def stored_problems(*, files: pd.DataFrame) -> dict[int, str]:
+    """Evidence id -> why its stored copy cannot be served: missing, or not the size recorded (damaged), for the
+    rows of list_evidence. Quick (no file is read): a damaged file of the right size is found by stored_problem."""
+    problems: dict[int, str] = {}
+    for row in files[["id", "filename", "sha256", "size_bytes"]].itertuples(index=False):
+        path = evidence_path(row.sha256)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            problems[int(row.id)] = _missing(row.filename, path)
+            continue
+        if size != row.size_bytes:
+            problems[int(row.id)] = _damaged(row.filename)
+    return problems
+
+
+def stored_problem(*, sha256: str, filename: str) -> str | None:
+    """Why the stored copy with that hash cannot be served (missing, or its content no longer has that hash), in
+    words for staff; None when it can."""
+    try:
+        load_file(sha256=sha256, filename=filename)
+    except ValidationError as exc:
+        return str(exc)
+    return None
 
 
 def store_file(*, filename: str, data: bytes) -> tuple[str, str, str]:
@@ -274,9 +327,12 @@ def store_file(*, filename: str, data: bytes) -> tuple[str, str, str]:
 def load_file(*, sha256: str, filename: str) -> bytes:
     """The stored bytes with that hash, checked against it; ValidationError when missing or damaged."""
     path = evidence_path(sha256)
-    if not path.exists():
-        raise ValidationError(f"{filename}: the stored file is missing from {path.parent}")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValidationError(_missing(filename, path)) from None
+    except OSError as exc:
+        raise ValidationError(f"{filename}: the stored file cannot be read ({exc.strerror}).") from None
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise ValidationError(f"{filename}: the stored file is damaged (its content hash changed)")
+        raise ValidationError(_damaged(filename))
     return data

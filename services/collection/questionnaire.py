@@ -24,7 +24,7 @@ from models import (
 )
 from models.collection import AnswerSource, AssignmentStatus, CycleStatus
 from models.common import LANGUAGES, utcnow
-from services.collection import rules, states
+from services.collection import rules, states, titles
 from services.collection.answers import store_answers
 from services.collection.cycles import assignment_due_date, current_status, get_assignment, guarded_update
 from services.collection.links import keep_link_open
@@ -154,6 +154,8 @@ def assignment_info(*, session: Session, assignment_id: int) -> dict[str, Any]:
         "sent_at": assignment.sent_at, "opened_at": assignment.opened_at, "submitted_at": assignment.submitted_at,
         "reviewed_at": assignment.reviewed_at, "reviewed_by": assignment.reviewed_by,
         "token_expires_at": assignment.token_expires_at,
+        # What the partner reads as the cycle's title, by language: the cycle name is the team's own.
+        "partner_titles": titles.partner_titles(cycle),
     }
 
 

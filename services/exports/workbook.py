@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from models import Assignment, Cycle, Partner
 from models.collection import AnswerValue, AssignmentStatus
 from models.common import LANGUAGES, Requirement
-from services.collection import rules
+from services.collection import rules, titles
 from services.collection.answers import current_answers
 from services.collection.cycles import assignment_due_date
 from services.collection.questionnaire import questionnaire
@@ -59,6 +59,8 @@ _PARTNER = "{{partner}}"
 _QUESTIONS = "{{questions}}"
 _CHUNK = 5_000
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# What Windows, macOS or Linux refuse in a file name (letters of every script stay: a Chinese title is fine).
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
@@ -131,6 +133,13 @@ def cycle_workbooks(*, session: Session, cycle_id: int) -> dict[str, bytes]:
         files[name] = _render(templates[(one.language, one.due_date)], f"{one.partner_code} — {one.legal_name}",
                               rows_of[int(one.assignment_id)])
     return files
+
+
+def partner_file_name(*, partner_code: str, title: str) -> str:
+    """The file name of one partner's questionnaire: its code and the cycle's title for partners (never the team's
+    own cycle name), e.g. "MX-0001 Supply chain security questionnaire 2027.xlsx"."""
+    stem = _UNSAFE_IN_NAME.sub("_", f"{partner_code} {title}").strip(" ._")
+    return f"{stem[:150] or 'questionnaire'}.xlsx"
 
 
 def _file_name(partner_code: str, assignment_id: int, taken: set[str]) -> str:
@@ -262,7 +271,7 @@ def _template(cycle: Cycle, due: date, contact: str, language: str, many: bool) 
     words = DROPDOWN_WORDS[language]
     book = Workbook(write_only=True)
     book.properties.creator = "CTPAT Workbench"
-    book.properties.title = f"{text('workbook.title', language)}: {cycle.name}"
+    book.properties.title = f"{text('workbook.title', language)}: {titles.partner_title(cycle, language)}"
     _add_styles(book)
     instructions = _instructions(book, cycle, due, contact, language, many)
 
@@ -391,7 +400,7 @@ def _instructions(book: Workbook, cycle: Cycle, due_date: date, contact: str, la
 
     line(say("title"), kind="title")
     line("")
-    line(say("cycle"), cycle.name, "heading")
+    line(say("cycle"), titles.partner_title(cycle, language), "heading")  # never the team's own cycle name
     line(say("due"), due, "heading")
     line(say("partners" if many else "partner"), _PARTNER, "heading")
     line(say("questions"), _QUESTIONS, "heading")

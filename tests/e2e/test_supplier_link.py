@@ -118,3 +118,33 @@ def test_the_offline_questionnaire_goes_only_to_the_partner_browser(page: Page, 
     outsider = browser.new_context()
     assert outsider.request.get(url).status == 403
     outsider.close()
+
+
+def test_supplier_on_a_phone_sees_the_first_question_and_the_confirmation(page: Page, app_server, supplier_link):
+    """Issue 7, item 7 at 390x844: the header takes a few lines, so the first question is on the first screen; after
+    Submit the confirmation is on the screen, in place of the form."""
+    token, assignment_id, engine, name, count = supplier_link
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, f"{app_server.url}/?token={token}")
+    heading = page.get_by_role("heading", name="供应链安全问卷")
+    expect(heading).to_be_visible()
+    title_box = heading.bounding_box()
+    assert title_box is not None and title_box["height"] < 80, title_box  # two lines at most, not four
+    first = page.get_by_test_id("stForm").get_by_test_id("stRadio").first
+    expect(first).to_be_in_viewport()
+
+    with db.session_scope(engine) as s:
+        questionnaire.save_answers(
+            session=s, assignment_id=assignment_id, source="link", answered_by="e2e",
+            answers=[{"criterion_id": c, "value": "yes", "comment": ""}
+                     for c in questionnaire.applicable_criteria(session=s, assignment_id=assignment_id)],
+            actor=via_link(s, assignment_id))
+    open_app(page, f"{app_server.url}/?token={token}")
+    submit = page.get_by_role("button", name="提交问卷")
+    submit.scroll_into_view_if_needed()
+    submit.click()
+    wait_for_app_run(page)
+    confirmation = page.get_by_text(re.compile("谢谢：问卷已于"))
+    expect(confirmation).to_be_visible()
+    expect(confirmation).to_be_in_viewport()
+    expect(page.get_by_test_id("stForm")).to_have_count(0)
