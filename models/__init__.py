@@ -42,6 +42,7 @@ from models.reference import (  # noqa: E402
     MraProgram,
 )
 from models.screening import RestrictedEntry, RestrictedList, RestrictedName, ScreeningMatch  # noqa: E402
+from models.selfassessment import EligibilityCheck, SelfAssessmentEntry, SelfAssessmentEvidence  # noqa: E402
 from models.sites import PartnerContact, PartnerSite  # noqa: E402
 from models.threats import (  # noqa: E402
     ThreatIndicator,
@@ -89,4 +90,8 @@ __all__ = [
     "ThreatRatingChange",
     "ThreatSettings",
     "ThreatSource",
+    # the company's own security profile
+    "EligibilityCheck",
+    "SelfAssessmentEntry",
+    "SelfAssessmentEvidence",
 ]
