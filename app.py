@@ -13,6 +13,7 @@ import pages.mutual_recognition
 import pages.partners
 import pages.review
 import pages.screening
+import pages.self_assessment
 import pages.supplier
 import pages.threats
 from models.common import Role
@@ -33,6 +34,8 @@ PAGES = [
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
+    (pages.self_assessment.render, "Security Profile", "self_assessment", ":material/shield:", ALL,
+     "Step 5 · Documentation"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),
