@@ -4,6 +4,7 @@ import streamlit as st
 
 import pages.account
 import pages.admin
+import pages.audit
 import pages.criteria
 import pages.cycles
 import pages.dashboard
@@ -36,6 +37,7 @@ PAGES = [
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
     (pages.self_assessment.render, "Security Profile", "self_assessment", ":material/shield:", ALL,
      "Step 5 · Documentation"),
+    (pages.audit.render, "Audit trail", "audit", ":material/history:", WRITERS, "Step 5 · Documentation"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),
