@@ -6,7 +6,6 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from models.common import Requirement
 from models.selfassessment import SelfAssessmentStatus
 from services.core.permissions import Actor
 from services.reference.loader import CRITERIA_CAVEATS
@@ -113,7 +112,7 @@ def _filtered(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _detail(row: pd.Series, files: pd.DataFrame, actor: Actor) -> None:
     cid = row["criterion_id"]
-    requirement = "must" if row["requirement"] == Requirement.must else "should"
+    requirement = row["requirement"] or export.UNCONFIRMED_REQUIREMENT
     st.subheader(f"{cid} ({requirement})")
     st.markdown(plain(row["summary"]))
     if row["caveat"]:

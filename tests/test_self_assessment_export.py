@@ -67,7 +67,7 @@ def test_workbook_in_portal_order_safe_and_laid_out_for_people(session, filled):
     summary = [r[0] for r in book.get_sheet_by_name("Summary").to_python()]
     assert "Company: Importadora Peñalosa y Hijos, S.A." in summary
     checks = book.get_sheet_by_name("Eligibility").to_python()
-    assert checks[2][:4] == ["IM-2", checks[2][1], "yes", "EIN on file"]
+    assert checks[2][:4] == ["IM-2", checks[2][1], "confirmed", "EIN on file"]
 
     sheet = load_workbook(io.BytesIO(data))["Self-assessment"]
     cell = sheet.cell(row=list(expected["criterion_id"]).index(filled[0]) + 2, column=7)

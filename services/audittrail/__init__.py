@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from models import AuditEvent, ImportRecord
 from models.common import Role
+from models.reference import RoleSetting
 from services.core import audit
 from services.core.permissions import Actor, require
 from services.exports.safe import csv_bytes
@@ -21,8 +22,8 @@ READERS = (Role.admin, Role.analyst)
 EMPTY = "–"
 ACTIONS = {"create": "created", "update": "changed", "delete": "deleted", "remove": "removed", "import": "imported",
            "merge": "merged", "login": "logged in", "lock": "locked", "activate": "activated", "review": "reviewed",
-           "verify": "verified", "check": "checked", "close": "closed", "confirm": "confirmed", "accept": "accepted",
-           "join": "joined", "screen": "screened"}
+           "verify": "verified", "check": "checked", "close": "closed", "confirm": "confirmed",
+           "accept": "accepted the submission", "join": "joined", "screen": "screened"}
 COLUMNS = ["at", "user", "action", "record", "summary", "changes", "import_record"]
 CSV_HEADERS = {"at": "When (UTC)", "user": "Who", "action": "Did", "record": "What", "summary": "Summary",
                "changes": "Before and after", "import_record": "Import record"}
@@ -41,7 +42,7 @@ def value_words(value: Any) -> str:
     if value is None or value == "":
         return EMPTY
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return (RoleSetting.yes if value else RoleSetting.no).value
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):

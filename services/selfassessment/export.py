@@ -17,7 +17,6 @@ from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
-from models.common import Requirement
 from services.company.profile import get_profile
 from services.exports import pdf_fonts
 from services.exports.safe import sheet_cell
@@ -25,6 +24,8 @@ from services.reference.loader import CRITERIA_CAVEATS
 from services.selfassessment import assessment, eligibility
 
 NOT_ASSESSED = "not assessed"
+CONFIRMED, NOT_CONFIRMED = "confirmed", "not confirmed"
+UNCONFIRMED_REQUIREMENT = "must/should not confirmed"
 # (header, width in characters, row field): the portal's order first, then the company's answer.
 SHEET_COLUMNS = [
     ("Category", 26, "category"),
@@ -91,7 +92,7 @@ def _table(sheet, columns, frame: pd.DataFrame, title: str) -> None:
         for _, _, field in columns:
             value = record[field]
             if isinstance(value, bool):
-                value = "yes" if value else "no"
+                value = CONFIRMED if value else NOT_CONFIRMED
             style = "sa date" if isinstance(value, date) else "sa id" if field in ("criterion_id", "item_id") \
                 else "sa text"
             cells.append(sheet_cell(sheet, value, style))
@@ -213,7 +214,7 @@ def pdf_bytes(*, session: Session, today: date | None = None) -> bytes:
             pdf.ln(3)
             pdf.para(category, size=12, bold=True, height=7)
         pdf.ln(1)
-        requirement = "must" if row["requirement"] == Requirement.must else "should"
+        requirement = row["requirement"] or UNCONFIRMED_REQUIREMENT
         pdf.para(f"{row['criterion_id']} ({requirement}) {row['summary']}", size=10, bold=True)
         if row["caveat"]:
             pdf.para(f"Caveat: {row['caveat']}", size=8, height=4)
