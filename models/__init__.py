@@ -46,6 +46,7 @@ from models.reference import (  # noqa: E402
     MraProgram,
 )
 from models.screening import RestrictedEntry, RestrictedList, RestrictedName, ScreeningMatch  # noqa: E402
+from models.selfassessment import EligibilityCheck, SelfAssessmentEntry, SelfAssessmentEvidence  # noqa: E402
 from models.sites import PartnerContact, PartnerSite  # noqa: E402
 from models.threats import (  # noqa: E402
     ThreatIndicator,
@@ -100,4 +101,8 @@ __all__ = [
     "ActionEvidence",
     "ActionItem",
     "Incident",
+    # the company's own security profile
+    "EligibilityCheck",
+    "SelfAssessmentEntry",
+    "SelfAssessmentEvidence",
 ]

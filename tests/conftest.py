@@ -58,7 +58,8 @@ def migrated_engine(database_url) -> Iterator[Engine]:
 
 
 # Tables holding user data; reference tables stay loaded between tests.
-_USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certificateevent",
+_USER_TABLES = ("selfassessmentevidence", "selfassessmententry", "eligibilitycheck",
+                "reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certificateevent",
                 "certificateverification", "certificate", "certificatesettings", "auditevent", "companyprofile",
                 '"user"', "download")
 
@@ -74,11 +75,30 @@ _RISK_TABLES = ("certificatesite", *_RISK_TABLES)  # the sites a certificate nam
 _ACTION_TABLES = ("actionchange", "actionevidence", "actionitem", "incident")
 
 
+def _delete_audit_events(conn) -> None:
+    """Empty the audit log, which triggers keep append-only (migration 0011): tests lift the guard for it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE auditevent DISABLE TRIGGER USER"))
+        conn.execute(text("DELETE FROM auditevent"))
+        conn.execute(text("ALTER TABLE auditevent ENABLE TRIGGER USER"))
+        return
+    triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                 "AND tbl_name = 'auditevent'")).all()
+    for name, _ in triggers:
+        conn.execute(text(f"DROP TRIGGER {name}"))
+    conn.execute(text("DELETE FROM auditevent"))
+    for _, sql in triggers:
+        conn.execute(text(sql))
+
+
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
         for table in (*_ACTION_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
-            conn.execute(text(f"DELETE FROM {table}"))
+            if table == "auditevent":
+                _delete_audit_events(conn)
+            else:
+                conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM place WHERE NOT is_reference"))
         conn.execute(text("DELETE FROM threatindicator WHERE source_id IN "
                           "(SELECT id FROM threatsource WHERE kind <> 'built-in')"))

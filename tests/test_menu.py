@@ -28,6 +28,7 @@ def test_admin_sees_every_page_in_section_order():
         "2 · Threats": ["Threats", "Screening"],
         "3 · Vulnerability": ["Cycles", "Review", "Imports", "Criteria"],
         "4 · Action plan": ["Action plan", "Incidents"],
+        "5 · Documentation": ["Security Profile", "Audit trail"],
         "Settings": ["Admin", "My account"],
     }
     assert m.home.url_path == "dashboard" and m.closed == []
@@ -36,7 +37,8 @@ def test_admin_sees_every_page_in_section_order():
 @pytest.mark.parametrize("role", [Role.analyst, Role.viewer])
 def test_other_roles_get_everything_but_admin(role):
     m = menu.menu_for(role)
-    assert [p.url_path for p in m.closed] == ["admin"]
+    expected = ["admin"] if role == Role.analyst else ["audit", "admin"]
+    assert [p.url_path for p in m.closed] == expected
     assert "Admin" not in _titles(m)["Settings"]
     assert m.home.url_path == "dashboard"
     assert not m.opens(next(p for p in menu.PAGES if p.url_path == "admin"))

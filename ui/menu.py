@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pages.account
 import pages.actions
 import pages.admin
+import pages.audit
 import pages.criteria
 import pages.cycles
 import pages.dashboard
@@ -20,10 +21,12 @@ import pages.mutual_recognition
 import pages.partners
 import pages.review
 import pages.screening
+import pages.self_assessment
 import pages.threats
 from models.common import Role
 
 ALL = tuple(Role)
+WRITERS = (Role.admin, Role.analyst)
 
 # Menu sections, in the order the menu shows them.
 SECTIONS: tuple[str, ...] = (
@@ -62,6 +65,8 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("criteria", "Criteria", ":material/checklist:", STEP3, pages.criteria.render),
     MenuPage("actions", "Action plan", ":material/task_alt:", STEP4, pages.actions.render),
     MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),
+    MenuPage("self_assessment", "Security Profile", ":material/shield:", STEP5, pages.self_assessment.render),
+    MenuPage("audit", "Audit trail", ":material/history:", STEP5, pages.audit.render, WRITERS),
     MenuPage("admin", "Admin", ":material/admin_panel_settings:", "Settings", pages.admin.render, (Role.admin,)),
     MenuPage("account", "My account", ":material/person:", "Settings", pages.account.render),
 )
