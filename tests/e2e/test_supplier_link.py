@@ -2,6 +2,7 @@
 a bad token shows one plain message; staff pages stay out of reach."""
 
 import re
+import time
 import uuid
 from datetime import date, timedelta
 
@@ -110,6 +111,7 @@ def test_the_offline_questionnaire_goes_only_to_the_partner_browser(page: Page, 
     """A partner has no login: Streamlit's file is tied to the browser whose session asked for it."""
     token = supplier_link[0]
     open_app(page, f"{app_server.url}/?token={token}")
+    page.get_by_test_id("stExpander").first.locator("summary").click()  # the help, where the offline file is
     with page.expect_download() as download:
         page.locator(".st-key-supplier_xlsx").get_by_role("button").click()
     url = download.value.url
@@ -128,8 +130,13 @@ def test_supplier_on_a_phone_sees_the_first_question_and_the_confirmation(page: 
     open_app(page, f"{app_server.url}/?token={token}")
     heading = page.get_by_role("heading", name="供应链安全问卷")
     expect(heading).to_be_visible()
-    title_box = heading.bounding_box()
-    assert title_box is not None and title_box["height"] < 80, title_box  # two lines at most, not four
+    # The small-screen style arrives with the page's elements; give it the moment it takes to apply.
+    deadline = time.monotonic() + 10
+    while (title_box := heading.bounding_box()) is None or title_box["height"] >= 80:
+        if time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
+    assert title_box is not None and title_box["height"] < 80, (title_box, heading.inner_text())  # 2 lines, not 4
     first = page.get_by_test_id("stForm").get_by_test_id("stRadio").first
     expect(first).to_be_in_viewport()
 
