@@ -31,6 +31,13 @@ from models.collection import (  # noqa: E402
 )
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
+from models.followups import (  # noqa: E402
+    FollowupMessage,
+    FollowupPause,
+    FollowupSettings,
+    MessageTemplate,
+    QuietPeriod,
+)
 from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
 from models.places import Place  # noqa: E402
@@ -89,4 +96,10 @@ __all__ = [
     "ThreatRatingChange",
     "ThreatSettings",
     "ThreatSource",
+    # follow-ups
+    "FollowupMessage",
+    "FollowupPause",
+    "FollowupSettings",
+    "MessageTemplate",
+    "QuietPeriod",
 ]

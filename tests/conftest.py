@@ -69,10 +69,14 @@ _RISK_TABLES = ("screeningmatch", "restrictedname", "restrictedentry", "restrict
                 "threatrating", "threatsettings", "lanenode", "lane", "partnercontact", "partnersite", "searoute")
 
 
+# Follow-ups (outbox, settings, quiet periods, pauses, template edits).
+_FOLLOWUP_TABLES = ("followupmessage", "followuppause", "followupsettings", "quietperiod", "messagetemplate")
+
+
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
-        for table in (*_RISK_TABLES, *_USER_TABLES, "partner"):
+        for table in (*_FOLLOWUP_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM place WHERE NOT is_reference"))
         conn.execute(text("DELETE FROM threatindicator WHERE source_id IN "
