@@ -68,12 +68,13 @@ def issue_links(
     now = utcnow()
     expires = now + timedelta(days=valid_days)
     tokens = {i: secrets.token_urlsafe(32) for i in ids}
+    seal = sealed.sealer()
     session.exec(
         update(Assignment.__table__)
         .where(Assignment.__table__.c.id == bindparam("b_id"))
         .values(token_hash=bindparam("b_hash"), token_sealed=bindparam("b_sealed"), token_expires_at=expires,
                 token_revoked=False, updated_at=now),
-        params=[{"b_id": i, "b_hash": token_hash(t), "b_sealed": sealed.seal(t)} for i, t in tokens.items()],
+        params=[{"b_id": i, "b_hash": token_hash(t), "b_sealed": seal(t)} for i, t in tokens.items()],
     )
     [send] = states.transitions(Action.send)
     session.exec(

@@ -9,6 +9,7 @@ When a sealed token cannot be read (a link issued before tokens were sealed, or 
 issues a fresh link and the old one stops working (services.followups.outbox).
 """
 
+from collections.abc import Callable
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -23,7 +24,13 @@ def _fernet(key: bytes) -> Fernet:
 
 def seal(token: str) -> str:
     """The token encrypted with the link key (about 140 characters)."""
-    return _fernet(config.link_key()).encrypt(token.encode("utf-8")).decode("ascii")
+    return sealer()(token)
+
+
+def sealer() -> Callable[[str], str]:
+    """`seal` with the key read once, for many tokens."""
+    fernet = _fernet(config.link_key())
+    return lambda token: fernet.encrypt(token.encode("utf-8")).decode("ascii")
 
 
 def unseal(sealed: str | None) -> str | None:
