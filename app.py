@@ -7,6 +7,7 @@ import pages.admin
 import pages.criteria
 import pages.cycles
 import pages.dashboard
+import pages.followups
 import pages.imports
 import pages.lanes
 import pages.mutual_recognition
@@ -33,6 +34,7 @@ PAGES = [
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
+    (pages.followups.render, "Follow-ups", "followups", ":material/forward_to_inbox:", ALL, "Step 2 · Questionnaires"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),

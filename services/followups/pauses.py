@@ -70,3 +70,10 @@ def resume(*, session: Session, actor: Actor, partner_id: int) -> None:
     session.exec(delete(FollowupPause).where(FollowupPause.partner_id == partner_id))
     audit.record(session=session, actor=actor, action="resume", entity="follow-ups", entity_id=code,
                  summary=f"Resumed the follow-ups of {code}", before=before)
+
+
+def partner_choices(*, session: Session) -> dict[int, str]:
+    """Active partners as id -> "code · name", for choosing whom to pause."""
+    return {i: f"{code} · {name}" for i, code, name in session.exec(
+        select(Partner.id, Partner.partner_code, Partner.legal_name).where(Partner.status == "active")
+        .order_by(Partner.partner_code)).all()}
