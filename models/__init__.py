@@ -34,6 +34,13 @@ from models.collection import (  # noqa: E402
 from models.company import CompanyProfile  # noqa: E402
 from models.data_version import DataVersion  # noqa: E402
 from models.download import Download  # noqa: E402
+from models.followups import (  # noqa: E402
+    FollowupMessage,
+    FollowupPause,
+    FollowupSettings,
+    MessageTemplate,
+    QuietPeriod,
+)
 from models.incidents import Incident  # noqa: E402
 from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
@@ -105,4 +112,10 @@ __all__ = [
     "EligibilityCheck",
     "SelfAssessmentEntry",
     "SelfAssessmentEvidence",
+    # follow-ups
+    "FollowupMessage",
+    "FollowupPause",
+    "FollowupSettings",
+    "MessageTemplate",
+    "QuietPeriod",
 ]

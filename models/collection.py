@@ -83,6 +83,8 @@ class Assignment(SQLModel, table=True):
     language: str = Field(default="en", max_length=5)
     exempt_reason: str = Field(default="", max_length=300)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    # The same token encrypted with the server's link key (services.collection.sealed), so follow-ups can carry it.
+    token_sealed: str | None = Field(default=None, max_length=200)
     token_expires_at: datetime | None = None
     token_revoked: bool = False
     sent_at: datetime | None = None

@@ -26,7 +26,7 @@ def test_admin_sees_every_page_in_section_order():
         "Overview": ["Dashboard"],
         "1 · Map cargo flow and partners": ["Partners", "Mutual recognition", "Cargo flow"],
         "2 · Threats": ["Threats", "Screening"],
-        "3 · Vulnerability": ["Cycles", "Review", "Imports", "Criteria"],
+        "3 · Vulnerability": ["Cycles", "Review", "Imports", "Follow-ups", "Criteria"],
         "4 · Action plan": ["Action plan", "Incidents"],
         "5 · Documentation": ["Security Profile", "Audit trail"],
         "Settings": ["Admin", "My account"],

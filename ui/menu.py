@@ -14,6 +14,7 @@ import pages.audit
 import pages.criteria
 import pages.cycles
 import pages.dashboard
+import pages.followups
 import pages.imports
 import pages.incidents
 import pages.lanes
@@ -62,6 +63,7 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("cycles", "Cycles", ":material/event_repeat:", STEP3, pages.cycles.render),
     MenuPage("review", "Review", ":material/fact_check:", STEP3, pages.review.render),
     MenuPage("imports", "Imports", ":material/upload_file:", STEP3, pages.imports.render),
+    MenuPage("followups", "Follow-ups", ":material/forward_to_inbox:", STEP3, pages.followups.render),
     MenuPage("criteria", "Criteria", ":material/checklist:", STEP3, pages.criteria.render),
     MenuPage("actions", "Action plan", ":material/task_alt:", STEP4, pages.actions.render),
     MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),

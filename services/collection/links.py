@@ -1,4 +1,5 @@
-"""Personal supplier links: a random token per assignment, of which only the SHA-256 is stored."""
+"""Personal supplier links: a random token per assignment, of which only the SHA-256 is stored in the clear (and the
+token sealed with the server's key for the follow-up e-mails: services.collection.sealed)."""
 
 import hashlib
 import secrets
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 from models import Assignment, Cycle, Partner
 from models.collection import CycleStatus
 from models.common import utcnow
-from services.collection import states
+from services.collection import sealed, states
 from services.collection.cycles import get_assignment
 from services.collection.states import Action, PartnerActor
 from services.core import audit
@@ -67,11 +68,13 @@ def issue_links(
     now = utcnow()
     expires = now + timedelta(days=valid_days)
     tokens = {i: secrets.token_urlsafe(32) for i in ids}
+    seal = sealed.sealer()
     session.exec(
         update(Assignment.__table__)
         .where(Assignment.__table__.c.id == bindparam("b_id"))
-        .values(token_hash=bindparam("b_hash"), token_expires_at=expires, token_revoked=False, updated_at=now),
-        params=[{"b_id": i, "b_hash": token_hash(t)} for i, t in tokens.items()],
+        .values(token_hash=bindparam("b_hash"), token_sealed=bindparam("b_sealed"), token_expires_at=expires,
+                token_revoked=False, updated_at=now),
+        params=[{"b_id": i, "b_hash": token_hash(t), "b_sealed": seal(t)} for i, t in tokens.items()],
     )
     [send] = states.transitions(Action.send)
     session.exec(

@@ -1,0 +1,72 @@
+"""AppTests of the Follow-ups page: every role sees it, the dry-run preview, and the writes each role may do."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from models import FollowupPause
+from services.collection import cycles
+from services.followups import settings as followup_settings
+from tests.conftest import ANALYST
+from tests.test_followups import add_partner
+
+
+@pytest.fixture
+def cycle(session, staff):
+    tw = add_partner(session, "TW-F01")
+    co = add_partner(session, "CO-F01", country="CO", language="es")
+    cycles.open_cycle(session=session, actor=ANALYST, name="2027 annual review",
+                      due_date=date.today() + timedelta(days=30), partner_ids=[tw.id, co.id])
+    session.commit()
+    return {"tw": tw.id, "co": co.id}
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "viewer"])
+def test_renders_for_every_role_with_the_preview(page_app, cycle, role, monkeypatch):
+    monkeypatch.delenv("CTPAT_SMTP_HOST", raising=False)
+    at = page_app("followups", role=role).run()
+    assert not at.exception
+    assert at.title[0].value == "Follow-ups"
+    assert any("SMTP is not configured" in w.value for w in at.warning)
+    preview = at.dataframe[0].value
+    assert sorted(preview["kind"].astype(str)) == ["invitation", "invitation"]
+    assert sorted(preview["language"]) == ["es", "zh"]
+    buttons = {b.label for b in at.button}
+    assert ("Save settings" in buttons) == (role == "admin")
+    assert ("Pause" in buttons) == (role != "viewer")
+
+
+def test_an_analyst_pauses_a_partner_and_the_preview_holds_it(page_app, cycle, session):
+    at = page_app("followups", role="analyst").run()
+    form = next(s for s in at.selectbox if s.label == "Partner")
+    form.set_value(cycle["tw"])
+    [reason] = [t for t in at.text_input if t.label == "Reason"]
+    reason.input("Factory moving to a new site")
+    next(b for b in at.button if b.label == "Pause").click()
+    at.run()
+    assert not at.exception and not at.error
+    session.expire_all()
+    [pause] = session.exec(select(FollowupPause)).all()
+    assert pause.partner_id == cycle["tw"] and pause.reason == "Factory moving to a new site"
+    assert "Paused TW-F01" in at.success[0].value
+    preview = at.dataframe[0].value
+    assert preview.loc[preview["recipients"] == "tw-f01@partner.example", "hold"].tolist() == ["partner paused"]
+
+
+def test_an_admin_changes_the_settings_and_bad_values_are_refused(page_app, cycle, session):
+    at = page_app("followups", role="admin").run()
+    field = next(t for t in at.text_input if t.label == "Reminders, days before the due date")
+    field.input("21, 7")
+    next(b for b in at.button if b.label == "Save settings").click()
+    at.run()
+    assert not at.exception and not at.error
+    session.expire_all()
+    assert followup_settings.current(session=session).reminder_days == (21, 7)
+    field = next(t for t in at.text_input if t.label == "Reminders, days before the due date")
+    field.input("soon")
+    next(b for b in at.button if b.label == "Save settings").click()
+    at.run()
+    assert at.error and "soon" in at.error[0].value and "reminders" in at.error[0].value
+    session.expire_all()
+    assert followup_settings.current(session=session).reminder_days == (21, 7)
