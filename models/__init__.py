@@ -41,6 +41,13 @@ from models.reference import (  # noqa: E402
     CriterionText,
     MraProgram,
 )
+from models.risk import (  # noqa: E402
+    RiskAssessment,
+    RiskAssessmentScore,
+    RiskConfiguration,
+    SiteVisit,
+    SiteVisitFinding,
+)
 from models.screening import RestrictedEntry, RestrictedList, RestrictedName, ScreeningMatch  # noqa: E402
 from models.sites import PartnerContact, PartnerSite  # noqa: E402
 from models.threats import (  # noqa: E402
@@ -89,4 +96,10 @@ __all__ = [
     "ThreatRatingChange",
     "ThreatSettings",
     "ThreatSource",
+    # risk assessment step 3: site visits, scoring configuration, assessment snapshots
+    "RiskAssessment",
+    "RiskAssessmentScore",
+    "RiskConfiguration",
+    "SiteVisit",
+    "SiteVisitFinding",
 ]

@@ -67,12 +67,14 @@ _USER_TABLES = ("reviewcomment", "evidence", "answer", "importrecord", "assignme
 # the built-in threat sources stay.
 _RISK_TABLES = ("screeningmatch", "restrictedname", "restrictedentry", "restrictedlist", "threatratingchange",
                 "threatrating", "threatsettings", "lanenode", "lane", "partnercontact", "partnersite", "searoute")
+# Risk assessment step 3 (scoring): snapshots, configurations and site visits, before the partners and sites.
+_SCORING_TABLES = ("riskassessmentscore", "riskassessment", "riskconfiguration", "sitevisitfinding", "sitevisit")
 
 
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
-        for table in (*_RISK_TABLES, *_USER_TABLES, "partner"):
+        for table in (*_SCORING_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM place WHERE NOT is_reference"))
         conn.execute(text("DELETE FROM threatindicator WHERE source_id IN "
