@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from cli.base import CLI, Context, arg, command
+from cli.risk import partners_by_risk, risk_band
 from models.collection import AssignmentStatus, CycleStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
 from services.collection import cycles
@@ -50,7 +51,11 @@ def _entity_types(chosen: list[str] | None) -> list[str] | None:
              help="only partners in this country (ISO code, e.g. MX)"),
          arg("--criticality", action="append", dest="criticalities", choices=list(CRITICALITIES),
              help="only partners of this criticality"),
-         arg("--no-exempt", action="store_true", help="ask certified partners too instead of marking them exempt"))
+         arg("--no-exempt", action="store_true", help="ask certified partners too instead of marking them exempt"),
+         arg("--risk-band", action="append", dest="risk_bands", type=risk_band, metavar="BAND",
+             help="only partners whose risk band (active scoring configuration, today) is BAND: High, Medium or Low"),
+         arg("--reassessment-due", action="store_true",
+             help="only partners whose risk-based reassessment is due within 60 days (MSC 3.7)"))
 def cmd_open_cycle(args: argparse.Namespace, ctx: Context) -> int:
     """Open a questionnaire cycle: one questionnaire per chosen active partner. Partners with a valid, verified
     CTPAT or MRA certification start as exempt unless --no-exempt is given. Repeat a filter option to allow several
@@ -58,10 +63,11 @@ def cmd_open_cycle(args: argparse.Namespace, ctx: Context) -> int:
     entity_types = _entity_types(args.entity_types)
     countries = sorted({c.strip().upper() for c in args.countries}) if args.countries else None
     with db.session_scope(ctx.engine) as session:
+        partner_ids = partners_by_risk(session, args.risk_bands, args.reassessment_due)
         cycle = cycles.open_cycle(
             session=session, actor=CLI, name=args.name, due_date=args.due, language=args.language,
             entity_types=entity_types, countries=countries, criticalities=args.criticalities,
-            exempt_certified=not args.no_exempt,
+            exempt_certified=not args.no_exempt, partner_ids=partner_ids,
         )
         name, due = cycle.name, cycle.due_date
         counts = cycles.list_cycles(session=session).set_index("name").loc[name]
