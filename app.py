@@ -12,6 +12,7 @@ import pages.lanes
 import pages.mutual_recognition
 import pages.partners
 import pages.review
+import pages.scoring
 import pages.screening
 import pages.supplier
 import pages.threats
@@ -33,6 +34,7 @@ PAGES = [
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
+    (pages.scoring.render, "Risk scoring", "scoring", ":material/speed:", ALL, "Step 3 · Vulnerability"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),

@@ -9,7 +9,7 @@ from pages.partners.common import FOCUS, VERSION, after_write, detail
 from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
-from ui import certificates, labels, partner_roles, state
+from ui import certificates, labels, partner_roles, risk, state
 from ui.labels import show
 from ui.text import plain
 
@@ -76,6 +76,7 @@ TABS = {
     "Details": (_details_tab, False),
     "Roles": (_roles_tab, False),
     "Certificates": (certificates.certificates_tab, False),
+    "Risk": (risk.risk_tab, False),
     "History": (_history_tab, False),
     "Edit": (form.edit_tab, True),
     "Merge": (merge.merge_tab, True),
