@@ -70,9 +70,6 @@ def _inputs_panel(base: RiskConfig, countries: dict[str, str]) -> dict:
         values["unmet_must_floor"] = _choice(
             "An unmet must makes it at least", "floor", BANDS, base.unmet_must_floor, a,
             format_func=lambda v: "no floor" if v == Band.low else v)
-        values["unknown_vulnerability_as"] = _choice("Unknown counts as", "unknown_v", [Band.high.value,
-                                                                                       Band.medium.value],
-                                                     base.unknown_vulnerability_as, b)
         values["certificate_credit"] = _choice("Certificate credit (bands lower)", "credit", [0, 1, 2],
                                                base.certificate_credit, a)
         values["incident_raise"] = _choice("Open incident (bands higher)", "incident", [0, 1, 2],

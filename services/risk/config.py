@@ -51,7 +51,6 @@ class RiskConfig:
     high_from: float = 20.0  # ... and High
     unmet_must_floor: str = Band.low.value  # any must criterion not met: at least this band (Low: no floor)
     certificate_credit: int = 1  # bands lower for a certificate that counts (services.certificates.rule)
-    unknown_vulnerability_as: str = Band.high.value  # how Unknown reads in the matrix: never better than Medium
     incident_raise: int = 1  # bands higher for a partner or lane with an open incident
     # Threat (step 2 as the scoring reads it)
     threat_unknown_as: str | None = None  # None: the threat register's setting (Unknown counts as High by default)
@@ -147,9 +146,6 @@ def problems_of(config: RiskConfig) -> list[str]:
                         ("other nodes", config.other_nodes_lower)):
         if not _whole(value) or not 0 <= value <= 2:
             out.append(f"{name}: 0, 1 or 2 bands")
-    if config.unknown_vulnerability_as not in (Band.medium, Band.high):
-        out.append("Unknown vulnerability: counts as High or Medium, never as Low (missing answers are not "
-                   "reassuring)")
     if config.threat_unknown_as is not None and config.threat_unknown_as not in levels:
         out.append(f"Unknown threat: one of {', '.join(levels)}")
     bad = [c for c in config.threat_categories if c not in THREAT_CATEGORIES]
@@ -237,7 +233,7 @@ LABELS = {
     "medium_from": "vulnerability Medium from (%)", "high_from": "vulnerability High from (%)",
     "unmet_must_floor": "an unmet must makes vulnerability at least",
     "certificate_credit": "certificate credit (bands)",
-    "unknown_vulnerability_as": "Unknown vulnerability counts as", "incident_raise": "open incident raise (bands)",
+    "incident_raise": "open incident raise (bands)",
     "threat_unknown_as": "Unknown threat counts as", "threat_categories": "threat categories counted",
     "threat_overrides": "threat overrides", "rest_hours": "cargo at rest from (hours)",
     "other_nodes_lower": "other lane nodes lower by (bands)", "inherit_lane_threat": "partners inherit lane threat",

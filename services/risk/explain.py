@@ -173,11 +173,9 @@ def explain_partner(inputs: Inputs, scores: Scores, partner_id: int) -> dict[str
     p = scores.partners.set_index("partner_id").loc[partner_id]
     source = inputs.partners.set_index("partner_id").loc[partner_id]
     config = scores.config
-    matrix_vulnerability = config.unknown_vulnerability_as if p["vulnerability"] == Band.unknown else \
-        p["vulnerability"]
     headline = (f"{p['partner_code']} is {p['risk']} risk: threat {p['threat']} × vulnerability "
-                f"{p['vulnerability']}" + (f" (read as {matrix_vulnerability})" if p["vulnerability"] == Band.unknown
-                                          else "") + f" gives {p['matrix_risk']} in the risk matrix")
+                f"{p['vulnerability']}" + (" (read as High)" if p["vulnerability"] == Band.unknown else "")
+                + f" gives {p['matrix_risk']} in the risk matrix")
     headline += f", raised to {p['risk']} for high impact." if p["impact_raised"] else "."
 
     threat = _threat_sentences(inputs, scores, source["threat_iso2"], source["threat_region"], p["place_threat"],
@@ -257,8 +255,8 @@ def _vulnerability_sentences(inputs: Inputs, scores: Scores, p: pd.Series, sourc
     config = scores.config
     since = scores.cutoff.date().isoformat()
     if p["vulnerability_base"] == Band.unknown:
-        out = [f"No accepted questionnaire answers since {since} (the last {config.answer_max_age_months} months): "
-               f"vulnerability is Unknown, which counts as {config.unknown_vulnerability_as} in the matrix: missing "
+        out = [f"No accepted questionnaire answers or site-visit findings since {since} (the last {config.answer_max_age_months} months): "
+               "vulnerability is Unknown, the worst: it reads as High in the matrix, because missing "
                "answers are never reassuring."]
         if pd.notna(source["last_accepted"]) and source["last_accepted"]:
             out.append(f"Its last accepted questionnaire ({source['last_cycle']}) was accepted on "
@@ -326,9 +324,8 @@ def explain_lane(inputs: Inputs, scores: Scores, lane_id: int) -> dict[str, Any]
     lane = scores.lanes.set_index("lane_id").loc[lane_id]
     config = scores.config
     nodes = lane_nodes(inputs, scores, lane_id)
-    read = config.unknown_vulnerability_as if lane["vulnerability"] == Band.unknown else lane["vulnerability"]
     headline = (f"Lane {lane['code']} is {lane['risk']} risk: threat {lane['threat']} × vulnerability "
-                f"{lane['vulnerability']}" + (f" (read as {read})" if lane["vulnerability"] == Band.unknown else "")
+                f"{lane['vulnerability']}" + (" (read as High)" if lane["vulnerability"] == Band.unknown else "")
                 + f" gives {lane['matrix_risk']} in the risk matrix"
                 + (f", raised to {lane['risk']} for high impact." if lane["impact_raised"] else "."))
     threat = [f"Its threat is the highest at a node where cargo rests at least {config.rest_hours:g} hours or custody "

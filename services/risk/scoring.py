@@ -10,16 +10,18 @@ Vulnerability of a partner (CBP step 3):
   without one, and a criterion asked but not answered, count as not met. A site-visit finding within the age
   replaces the partner's answer. Per MSC category c: gap_c = sum of gap weights, max_c = sum of unmet weights.
   score = sum_c(w_c * gap_c) / sum_c(w_c * max_c) * 100 (w_c: the category weights), banded by the thresholds;
-  any must not met makes it at least `unmet_must_floor`. No accepted answers within the age: Unknown.
+  any must not met makes it at least `unmet_must_floor`. No accepted answers and no findings within the age:
+  Unknown, the worst (it reads as High in the matrix and is never better than Low).
   A certificate that counts (services.certificates.rule) lowers it `certificate_credit` bands; a covered partner
-  without answers is Low. An open incident raises it `incident_raise` bands.
+  without answers is Low. An open incident raises a rated band `incident_raise` bands (never above High); for a
+  covered partner the raise applies after the credit.
 Threat of a place: the worst of the counted categories (Unknown counted as `threat_unknown_as`; categories no source
   feeds left out); a country override replaces it. A lane: the worst node, nodes where cargo rests at least
   `rest_hours` or custody changes in full, other nodes `other_nodes_lower` bands lower. A partner: its place, or the
   worst lane it serves when that is higher (`inherit_lane_threat`).
 Vulnerability of a lane: the worst of the partners with custody on it (a node without a named partner is Unknown),
   raised by its own open incidents.
-Risk = matrix[threat][vulnerability] (Unknown read as `unknown_vulnerability_as`), one band higher for high impact
+Risk = matrix[threat][vulnerability] (Unknown is the worst: read as High), one band higher for high impact
   (criticality or import share; a lane's volume share) when `impact_raise`.
 """
 
@@ -153,7 +155,7 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
     value = np.concatenate([answers["value"].to_numpy()[used_a], findings["value"].to_numpy()[f_ok]])
     justified = np.concatenate([answers["justified"].to_numpy()[used_a],
                                 findings["justified"].to_numpy()[f_ok]]).astype(bool)
-    known = np.bincount(answers["pidx"].to_numpy()[a_ok], minlength=n)[:n] > 0
+    known = np.bincount(pidx, minlength=n)[:n] > 0  # accepted answers or site-visit findings within the age
 
     unmet_w = np.where(must, config.must_unmet, config.should_unmet)
     partial_w = np.where(must, config.must_partial, config.should_partial)
@@ -185,12 +187,12 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
 
     covered = partners["covered"].to_numpy(dtype=bool)
     credited = np.where(known, np.maximum(base - config.certificate_credit, LOW), LOW)
-    vulnerability = np.where(covered, credited, base)
-    credit_applied = covered & (vulnerability != base)
+    credit_applied = covered & (credited != base)
     partner_incidents = _counts(inputs.incidents["partner_id"], partners["partner_id"])
-    raised = np.minimum(vulnerability + config.incident_raise, HIGH)
-    vulnerability = np.where((partner_incidents > 0) & (vulnerability != UNKNOWN), raised, vulnerability)
-    vulnerability = vulnerability.astype(np.int8)
+    # Open incidents raise a rated band; Unknown is the worst already.
+    raise_by = np.where(partner_incidents > 0, config.incident_raise, 0)
+    uncovered = np.where(base == UNKNOWN, UNKNOWN, np.minimum(base + raise_by, HIGH))
+    vulnerability = np.where(covered, np.minimum(credited + raise_by, HIGH), uncovered).astype(np.int8)
 
     # Threat of places, lane nodes and lanes.
     unknown_as = config.threat_unknown_as or inputs.threat_unknown_as
@@ -256,9 +258,8 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
 
     # Risk through the matrix, then impact.
     grid = matrix_codes(config)
-    unknown_v = CODE[config.unknown_vulnerability_as]
-    p_matrix = grid[threat, np.where(vulnerability == UNKNOWN, unknown_v, vulnerability)]
-    l_matrix = grid[lane_threat, np.where(lane_vulnerability == UNKNOWN, unknown_v, lane_vulnerability)]
+    p_matrix = grid[threat, np.minimum(vulnerability, HIGH)]  # Unknown reads as High: the worst
+    l_matrix = grid[lane_threat, np.minimum(lane_vulnerability, HIGH)]
     high_impact = partners["criticality"].isin(list(config.impact_criticalities)).to_numpy().copy()
     if config.impact_import_share is not None:
         high_impact |= partners["import_share"].to_numpy(dtype=float) >= config.impact_import_share
@@ -328,13 +329,12 @@ def matrix_cells(scores: Scores) -> pd.DataFrame:
     """The risk matrix as the page draws it: one row per threat band x vulnerability band (Unknown a column of its
     own), with the band of the cell and how many partners and lanes sit in it (before the impact step)."""
     grid = matrix_codes(scores.config)
-    unknown_v = CODE[scores.config.unknown_vulnerability_as]
     partners = scores.partners.groupby(["threat", "vulnerability"]).size()
     lanes = scores.lanes.groupby(["threat", "vulnerability"]).size()
     rows = []
     for t in (b.value for b in LEVELS):
         for v in VULNERABILITY_COLUMNS:
-            column = unknown_v if v == Band.unknown else CODE[v]
+            column = HIGH if v == Band.unknown else CODE[v]
             rows.append({"threat": t, "vulnerability": v, "band": BAND_NAMES[grid[CODE[t], column]],
                          "partners": int(partners.get((t, v), 0)), "lanes": int(lanes.get((t, v), 0))})
     cells = pd.DataFrame(rows)
