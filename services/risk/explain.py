@@ -255,9 +255,9 @@ def _vulnerability_sentences(inputs: Inputs, scores: Scores, p: pd.Series, sourc
     config = scores.config
     since = scores.cutoff.date().isoformat()
     if p["vulnerability_base"] == Band.unknown:
-        out = [f"No accepted questionnaire answers or site-visit findings since {since} (the last {config.answer_max_age_months} months): "
-               "vulnerability is Unknown, the worst: it reads as High in the matrix, because missing "
-               "answers are never reassuring."]
+        out = [f"No accepted questionnaire answers or site-visit findings since {since} "
+               f"(the last {config.answer_max_age_months} months): vulnerability is Unknown, the worst: "
+               "it reads as High in the matrix, because missing answers are never reassuring."]
         if pd.notna(source["last_accepted"]) and source["last_accepted"]:
             out.append(f"Its last accepted questionnaire ({source['last_cycle']}) was accepted on "
                        f"{source['last_accepted']}.")
