@@ -103,6 +103,6 @@ class RiskAssessmentScore(SQLModel, table=True):
     certificate_credit: bool = False
     incidents: int = 0
     impact_raised: bool = False
-    overdue: bool = False
+    questionnaire_overdue: bool = False
     threat_detail: str = Field(default="", max_length=1000)
     vulnerability_detail: str = Field(default="", max_length=1000)

@@ -27,7 +27,7 @@ BASE = "risk_w_base"  # the active configuration the widgets started from
 BANDS = [b.value for b in LEVELS]
 ARROWS = {1: "↑", -1: "↓"}
 PARTNER_COLUMNS = ["rank", "partner_code", "legal_name", "country_iso2", "risk", "change", "threat", "vulnerability",
-                   "vulnerability_score", "unmet_musts", "covered", "incidents", "overdue", "criticality"]
+                   "vulnerability_score", "unmet_musts", "covered", "incidents", "questionnaire_overdue", "criticality"]
 LANE_COLUMNS = ["rank", "code", "name", "mode", "risk", "change", "threat", "threat_location", "vulnerability",
                 "weakest", "incidents", "volume_share"]
 EXPLAIN_CHOICES = 500  # a select box of thousands of options slows every rerun

@@ -35,7 +35,8 @@ RANK_LABELS = {
     "unmet_musts": st.column_config.NumberColumn("Unmet musts", format="%d"),
     "covered": st.column_config.CheckboxColumn("Certificate"),
     "incidents": st.column_config.NumberColumn("Open incidents", format="%d"),
-    "overdue": st.column_config.CheckboxColumn("Overdue"), "criticality": "Criticality", "entity_type": "Entity type",
+    "questionnaire_overdue": st.column_config.CheckboxColumn("Overdue"),
+    "criticality": "Criticality", "entity_type": "Entity type",
     "code": "Code", "name": "Lane", "mode": "Mode", "weakest": "Weakest party", "threat_location": "Highest threat at",
     "volume_share": st.column_config.NumberColumn("Volume %", format="%.1f"),
 }

@@ -68,7 +68,7 @@ def upgrade() -> None:
     sa.Column('certificate_credit', sa.Boolean(), nullable=False),
     sa.Column('incidents', sa.Integer(), nullable=False),
     sa.Column('impact_raised', sa.Boolean(), nullable=False),
-    sa.Column('overdue', sa.Boolean(), nullable=False),
+    sa.Column('questionnaire_overdue', sa.Boolean(), nullable=False),
     sa.Column('threat_detail', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('vulnerability_detail', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['riskassessment.id'], name=op.f('fk_riskassessmentscore_assessment_id_riskassessment')),

@@ -26,8 +26,8 @@ from services.risk.scoring import CODE, Scores, distribution, ranked, score
 SNAPSHOT_COLUMNS = ["id", "name", "as_of", "run_by", "run_at", "configuration_version", "partners_high",
                     "partners_medium", "partners_low", "lanes_high", "lanes_medium", "lanes_low", "note"]
 SCORE_COLUMNS = ["kind", "subject_id", "code", "name", "country", "threat", "vulnerability", "vulnerability_score",
-                 "risk", "matrix_risk", "certificate_credit", "incidents", "impact_raised", "overdue", "threat_detail",
-                 "vulnerability_detail"]
+                 "risk", "matrix_risk", "certificate_credit", "incidents", "impact_raised", "questionnaire_overdue",
+                 "threat_detail", "vulnerability_detail"]
 MOVE_COLUMNS = ["kind", "code", "name", "before", "after", "direction", "why"]
 DUE_COLUMNS = ["partner_id", "partner_code", "legal_name", "country_iso2", "risk", "last_assessed", "every_months",
                "due_on", "days_left", "why"]
@@ -102,7 +102,8 @@ def _rows(inputs: Inputs, scores: Scores) -> list[dict[str, Any]]:
         "vulnerability": p["vulnerability"], "vulnerability_score": p["vulnerability_score"], "risk": p["risk"],
         "matrix_risk": p["matrix_risk"], "certificate_credit": p["certificate_credit"] | (
             p["covered"] & (p["vulnerability_base"] == Band.unknown)),
-        "incidents": p["incidents"].astype(int), "impact_raised": p["impact_raised"], "overdue": p["overdue"],
+        "incidents": p["incidents"].astype(int), "impact_raised": p["impact_raised"],
+        "questionnaire_overdue": p["questionnaire_overdue"],
         "threat_detail": _threat_detail(inputs, scores), "vulnerability_detail": _vulnerability_detail(inputs, scores),
     })
     lane_rows = pd.DataFrame({
@@ -110,14 +111,14 @@ def _rows(inputs: Inputs, scores: Scores) -> list[dict[str, Any]]:
         "name": lanes["name"].str.slice(0, 200), "country": "", "threat": lanes["threat"],
         "vulnerability": lanes["vulnerability"], "vulnerability_score": np.nan, "risk": lanes["risk"],
         "matrix_risk": lanes["matrix_risk"], "certificate_credit": False, "incidents": lanes["incidents"].astype(int),
-        "impact_raised": lanes["impact_raised"], "overdue": False,
+        "impact_raised": lanes["impact_raised"], "questionnaire_overdue": False,
         "threat_detail": ("highest at " + lanes["threat_location"].astype(str)).str.slice(0, 1000),
         "vulnerability_detail": ("weakest party " + lanes["weakest"].astype(str)).str.slice(0, 1000),
     })
     frame = pd.concat([partners, lane_rows], ignore_index=True)
     frame["vulnerability_score"] = frame["vulnerability_score"].astype(object).where(
         frame["vulnerability_score"].notna(), None)
-    for column in ("certificate_credit", "impact_raised", "overdue"):
+    for column in ("certificate_credit", "impact_raised", "questionnaire_overdue"):
         frame[column] = frame[column].astype(bool)
     return frame.to_dict("records")
 

@@ -228,7 +228,7 @@ def explain_partner(inputs: Inputs, scores: Scores, partner_id: int) -> dict[str
             adjustments.append(f"High impact ({', '.join(why)}), but the matrix already gives High.")
         else:
             adjustments.append(f"High impact ({', '.join(why)}); impact does not raise risk in this configuration.")
-    if p["overdue"]:
+    if p["questionnaire_overdue"]:
         adjustments.append(f"Flag: its questionnaire in '{source['overdue_cycle']}' is overdue; accepted answers still "
                            f"count until they are {config.answer_max_age_months} months old.")
     return {"headline": headline, "threat": threat, "vulnerability": vulnerability, "adjustments": adjustments,

@@ -49,7 +49,7 @@ class Inputs:
     """The scoring's inputs; treat as read-only (pages share one copy).
 
     partners: one row per active partner in partner id order (the row number is the partner's index in the arrays).
-    answers / findings: one row per partner and asked criterion (pidx, criterion, cidx, category, must, value code,
+    answers / findings: one row per partner and asked criterion (pidx, criterion, cidx, category, is_must, value code,
     justified, day = days since 1970-01-01, plus source details), sorted by pidx.
     members / sets: each partner's question set and the sets' criteria (services.reference.applicability).
     asked_must / asked_should: (partners x 13) counts of criteria asked per MSC category (column = category number).
@@ -109,7 +109,7 @@ def _assignments(session: Session, partner_ids: set[int], today: date) -> pd.Dat
     overdue = (latest["due"] < pd.Timestamp(today)) & ~latest["status"].isin(list(states.FINISHED))
     accepted = frame[frame["status"] == AssignmentStatus.accepted].sort_values(["partner_id", "reviewed_at"])
     last = accepted.drop_duplicates("partner_id", keep="last").set_index("partner_id")
-    out = pd.DataFrame({"partner_id": latest["partner_id"].to_numpy(), "overdue": overdue.to_numpy(),
+    out = pd.DataFrame({"partner_id": latest["partner_id"].to_numpy(), "questionnaire_overdue": overdue.to_numpy(),
                         "overdue_cycle": latest["cycle"].where(overdue.to_numpy(), "").to_numpy()})
     out["last_accepted"] = out["partner_id"].map(pd.to_datetime(last["reviewed_at"], utc=True).dt.date)
     out["last_cycle"] = out["partner_id"].map(last["cycle"]).fillna("")
@@ -124,13 +124,13 @@ def _asked(session: Session, partners: pd.DataFrame, criteria: pd.DataFrame):
     should = np.zeros((n, 13), dtype=np.int32)
     position = pd.Series(np.arange(n), index=partners["partner_id"].to_numpy())
     members = members.assign(pidx=members["partner_id"].map(position).to_numpy(dtype=np.int64))
-    sets = sets.assign(must=(sets["requirement"] == Requirement.must).to_numpy(dtype=bool))
+    sets = sets.assign(is_must=(sets["requirement"] == Requirement.must).to_numpy(dtype=bool))
     if members.empty or sets.empty:
         return members, sets, must, should
-    counts = sets.groupby(["set_id", "category_number", "must"]).size().rename("n").reset_index()
+    counts = sets.groupby(["set_id", "category_number", "is_must"]).size().rename("n").reset_index()
     table = members.merge(counts, on="set_id")
     for is_must, target in ((True, must), (False, should)):
-        part = table[table["must"] == is_must]
+        part = table[table["is_must"] == is_must]
         np.add.at(target, (part["pidx"].to_numpy(), part["category_number"].to_numpy()), part["n"].to_numpy())
     return members, sets, must, should
 
@@ -140,9 +140,9 @@ def _on_asked(frame: pd.DataFrame, members: pd.DataFrame, sets: pd.DataFrame, cr
     the category, the partner's index and the criterion's index; sorted by partner index then criterion."""
     if frame.empty:
         return frame.assign(pidx=pd.Series(dtype=np.int32), cidx=pd.Series(dtype=np.int16),
-                            category=pd.Series(dtype=np.int8), must=pd.Series(dtype=bool))
+                            category=pd.Series(dtype=np.int8), is_must=pd.Series(dtype=bool))
     keyed = frame.merge(members[["partner_id", "set_id", "pidx"]], on="partner_id")
-    keyed = keyed.merge(sets[["set_id", "criterion_id", "category_number", "must"]], on=["set_id", "criterion_id"])
+    keyed = keyed.merge(sets[["set_id", "criterion_id", "category_number", "is_must"]], on=["set_id", "criterion_id"])
     cidx = pd.Series(np.arange(len(criteria)), index=criteria["criterion_id"].to_numpy())
     keyed = keyed.assign(cidx=keyed["criterion_id"].map(cidx).to_numpy().astype(np.int16),
                          category=keyed["category_number"].to_numpy().astype(np.int8),
@@ -285,7 +285,8 @@ def load(*, session: Session, today: date) -> Inputs:
     partners["certificate"] = partners["partner_id"].map(covered).fillna("").to_numpy()
 
     state = _assignments(session, ids, today).set_index("partner_id")
-    partners["overdue"] = partners["partner_id"].map(state["overdue"]).fillna(False).astype(bool).to_numpy()
+    overdue = partners["partner_id"].map(state["questionnaire_overdue"]).fillna(False)
+    partners["questionnaire_overdue"] = overdue.astype(bool).to_numpy()
     partners["overdue_cycle"] = partners["partner_id"].map(state["overdue_cycle"]).fillna("").to_numpy()
     partners["last_accepted"] = partners["partner_id"].map(state["last_accepted"]).to_numpy()
     partners["last_cycle"] = partners["partner_id"].map(state["last_cycle"]).fillna("").to_numpy()

@@ -44,7 +44,8 @@ PARTNER_COLUMNS = [
     "rank", "partner_id", "partner_code", "legal_name", "entity_type", "country_iso2", "criticality", "import_share",
     "risk", "matrix_risk", "threat", "threat_unknown", "place_threat", "place_threat_unknown", "threat_override",
     "threat_category", "threat_inherited", "vulnerability", "vulnerability_base", "vulnerability_score",
-    "unmet_musts", "answered", "covered", "certificate_credit", "incidents", "overdue", "high_impact", "impact_raised",
+    "unmet_musts", "answered", "covered", "certificate_credit", "incidents", "questionnaire_overdue", "high_impact",
+    "impact_raised",
 ]
 LANE_COLUMNS = ["rank", "lane_id", "code", "name", "mode", "volume_share", "risk", "matrix_risk", "threat",
                 "threat_unknown", "threat_location", "vulnerability", "weakest", "incidents", "high_impact",
@@ -113,7 +114,7 @@ def _overrides(iso2: np.ndarray, overrides: dict[str, str]) -> tuple[np.ndarray,
 
 
 def node_threats(inputs: Inputs, config: RiskConfig) -> dict[str, np.ndarray]:
-    """Per lane node: its place's threat `level` (code), whether Unknown decided it (`unknown`), the deciding
+    """Per lane node: its place's threat `level` (code), whether Unknown decided it (`decided_by_unknown`), the deciding
     category's position (`category`), whether it counts in `full` (cargo rests long enough or custody changes)
     and the `effective` level it gives its lane, and whether an override set it (`override`)."""
     nodes = inputs.nodes
@@ -129,7 +130,7 @@ def node_threats(inputs: Inputs, config: RiskConfig) -> dict[str, np.ndarray]:
     full = nodes["custody_change"].to_numpy(dtype=bool) | (
         nodes["rests"].to_numpy(dtype=bool) & (np.isnan(dwell) | (dwell >= config.rest_hours)))
     effective = np.where(full, level, np.maximum(level - config.other_nodes_lower, LOW))
-    return {"level": level.astype(np.int8), "unknown": level_unknown & ~overridden, "category": category,
+    return {"level": level.astype(np.int8), "decided_by_unknown": level_unknown & ~overridden, "category": category,
             "full": full, "effective": effective.astype(np.int8), "override": overridden}
 
 
@@ -151,7 +152,7 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
     used_a = a_ok & ~replaced
     pidx = np.concatenate([answers["pidx"].to_numpy()[used_a], findings["pidx"].to_numpy()[f_ok]]).astype(np.int64)
     cat = np.concatenate([answers["category"].to_numpy()[used_a], findings["category"].to_numpy()[f_ok]])
-    must = np.concatenate([answers["must"].to_numpy()[used_a], findings["must"].to_numpy()[f_ok]]).astype(bool)
+    must = np.concatenate([answers["is_must"].to_numpy()[used_a], findings["is_must"].to_numpy()[f_ok]]).astype(bool)
     value = np.concatenate([answers["value"].to_numpy()[used_a], findings["value"].to_numpy()[f_ok]])
     justified = np.concatenate([answers["justified"].to_numpy()[used_a],
                                 findings["justified"].to_numpy()[f_ok]]).astype(bool)
@@ -212,7 +213,7 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
     node_lidx = nodes["lidx"].to_numpy(dtype=np.int64)
     if len(nodes):
         node = node_threats(inputs, config)
-        effective, level_unknown = node["effective"].astype(np.int16), node["unknown"]
+        effective, level_unknown = node["effective"].astype(np.int16), node["decided_by_unknown"]
         np.maximum.at(lane_threat, node_lidx, effective)
         # The node that decides each lane's threat: the first at the lane's level.
         deciding = effective == lane_threat[node_lidx]
@@ -289,7 +290,7 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
         "vulnerability_score": vulnerability_score, "unmet_musts": np.where(known, unmet_musts, 0),
         "answered": np.bincount(pidx, minlength=n)[:n], "covered": covered,
         "certificate_credit": credit_applied,
-        "incidents": partner_incidents, "overdue": partners["overdue"].to_numpy(dtype=bool),
+        "incidents": partner_incidents, "questionnaire_overdue": partners["questionnaire_overdue"].to_numpy(dtype=bool),
         "high_impact": high_impact, "impact_raised": p_raise,
     }, columns=PARTNER_COLUMNS)
     lane_frame = pd.DataFrame({

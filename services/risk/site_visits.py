@@ -165,10 +165,11 @@ def _state(session: Session, visit: SiteVisit) -> dict[str, Any]:
 def list_visits(*, session: Session, partner_id: int | None = None) -> pd.DataFrame:
     """Visits, newest first (VISIT_COLUMNS), with how many findings each has and how many are not (fully) met."""
     counts = (select(SiteVisitFinding.visit_id, func.count().label("n"),
-                     func.sum(_flag(AnswerValue.no)).label("no"), func.sum(_flag(AnswerValue.partial)).label("part"))
+                     func.sum(_flag(AnswerValue.no)).label("not_met"),
+                     func.sum(_flag(AnswerValue.partial)).label("part"))
               .group_by(SiteVisitFinding.visit_id).subquery())
     stmt = (select(SiteVisit.id, SiteVisit.partner_id, Partner.partner_code, Partner.legal_name, SiteVisit.site_id,
-                   PartnerSite.name, SiteVisit.visited_on, SiteVisit.visited_by, counts.c.n, counts.c.no,
+                   PartnerSite.name, SiteVisit.visited_on, SiteVisit.visited_by, counts.c.n, counts.c.not_met,
                    counts.c.part, SiteVisit.notes, SiteVisit.recorded_by, SiteVisit.recorded_at)
             .join(Partner, col(Partner.id) == SiteVisit.partner_id)
             .outerjoin(PartnerSite, col(PartnerSite.id) == SiteVisit.site_id)
