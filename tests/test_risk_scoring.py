@@ -2,6 +2,7 @@
 book of partners and lanes and any sound configuration."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,7 @@ from tests.risk_scoring_support import MUSTS, Answer, Lane, Node, Partner, all_y
 ORDER = {Band.low.value: 0, Band.medium.value: 1, Band.high.value: 2, Band.unknown.value: 3}
 LOW, MEDIUM, HIGH = (b.value for b in (Band.low, Band.medium, Band.high))
 DEFAULT = RiskConfig()
+ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -44,6 +46,25 @@ def test_all_met_is_low_and_one_unmet_must_weighs_more_than_a_partial_must_and_a
     assert row(s, "MET")["vulnerability"] == LOW
     assert row(s, "NO-MUST")["unmet_musts"] == 1
     assert row(s, "NO-MUST")["vulnerability"] == HIGH  # 10 of 44 points: 22.7 % >= 20 %
+
+
+def test_the_worked_example_of_risk_method_md():
+    """docs/RISK-METHOD.md: max 44 points; one unmet must 22.7 % High, one partial must 9.1 % Medium, one unmet
+    should 4.5 % Low; and the default matrix as the document prints it."""
+    s = scored([Partner("NO-MUST", answers=with_unmet(all_yes(), "6.1")),
+                Partner("PART-MUST", answers={**all_yes(), "6.1": Answer(AnswerValue.partial)}),
+                Partner("NO-SHOULD", answers=with_unmet(all_yes(), "1.2"))])
+    got = s.partners.set_index("partner_code")[["vulnerability_score", "vulnerability"]]
+    assert got.to_dict("index") == {"NO-MUST": {"vulnerability_score": 22.7, "vulnerability": HIGH},
+                                    "PART-MUST": {"vulnerability_score": 9.1, "vulnerability": MEDIUM},
+                                    "NO-SHOULD": {"vulnerability_score": 4.5, "vulnerability": LOW}}
+    text = (ROOT / "docs" / "RISK-METHOD.md").read_text(encoding="utf-8")
+    for threat in (HIGH, MEDIUM, LOW):
+        cells = " | ".join(DEFAULT.matrix[threat][v] for v in (LOW, MEDIUM, HIGH))
+        assert f"| **{threat}** | {cells} |" in text
+    for setting in ("must_unmet", "high_from", "medium_from", "certificate_credit", "incident_raise", "rest_hours",
+                    "answer_max_age_months", "impact_import_share", "lane_volume_share"):
+        assert f"`{setting}` = **{getattr(DEFAULT, setting):g}" in text, setting
 
 
 def test_na_counts_only_with_a_justification():
