@@ -4,8 +4,6 @@ import argparse
 import json
 from datetime import date
 
-from sqlmodel import Session
-
 from cli.base import CLI, Context, arg, command
 from models.risk import Band
 from services.core import db
@@ -27,7 +25,7 @@ def risk_band(text: str) -> str:
     return bands[text.strip().casefold()]
 
 
-def partners_by_risk(session: Session, bands: list[str] | None, due: bool) -> list[int] | None:
+def partners_by_risk(session, bands: list[str] | None, due: bool) -> list[int] | None:
     """The partners chosen by risk (services.risk.assessment), None when no risk option is given."""
     if not bands and not due:
         return None
