@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from cli.base import CLI, Context, arg, command
+from cli.risk import partners_by_risk, risk_band
 from models.collection import AssignmentStatus, CycleStatus
 from models.common import CRITICALITIES, ENTITY_TYPES, LANGUAGES
 from services.collection import cycles, titles
@@ -64,7 +65,11 @@ def _titles(pairs: list[list[str]] | None) -> dict[str, str]:
          arg("--no-exempt", action="store_true", help="ask certified partners too instead of marking them exempt"),
          arg("--title", nargs=2, action="append", dest="titles", metavar=("LANG", "TITLE"),
              help="what partners read instead of NAME, in one language (en, es or zh), e.g. --title es \"Revisión "
-                  "anual 2027\"; repeat for each language. Default: a neutral title in the partner's language"))
+                  "anual 2027\"; repeat for each language. Default: a neutral title in the partner's language"),
+         arg("--risk-band", action="append", dest="risk_bands", type=risk_band, metavar="BAND",
+             help="only partners whose risk band (active scoring configuration, today) is BAND: High, Medium or Low"),
+         arg("--reassessment-due", action="store_true",
+             help="only partners whose risk-based reassessment is due within 60 days (MSC 3.7)"))
 def cmd_open_cycle(args: argparse.Namespace, ctx: Context) -> int:
     """Open a questionnaire cycle: one questionnaire per chosen active partner. Partners with a valid, verified
     CTPAT or MRA certification start as exempt unless --no-exempt is given. Repeat a filter option to allow several
@@ -74,10 +79,11 @@ def cmd_open_cycle(args: argparse.Namespace, ctx: Context) -> int:
     partner_titles = _titles(args.titles)
     countries = sorted({c.strip().upper() for c in args.countries}) if args.countries else None
     with db.session_scope(ctx.engine) as session:
+        partner_ids = partners_by_risk(session, args.risk_bands, args.reassessment_due)
         cycle = cycles.open_cycle(
             session=session, actor=CLI, name=args.name, due_date=args.due, language=args.language,
             entity_types=entity_types, countries=countries, criticalities=args.criticalities,
-            exempt_certified=not args.no_exempt, partner_titles=partner_titles,
+            exempt_certified=not args.no_exempt, partner_titles=partner_titles, partner_ids=partner_ids,
         )
         name, due, shown = cycle.name, cycle.due_date, titles.partner_titles(cycle)
         counts = cycles.list_cycles(session=session).set_index("name").loc[name]

@@ -52,6 +52,13 @@ from models.reference import (  # noqa: E402
     CriterionText,
     MraProgram,
 )
+from models.risk import (  # noqa: E402
+    RiskAssessment,
+    RiskAssessmentScore,
+    RiskConfiguration,
+    SiteVisit,
+    SiteVisitFinding,
+)
 from models.screening import RestrictedEntry, RestrictedList, RestrictedName, ScreeningMatch  # noqa: E402
 from models.selfassessment import EligibilityCheck, SelfAssessmentEntry, SelfAssessmentEvidence  # noqa: E402
 from models.sites import PartnerContact, PartnerSite  # noqa: E402
@@ -118,4 +125,10 @@ __all__ = [
     "FollowupSettings",
     "MessageTemplate",
     "QuietPeriod",
+    # risk assessment step 3: site visits, scoring configuration, assessment snapshots
+    "RiskAssessment",
+    "RiskAssessmentScore",
+    "RiskConfiguration",
+    "SiteVisit",
+    "SiteVisitFinding",
 ]

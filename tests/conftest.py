@@ -93,12 +93,14 @@ def _delete_audit_events(conn) -> None:
 
 # Follow-ups (outbox, settings, quiet periods, pauses, template edits).
 _FOLLOWUP_TABLES = ("followupmessage", "followuppause", "followupsettings", "quietperiod", "messagetemplate")
+# Risk assessment step 3 (scoring): snapshots, configurations and site visits, before the partners and sites.
+_SCORING_TABLES = ("riskassessmentscore", "riskassessment", "riskconfiguration", "sitevisitfinding", "sitevisit")
 
 
 def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE partner SET parent_id = NULL, owner_id = NULL"))
-        for table in (*_FOLLOWUP_TABLES, *_ACTION_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
+        for table in (*_FOLLOWUP_TABLES, *_ACTION_TABLES, *_SCORING_TABLES, *_RISK_TABLES, *_USER_TABLES, "partner"):
             if table == "auditevent":
                 _delete_audit_events(conn)
             else:

@@ -122,14 +122,14 @@ def _open_partner(at, partner_id: int, tab: str = "Details"):
     return at.run()
 
 
-@pytest.mark.parametrize("tab", ["Details", "Sites & contacts", "Roles", "Certificates", "Actions", "History"])
+@pytest.mark.parametrize("tab", ["Details", "Sites & contacts", "Roles", "Certificates", "Risk", "Actions", "History"])
 def test_viewer_reads_partners_without_any_write_control(page_app, book, tab):
     at = page_app("partners", role="viewer").run()
     assert len(_table(at, "partner_table_")) == 5
     at = _open_partner(at, book["carrier"], tab)
     assert not at.exception
     assert _read(at.subheader[0].value) == "SEA-01 · Maersk Line"
-    assert [t.label for t in at.tabs] == ["Details", "Sites & contacts", "Roles", "Certificates", "Actions",
+    assert [t.label for t in at.tabs] == ["Details", "Sites & contacts", "Roles", "Certificates", "Risk", "Actions",
                                           "History"]
     assert not WRITE_LABELS & {b.label for b in at.button}
     assert not at.get("form") and "Add partner" not in {e.label for e in at.expander}
@@ -140,7 +140,7 @@ def test_writers_get_the_add_and_edit_controls(page_app, book):
     assert [e.label for e in at.expander] == ["Add partner"]
     at = _open_partner(at, book["carrier"])
     assert {"Deactivate", "Close"} <= {b.label for b in at.button}
-    assert [t.label for t in at.tabs] == ["Details", "Sites & contacts", "Roles", "Certificates", "Actions",
+    assert [t.label for t in at.tabs] == ["Details", "Sites & contacts", "Roles", "Certificates", "Risk", "Actions",
                                           "History", "Edit", "Merge"]
 
 

@@ -21,6 +21,7 @@ import pages.lanes
 import pages.mutual_recognition
 import pages.partners
 import pages.review
+import pages.scoring
 import pages.screening
 import pages.self_assessment
 import pages.threats
@@ -65,6 +66,7 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("imports", "Imports", ":material/upload_file:", STEP3, pages.imports.render),
     MenuPage("followups", "Follow-ups", ":material/forward_to_inbox:", STEP3, pages.followups.render),
     MenuPage("criteria", "Criteria", ":material/checklist:", STEP3, pages.criteria.render),
+    MenuPage("scoring", "Risk scoring", ":material/speed:", STEP3, pages.scoring.render),
     MenuPage("actions", "Action plan", ":material/task_alt:", STEP4, pages.actions.render),
     MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),
     MenuPage("self_assessment", "Security Profile", ":material/shield:", STEP5, pages.self_assessment.render),

@@ -9,7 +9,7 @@ from pages.partners.common import FOCUS, VERSION, after_write, detail
 from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
-from ui import certificates, labels, partner_roles, partner_sites, state
+from ui import certificates, labels, partner_roles, partner_sites, risk, state
 from ui.actions import actions_tab
 from ui.labels import show
 from ui.text import plain
@@ -82,6 +82,7 @@ TABS = {
     "Sites & contacts": (_sites_tab, False),
     "Roles": (_roles_tab, False),
     "Certificates": (certificates.certificates_tab, False),
+    "Risk": (risk.risk_tab, False),
     "Actions": (actions_tab, False),
     "History": (_history_tab, False),
     "Edit": (form.edit_tab, True),

@@ -1,0 +1,83 @@
+"""AppTest of the Risk scoring page (pages/scoring.py) for every role, on demo partners and lanes: the what-if inputs
+move the bands and the matrix without saving, only an admin saves a configuration, viewers write nothing."""
+
+from datetime import date
+
+import pytest
+
+from models.risk import Band
+from services.demo.generator import seed_demo
+from services.demo.lanes import seed_demo_lanes
+from services.risk import assessment
+from services.risk import config as risk_config
+
+ROLES = ["admin", "analyst", "viewer"]
+
+
+@pytest.fixture
+def demo(session, staff):
+    seed_demo(session=session, partners=25, seed=7, today=date.today())
+    seed_demo_lanes(session=session, today=date.today())
+    session.commit()
+    return session
+
+
+def metric(at, label: str) -> int:
+    return int(next(m for m in at.metric if m.label == label).value.replace(",", ""))
+
+
+def buttons(at) -> set[str]:
+    return {b.label for b in at.button}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_page_renders_scores_and_the_matrix_for_every_role(page_app, demo, role):
+    at = page_app("scoring", role=role).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Risk scoring"
+    done = assessment.current(session=demo, today=date.today())
+    total = sum(metric(at, f"Partners {band}") for band in (Band.high, Band.medium, Band.low))
+    assert total == len(done.scores.partners) > 0
+    assert metric(at, f"Partners {Band.high.value}") == int((done.scores.partners["risk"] == Band.high).sum())
+    assert at.table, "the matrix is shown as a table too"
+    assert ("Save as the active configuration" in buttons(at)) == (role == "admin")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_what_if_moves_the_bands_without_saving(page_app, demo, role):
+    at = page_app("scoring", role=role).run()
+    high_before = metric(at, f"Partners {Band.high.value}")
+    at.number_input(key="risk_w_high_from").set_value(100.0)
+    at.number_input(key="risk_w_medium_from").set_value(99.0)
+    at.selectbox(key="risk_w_floor").set_value(Band.low.value)
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, f"Partners {Band.high.value}") < high_before or high_before == 0
+    assert risk_config.versions(session=demo) == []  # nothing saved by moving inputs
+
+
+def test_an_admin_saves_the_inputs_as_a_new_configuration_version(page_app, demo):
+    at = page_app("scoring", role="admin").run()
+    at.number_input(key="risk_w_high_from").set_value(35.0)
+    at.text_input(key="risk_save_note").input("fewer High while we collect")
+    at.run()
+    at.button(key="risk_save").click().run()
+    assert not at.exception, at.exception
+    active, version = risk_config.active(session=demo)
+    assert version is not None and active.high_from == 35.0
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_snapshots_tab_lets_writers_save_and_viewers_only_read(page_app, demo, role):
+    at = page_app("scoring", role=role)
+    at.session_state["scoring_tab"] = "Snapshots"
+    at.run()
+    assert not at.exception, at.exception
+    names = [t for t in at.text_input if t.key == "risk_snapshot_name"]
+    assert bool(names) == (role != "viewer")
+    if role == "viewer":
+        return
+    names[0].input("2027 Q1 risk assessment")
+    at.button[[b.label for b in at.button].index("Save a snapshot with the active configuration")].click().run()
+    assert not at.exception, at.exception
+    assert assessment.list_snapshots(session=demo)["name"].tolist() == ["2027 Q1 risk assessment"]
