@@ -489,3 +489,25 @@ def test_export_is_formula_safe_with_the_proof_of_closure(session, staff):
     title_column = [c.value for c in sheet[1]].index("What") + 1
     cell = sheet.cell(row=2, column=title_column)
     assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s" and cell.quotePrefix
+
+
+def test_open_incidents_raise_the_risk_inputs_until_closed(session, staff):
+    """Scoring reads open incidents from the register's own rule (open or investigating); a site's incident counts
+    for the site's partner."""
+    from services.risk import inputs as risk_inputs
+
+    carrier = add_partner(session, "MX-R1", entity_type="Long Haul Highway Carrier (Mexico)", country_iso2="MX")
+    site_id = int(sites.list_sites(session=session, partner_id=carrier.id)["id"].iloc[0])
+    incident = incidents.record_incident(session=session, actor=ANALYST, values={
+        "occurred_on": TODAY - timedelta(days=3), "kind": "seal discrepancy", "site_id": site_id,
+        "description": "Seal number differs from the bill of lading", "reported_to": "CBP",
+        "reported_on": TODAY - timedelta(days=2)})
+    session.commit()
+    frame = risk_inputs.open_incidents(session)
+    assert frame[["incident_id", "partner_id", "kind"]].to_dict("records") == [
+        {"incident_id": incident.id, "partner_id": carrier.id, "kind": "seal discrepancy"}]
+    incidents.set_status(session=session, actor=ANALYST, incident_id=incident.id, status="investigating")
+    assert len(risk_inputs.open_incidents(session)) == 1
+    incidents.set_status(session=session, actor=ANALYST, incident_id=incident.id, status="closed",
+                         note="Seal log corrected; driver retrained")
+    assert risk_inputs.open_incidents(session).empty

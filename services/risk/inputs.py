@@ -19,13 +19,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
 from models import Answer, Assignment, Criterion, Cycle, Partner, PartnerSite, SiteVisit, SiteVisitFinding
 from models.collection import AnswerValue, AssignmentStatus
 from models.common import Requirement
 from models.lanes import LaneStatus
 from models.threats import ThreatCategory, ThreatLevel
+from services.actions import incidents as incident_register
 from services.certificates import rule as certificate_rule
 from services.collection import states
 from services.lanes import registry as lanes_registry
@@ -38,7 +39,6 @@ VALUE_CODE = {v.value: i for i, v in enumerate(VALUES)}
 THREAT_CODE = {ThreatLevel.low.value: 0, ThreatLevel.medium.value: 1, ThreatLevel.high.value: 2,
                ThreatLevel.unknown.value: 3, register.NOT_ASSESSED: -1}
 INCIDENT_COLUMNS = ["incident_id", "partner_id", "lane_id", "kind", "occurred_on", "title"]
-CLOSED_INCIDENT_STATUSES = ("closed",)  # every other status of an incident counts as open
 _EPOCH = np.datetime64("1970-01-01", "D")
 MISSING_DAY = np.iinfo(np.int32).min  # older than any age limit
 THREAT_CATEGORIES: tuple[str, ...] = tuple(c.value for c in ThreatCategory)
@@ -204,32 +204,16 @@ def _threat_codes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def open_incidents(session: Session) -> pd.DataFrame:
-    """Open incidents (INCIDENT_COLUMNS): every row of the `incident` table whose status is not closed; an incident
-    recorded against a site counts for the site's partner. Empty while the incident register does not exist."""
-    table = SQLModel.metadata.tables.get("incident")
-    connection = session.connection()
-    if table is None:
-        if not sa.inspect(connection).has_table("incident"):
-            return pd.DataFrame(columns=INCIDENT_COLUMNS)
-        table = sa.Table("incident", sa.MetaData(), autoload_with=connection)
-    have = set(table.c.keys())
-    wanted = {"incident_id": "id", "partner_id": "partner_id", "site_id": "site_id", "lane_id": "lane_id",
-              "status": "status", "kind": "kind", "occurred_on": "occurred_on", "title": "title"}
-    picked = [table.c[source].label(name) for name, source in wanted.items() if source in have]
-    frame = pd.DataFrame(connection.execute(sa.select(*picked)).mappings().all(),
-                         columns=[c.name for c in picked])
-    for column in ("partner_id", "site_id", "lane_id", "status", "kind", "occurred_on", "title"):
-        if column not in frame:
-            frame[column] = None
-    closed = frame["status"].astype(str).str.strip().str.lower().isin(CLOSED_INCIDENT_STATUSES)
-    frame = frame[~closed]
+    """Open incidents (INCIDENT_COLUMNS), as the incident register defines open (services.actions.incidents); an
+    incident recorded against a site counts for the site's partner."""
+    frame = incident_register.open_incidents(session=session)
     by_site = frame["partner_id"].isna() & frame["site_id"].notna()
     if by_site.any():
         owners = dict(session.exec(select(PartnerSite.id, PartnerSite.partner_id).where(
             col(PartnerSite.id).in_(frame.loc[by_site, "site_id"].astype(int).tolist()))).all())
         frame.loc[by_site, "partner_id"] = frame.loc[by_site, "site_id"].map(owners)
     frame = frame.assign(partner_id=frame["partner_id"].astype("Int64"), lane_id=frame["lane_id"].astype("Int64"),
-                         kind=frame["kind"].fillna("").astype(str), title=frame["title"].fillna("").astype(str))
+                         kind=frame["kind"].fillna("").astype(str), title="")
     return frame[INCIDENT_COLUMNS].reset_index(drop=True)
 
 
