@@ -16,7 +16,6 @@ from models.risk import Band
 from services.core import db
 from services.core.permissions import PermissionDenied, ValidationError
 from services.demo.generator import seed_demo
-from services.demo.lanes import seed_demo_lanes
 from services.reference import loader as reference
 from services.risk import assessment, explain, site_visits
 from services.risk import config as risk_config
@@ -30,7 +29,6 @@ BANDS = {Band.low.value, Band.medium.value, Band.high.value}
 @pytest.fixture
 def demo(session) -> Session:
     seed_demo(session=session, partners=PARTNERS, seed=7, today=TODAY)
-    seed_demo_lanes(session=session, today=TODAY)
     session.commit()
     return session
 
@@ -67,7 +65,6 @@ def test_the_same_inputs_give_the_same_scores_on_this_database_and_on_sqlite(dem
         with db.session_scope(engine) as other:
             reference.load_reference_data(session=other)
             seed_demo(session=other, partners=PARTNERS, seed=7, today=TODAY)
-            seed_demo_lanes(session=other, today=TODAY)
         with Session(engine) as other:
             assert digest(assessment.current(session=other, today=TODAY)) == here
     finally:

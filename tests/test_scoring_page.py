@@ -7,7 +7,6 @@ import pytest
 
 from models.risk import Band
 from services.demo.generator import seed_demo
-from services.demo.lanes import seed_demo_lanes
 from services.risk import assessment
 from services.risk import config as risk_config
 
@@ -17,7 +16,6 @@ ROLES = ["admin", "analyst", "viewer"]
 @pytest.fixture
 def demo(session, staff):
     seed_demo(session=session, partners=25, seed=7, today=date.today())
-    seed_demo_lanes(session=session, today=date.today())
     session.commit()
     return session
 
