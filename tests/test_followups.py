@@ -129,6 +129,24 @@ def _days_run(engine, smtp, days: range) -> dict[int, dict[str, int]]:
     return out
 
 
+def test_partners_read_the_cycle_title_for_partners_never_the_team_name(engine, session, book):
+    """The cycle's name is the team's word ("2027 annual review"); a partner's e-mail shows the title set for its
+    language, or the neutral title in its language."""
+    from services.collection import titles
+
+    titles.set_partner_titles(session=session, actor=ANALYST, cycle_id=book["cycle"],
+                              titles={"es": "Revisión anual de seguridad 2027"})
+    session.commit()
+    with smtp_server() as (smtp, inbox):
+        run(engine, smtp=smtp)
+        [zh] = inbox.to("tw-f01@partner.example")
+        [es] = inbox.to("co-f01@partner.example")
+    for message in (zh, es):
+        assert "2027 annual review" not in message["Subject"] + message.get_body(("plain",)).get_content()
+    assert "Revisión anual de seguridad 2027" in es.get_body(("plain",)).get_content()
+    assert f"{DUE.year} 年供应链安全问卷" in zh.get_body(("plain",)).get_content()
+
+
 def test_moving_today_forward_gives_reminders_an_overdue_notice_and_an_escalation_exactly_once(engine, session, book):
     with smtp_server() as (smtp, inbox):
         queued = _days_run(engine, smtp, range(0, 41))
@@ -458,7 +476,7 @@ def test_templates_edited_per_language_are_checked_and_escaped(engine, session, 
     with smtp_server() as (smtp, inbox):
         run(engine, smtp=smtp)
         [mail] = inbox.to("co-f01@partner.example")
-    assert mail["Subject"] == "Cuestionario 2027 annual review <urgente>"
+    assert mail["Subject"] == "Cuestionario Cuestionario de seguridad de la cadena de suministro 2027 <urgente>"
     html = mail.get_body(("html",)).get_content()
     assert "&lt;b&gt;responda&lt;/b&gt;" in html and "<b>" not in html
     assert links.resolve_token(session=session, token=token_in(mail)).id == book["a_co"]

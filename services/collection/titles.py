@@ -29,8 +29,13 @@ def default_title(cycle: Cycle, language: str) -> str:
 def partner_title(cycle: Cycle, language: str) -> str:
     """What a partner reading `language` sees as the cycle's title: the one set for that language, else the
     neutral default in that language (never the title of another language, nor the cycle's name)."""
+    return title_from(cycle.partner_titles, cycle.due_date.year, language)
+
+
+def title_from(partner_titles: Mapping[str, str] | None, due_year: int, language: str) -> str:
+    """``partner_title`` from a cycle's stored titles and due year (for rows read in bulk, e.g. the follow-ups)."""
     language = texts.language_of(language)
-    return (cycle.partner_titles or {}).get(language) or default_title(cycle, language)
+    return (partner_titles or {}).get(language) or texts.text("cycle.default_title", language, year=due_year)
 
 
 def partner_titles(cycle: Cycle) -> dict[str, str]:

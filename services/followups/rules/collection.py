@@ -17,22 +17,23 @@ from models import Assignment, Country, Cycle, Partner, PartnerContact, ReviewCo
 from models.collection import AssignmentStatus, CycleStatus
 from models.followups import Audience, FollowupKind
 from services import texts
-from services.collection import states
+from services.collection import states, titles
 from services.followups.dates import assignment_due, latest_step
 from services.followups.rules import NO_ADDRESS, Rule, RuleContext, candidates, iso, owner_recipient, register, text
 
 S = AssignmentStatus
 K = FollowupKind
 _COLUMNS = ["assignment_id", "partner_id", "status", "language", "sent_at", "reviewed_at", "due", "cycle",
-            "partner_code", "legal_name", "country_iso2", "country", "contact_name", "contact_email",
-            "record_contact_name", "record_contact_email", "owner_name", "owner_email"]
+            "partner_titles", "cycle_due", "partner_code", "legal_name", "country_iso2", "country", "contact_name",
+            "contact_email", "record_contact_name", "record_contact_email", "owner_name", "owner_email"]
 _NOT_STARTED_OR_DONE = sorted(states.FINISHED | {S.not_sent})
 
 
 def _assignments(ctx: RuleContext, *conditions) -> pd.DataFrame:
     """Assignments of open cycles of active partners matching the conditions, with contact and owner; one query."""
     stmt = (select(Assignment.id, Assignment.partner_id, Assignment.status, Assignment.language, Assignment.sent_at,
-                   Assignment.reviewed_at, assignment_due(), Cycle.name, Partner.partner_code, Partner.legal_name,
+                   Assignment.reviewed_at, assignment_due(), Cycle.name, Cycle.partner_titles, Cycle.due_date,
+                   Partner.partner_code, Partner.legal_name,
                    Partner.country_iso2, Country.name, PartnerContact.name, PartnerContact.email,
                    Partner.contact_name, Partner.contact_email, User.name, User.email)
             .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
@@ -50,16 +51,19 @@ def _assignments(ctx: RuleContext, *conditions) -> pd.DataFrame:
 
 def _partner_rows(ctx: RuleContext, frame: pd.DataFrame, steps: list[str], extra: list[dict] | None = None
                   ) -> pd.DataFrame:
-    """Candidate rows to the partners' contacts, in each assignment's language."""
+    """Candidate rows to the partners' contacts, in each assignment's language; the cycle as partners know it (its
+    title for partners in that language, never the team's name for it)."""
     rows = []
     for i, r in enumerate(frame.itertuples(index=False)):
         email = text(r.contact_email) or text(r.record_contact_email)
         name = text(r.contact_name) or text(r.record_contact_name) or r.legal_name
-        values = {"contact": name, "partner": r.legal_name, "company": ctx.company, "cycle": r.cycle,
+        language = texts.language_of(r.language)
+        values = {"contact": name, "partner": r.legal_name, "company": ctx.company,
+                  "cycle": titles.title_from(r.partner_titles, pd.Timestamp(r.cycle_due).year, language),
                   "due": iso(r.due), **(extra[i] if extra else {})}
         rows.append({"object_id": str(r.assignment_id), "step": steps[i], "partner_id": int(r.partner_id),
                      "assignment_id": int(r.assignment_id), "country_iso2": r.country_iso2, "recipients": email,
-                     "recipient_name": name, "language": texts.language_of(r.language), "values": values,
+                     "recipient_name": name, "language": language, "values": values,
                      "problem": "" if email else NO_ADDRESS})
     return candidates(rows)
 
