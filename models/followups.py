@@ -29,6 +29,8 @@ class FollowupKind(StrEnum):
     certificate_lost = "certificate lost"  # to the owner: suspended, revoked, expired or stale (monitor's events)
     annual_review = "annual review"  # to the admins: the Annual Security Profile Review window and due day
     revalidation = "revalidation"  # to the admins: the revalidation horizon
+    action_due = "action due"  # to an action item's owner, before its due date (services.actions)
+    action_overdue = "action overdue"  # to an action item's owner, the day after its due date
 
 
 class Audience(StrEnum):

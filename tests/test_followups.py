@@ -528,3 +528,30 @@ def test_send_now_sends_only_the_chosen_messages(engine, session, book):
         report = outbox.send_now(engine=engine, actor=ADMIN, ids=[rows[0].id], smtp=smtp)
         assert report.sent == 1 and len(inbox.messages) == 1
     assert [r.status for r in outbox_rows(session)] == [M.sent, M.queued]
+
+
+def test_action_items_remind_their_owner_before_the_due_date_and_once_when_overdue(engine, session, book):
+    """Items still to act on (open, in progress, reopened) remind their owner 7 and 1 day(s) before the due date and
+    once the day after it; an item marked done waits on the team and gets none."""
+    from services.actions import items
+
+    due = TODAY + timedelta(days=7)
+    mine = items.add_item(session=session, actor=ANALYST, values={
+        "title": "Seal verification (VVTT) at loading", "due_date": due, "owner": "buyer", "partner_id": book["tw"],
+        "priority": 1})
+    items.add_item(session=session, actor=ANALYST, values={"title": "Unowned: goes to the admins", "due_date": due})
+    session.commit()
+    with smtp_server() as (smtp, inbox):
+        report = run(engine, smtp=smtp)
+        assert report.queued.queued.get("action due") == 2
+        [mail] = [m for m in inbox.to("buyer@importer.example") if "Action item due" in m["Subject"]]
+        assert "Seal verification (VVTT) at loading" in mail["Subject"] and f"due on {due}" in \
+            mail.get_body(("plain",)).get_content()
+        assert [m for m in inbox.to("admin@importer.example") if "Unowned" in m["Subject"]]
+        assert run(engine, smtp=smtp).queued.queued.get("action due") is None  # once per step
+        assert run(engine, day=due - timedelta(days=1), smtp=smtp).queued.queued.get("action due") == 2
+        overdue = run(engine, day=due + timedelta(days=1), smtp=smtp)
+        assert overdue.queued.queued.get("action overdue") == 2
+        assert run(engine, day=due + timedelta(days=5), smtp=smtp).queued.queued.get("action overdue") is None
+    kinds = [m.kind for m in outbox_rows(session) if m.object_id == str(mine.id) and m.kind.startswith("action")]
+    assert kinds == [FollowupKind.action_due, FollowupKind.action_due, FollowupKind.action_overdue]
