@@ -11,6 +11,7 @@ import pages.imports
 import pages.lanes
 import pages.mutual_recognition
 import pages.partners
+import pages.reports
 import pages.review
 import pages.screening
 import pages.supplier
@@ -33,6 +34,7 @@ PAGES = [
     (pages.cycles.render, "Cycles", "cycles", ":material/event_repeat:", ALL, "Step 2 · Questionnaires"),
     (pages.review.render, "Review", "review", ":material/fact_check:", ALL, "Step 2 · Questionnaires"),
     (pages.imports.render, "Imports", "imports", ":material/upload_file:", ALL, "Step 2 · Questionnaires"),
+    (pages.reports.render, "Reports", "reports", ":material/summarize:", ALL, "Step 5 · Documentation"),
     (pages.criteria.render, "Criteria", "criteria", ":material/checklist:", ALL, "Reference"),
     (pages.admin.render, "Admin", "admin", ":material/admin_panel_settings:", (Role.admin,), "Settings"),
     (pages.account.render, "My account", "account", ":material/person:", ALL, "Settings"),

@@ -32,10 +32,10 @@ def partners(ctx: PackContext) -> pd.DataFrame:
         cover = coverage(ctx).set_index("partner_id")
         covered = frame["partner_id"].map(cover["covered"])
         recognition = frame["partner_id"].map(cover["recognition"]).fillna("")
-        frame["certificate_status"] = [
+        frame["certificate_status"] = pd.Series([
             "No certificate on file" if pd.isna(c) else
             (f"Covered ({r})" if c else "Certificate on file, does not cover the partner")
-            for c, r in zip(covered, recognition, strict=True)]
+            for c, r in zip(covered, recognition, strict=True)], index=frame.index, dtype=object)
         frame["certificate_basis"] = frame["partner_id"].map(cover["reason"]).fillna("")
         last = _last_assessment(ctx)
         return frame.merge(last, on="partner_id", how="left")
@@ -73,7 +73,9 @@ def rows(ctx: PackContext):
 def figures(ctx: PackContext) -> list[tuple[str, str]]:
     frame = partners(ctx)
     active = frame[frame["status"] == "active"]
-    covered = active["certificate_status"].str.startswith("Covered").sum()
+    if active.empty:
+        return [("Active business partners", "0")]
+    covered = active["certificate_status"].astype(str).str.startswith("Covered").sum()
     assessed = active["last_assessment"].notna().sum()
     return [("Active business partners", f"{len(active):,}"),
             ("Countries of active partners", f"{active['iso2'].nunique():,}"),
