@@ -1,8 +1,8 @@
 """Reports (step 5, documentation): the validation pack, built into a file on disk with a progress bar and
 downloaded from there.
 
-Admins and analysts build and download the pack; viewers do not (it holds the audit extract and partners' contact
-details), and the page tells them whom to ask.
+Admins and analysts build and download the pack; viewers do not (it holds the audit extract: who changed what, with
+the values before and after), and the page tells them whom to ask.
 """
 
 from datetime import UTC, date, datetime
@@ -87,7 +87,7 @@ def render() -> None:
              "as a workbook, a summary PDF for management and the evidence files.")
     _contents()
     if not pack.may_build(actor):
-        st.info("The validation pack holds the audit extract and partners' contact details: admins and analysts "
+        st.info("The validation pack holds the audit extract (who changed what, before and after): admins and analysts "
                 "build and download it. Ask one of them for a copy.", icon=":material/lock:")
         return
     with st.form("pack"):

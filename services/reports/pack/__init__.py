@@ -51,8 +51,8 @@ def default_name(today: date) -> str:
 
 
 def may_build(actor: Actor) -> bool:
-    """Admins and analysts build and download the pack; viewers neither (it holds the audit extract and
-    partners' contact details)."""
+    """Admins and analysts build and download the pack; viewers neither (it holds the audit extract: who changed
+    what, with the values before and after)."""
     return actor.can_write
 
 
