@@ -187,3 +187,38 @@ def test_pack_opens_in_libreoffice(session, evidence_dir, tmp_path):
     # Fit to the page width: every page is a paper page, never a strip of columns.
     assert all(width < 900 for width, _, _ in pages)
     assert office.pdf_pages(tmp_path / "summary.pdf")
+
+
+def test_a_new_section_is_one_module_worth_of_code(session, tmp_path):
+    """A section defined outside the registry (as a new module would) gets its typed, safe sheet."""
+    import pandas as pd
+
+    from services.reports.pack.base import Column, Kind, Section
+
+    def rows(ctx):
+        yield pd.DataFrame({
+            "text": ["=1+1", "-2", "@SUM(A1)", "\tTab", "plain", None],
+            "number": [1.5, 2, None, -3.25, 0, 10**9],
+            "day": [date(2027, 2, 28), None, date(1999, 12, 31), date(2027, 3, 1), date(2000, 1, 1), None],
+            "at": [datetime(2027, 2, 28, 12, 30, 15, tzinfo=UTC), None, datetime(2026, 1, 1, tzinfo=UTC),
+                   pd.Timestamp("2027-03-01 00:00:01", tz="UTC"), None, None],
+            "flag": [True, False, None, True, False, None],
+        })
+        yield pd.DataFrame({"text": ["second chunk"], "number": [7], "day": [None], "at": [None], "flag": [None]})
+
+    section = Section(key="test", order=1, sheet="Test sheet", title="Test", description="A test section.",
+                      columns=(Column("text", "Text"), Column("number", "Number", kind=Kind.number),
+                               Column("day", "Day", kind=Kind.date), Column("at", "At", kind=Kind.datetime),
+                               Column("flag", "Flag", kind=Kind.flag)),
+                      rows=rows)
+    summary = pack.build_pack(session=session, out=tmp_path / "t.zip", today=TODAY, sections=[section])
+    assert summary.rows == {"Test sheet": 7}
+    with zipfile.ZipFile(summary.path) as z:
+        (tmp_path / "t.xlsx").write_bytes(z.read(pack.WORKBOOK))
+    values = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx")).get_sheet_by_name("Test sheet").to_python()
+    assert values[0] == ["Text", "Number", "Day", "At", "Flag"]
+    assert [row[0] for row in values[1:]] == ["=1+1", "-2", "@SUM(A1)", "\tTab", "plain", "", "second chunk"]
+    assert [row[1] for row in values[1:]] == [1.5, 2, "", -3.25, 0, 10**9, 7]
+    assert values[1][2] == date(2027, 2, 28) and values[3][2] == date(1999, 12, 31)
+    assert values[1][3] == datetime(2027, 2, 28, 12, 30, 15) and values[4][3] == datetime(2027, 3, 1, 0, 0, 1)
+    assert [row[4] for row in values[1:]] == ["Yes", "No", "", "Yes", "No", "", ""]

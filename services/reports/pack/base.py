@@ -115,6 +115,12 @@ class Section:
     pdf: PdfPart | None = None
 
 
+def records(rows: Iterable, columns: list[str]) -> pd.DataFrame:
+    """Database rows as a frame of plain Python objects: turning half a million texts into Arrow strings (pandas'
+    default) and back for the XML costs seconds."""
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
+
+
 def chunked(frame: pd.DataFrame, size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """A frame in chunks of `size` rows (an empty frame gives nothing)."""
     for start in range(0, len(frame), size):

@@ -1,11 +1,10 @@
 """Every current answer of the cycles in the pack, streamed from the database in chunks."""
 
-import pandas as pd
 from sqlalchemy import String, func, type_coerce
 from sqlmodel import col, select
 
 from models import Answer, Assignment, Criterion, Cycle, Evidence, Partner
-from services.reports.pack.base import CHUNK_ROWS, Column, Kind, PackContext, Section
+from services.reports.pack.base import CHUNK_ROWS, Column, Kind, PackContext, Section, records
 from services.reports.pack.sections.questionnaires import cycles
 
 _COLUMNS = ["cycle", "partner_code", "criterion_id", "category", "requirement", "value", "comment", "answered_on",
@@ -32,9 +31,12 @@ def rows(ctx: PackContext):
             .execution_options(yield_per=CHUNK_ROWS))
     result = ctx.session.connection().execute(stmt)
     for part in result.partitions():
-        frame = pd.DataFrame([tuple(r) for r in part], columns=_COLUMNS)
-        keys = list(zip(frame["assignment_id"].tolist(), frame["criterion_id"].tolist(), strict=True))
-        frame["evidence"] = [evidence.get(k, 0) for k in keys]
+        frame = records(part, _COLUMNS)
+        if evidence:
+            keys = zip(frame["assignment_id"].tolist(), frame["criterion_id"].tolist(), strict=True)
+            frame["evidence"] = [evidence.get(k, 0) for k in keys]
+        else:
+            frame["evidence"] = 0
         yield frame
 
 

@@ -2,11 +2,10 @@
 
 import json
 
-import pandas as pd
 from sqlmodel import select
 
 from models import AuditEvent
-from services.reports.pack.base import CHUNK_ROWS, Column, Kind, PackContext, Section
+from services.reports.pack.base import CHUNK_ROWS, Column, Kind, PackContext, Section, records
 
 _LIMIT = 2_000  # characters of the changes column: a bulk event's values are summarised, not dumped
 
@@ -39,8 +38,7 @@ def rows(ctx: PackContext):
         stmt = stmt.where(AuditEvent.at >= ctx.since_start)
     result = ctx.session.execute(stmt.execution_options(yield_per=CHUNK_ROWS))
     for part in result.partitions():
-        frame = pd.DataFrame([tuple(r) for r in part],
-                             columns=["at", "username", "action", "entity", "entity_id", "summary", "before", "after"])
+        frame = records(part, ["at", "username", "action", "entity", "entity_id", "summary", "before", "after"])
         frame["changes"] = [changes(b, a) for b, a in zip(frame["before"], frame["after"], strict=True)]
         yield frame
 
