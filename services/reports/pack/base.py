@@ -18,7 +18,7 @@ from sqlmodel import Session
 if TYPE_CHECKING:
     from services.reports.pack.pdf import PdfReport
 
-CHUNK_ROWS = 20_000  # rows per chunk a section yields: bounds the memory a long sheet needs
+CHUNK_ROWS = 5_000  # rows per chunk a section yields: bounds the memory a long sheet needs
 
 
 class Kind(StrEnum):

@@ -122,7 +122,7 @@ class PdfReport:
 
     def paragraph(self, text: str, size: float = 10, bold: bool = False) -> None:
         self._set(size, bold)
-        self.pdf.multi_cell(0, size * 0.5, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, size * 0.5, self.clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1.5)
 
     def figures(self, items: Sequence[tuple[str, str]]) -> None:
@@ -144,7 +144,7 @@ class PdfReport:
                 self.pdf.set_text_color(60, 60, 60)
                 self.pdf.set_xy(x + 3, y + 11)
                 self._set(8)
-                self.pdf.multi_cell(box - 6, 3.6, self.clean(label))
+                self.pdf.multi_cell(box - 6, 3.6, self.clean(label), align="L")
                 self.pdf.set_text_color(0, 0, 0)
             self.pdf.set_xy(self.pdf.l_margin, y + 24)
 

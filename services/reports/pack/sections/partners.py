@@ -93,13 +93,15 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
                      f"recognition status as the certificate rule decides it on {ctx.today.isoformat()}.")
     by_type = active.groupby("entity_type").size().rename("partners").reset_index()
     report.chart(alt.Chart(by_type).mark_bar(color="#1f4e78").encode(
-        y=alt.Y("entity_type:N", sort="-x", title=None), x=alt.X("partners:Q", title="active partners"))
+        y=alt.Y("entity_type:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("partners:Q", title="active partners"))
         .properties(width=420, height=max(60, 22 * len(by_type)), title="Active partners by entity type")
         .to_dict(), width_mm=150)
     status = active["certificate_status"].str.replace(r" \(.*\)", "", regex=True).value_counts().rename_axis(
         "status").rename("partners").reset_index()
     report.chart(alt.Chart(status).mark_bar(color="#2e7d32").encode(
-        y=alt.Y("status:N", sort="-x", title=None), x=alt.X("partners:Q", title="active partners"))
+        y=alt.Y("status:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("partners:Q", title="active partners"))
         .properties(width=420, height=max(60, 24 * len(status)), title="CTPAT / mutual recognition status")
         .to_dict(), width_mm=150)
     shares = active[active["import_share"].notna()].sort_values(["import_share", "partner_code"],
