@@ -20,6 +20,7 @@ import pages.incidents
 import pages.lanes
 import pages.mutual_recognition
 import pages.partners
+import pages.reports
 import pages.review
 import pages.scoring
 import pages.screening
@@ -69,6 +70,7 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("scoring", "Risk scoring", ":material/speed:", STEP3, pages.scoring.render),
     MenuPage("actions", "Action plan", ":material/task_alt:", STEP4, pages.actions.render),
     MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),
+    MenuPage("reports", "Reports", ":material/folder_zip:", STEP5, pages.reports.render),
     MenuPage("self_assessment", "Security Profile", ":material/shield:", STEP5, pages.self_assessment.render),
     MenuPage("audit", "Audit trail", ":material/history:", STEP5, pages.audit.render, WRITERS),
     MenuPage("admin", "Admin", ":material/admin_panel_settings:", "Settings", pages.admin.render, (Role.admin,)),
