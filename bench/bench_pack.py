@@ -29,7 +29,6 @@ from models import Answer, Evidence  # noqa: E402
 from services.collection.evidence import store_file  # noqa: E402
 from services.core import db  # noqa: E402
 from services.demo import generator as demo  # noqa: E402
-from services.demo.lanes import seed_demo_lanes  # noqa: E402
 from services.reference import loader as reference  # noqa: E402
 
 TODAY = date(2027, 3, 1)
@@ -42,7 +41,6 @@ def _seed(url: str, partners: int, evidence: int) -> int:
         reference.load_reference_data(session=session)
         session.commit()
         demo.seed_demo(session=session, partners=partners, today=TODAY)
-        seed_demo_lanes(session=session, today=TODAY)
         answers = session.exec(select(Answer).where(col(Answer.is_current)).order_by(Answer.id).limit(evidence)).all()
         for number, answer in enumerate(answers):
             data = b"%PDF-1.4\n" + os.urandom(200_000) + f"\n{number}\n%%EOF\n".encode()

@@ -15,7 +15,6 @@ from sqlmodel import col, select, update
 from models import Answer, AuditEvent, Evidence, Partner
 from services.collection.evidence import store_file
 from services.demo.generator import seed_demo
-from services.demo.lanes import seed_demo_lanes
 from services.reports import pack
 from services.reports.pack.sections import SECTIONS
 from tests import office
@@ -37,7 +36,6 @@ def evidence_dir(tmp_path, monkeypatch):
 def _seed(session) -> dict[str, str]:
     """Demo data with names that test the pack: accents, Chinese, a formula and markup, and one evidence file."""
     seed_demo(session=session, partners=60, today=TODAY)
-    seed_demo_lanes(session=session, today=TODAY)
     codes = session.exec(select(Partner.partner_code).where(Partner.status == "active")
                          .order_by(Partner.partner_code)).all()
     names = {codes[0]: SPANISH, codes[1]: CHINESE, codes[2]: FORMULA, codes[3]: MARKUP}
