@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(cmd.name, help=cmd.help, description=cmd.description, allow_abbrev=False)
         for names, options in cmd.arguments:
             sub.add_argument(*names, **options)
-        sub.set_defaults(run=cmd.run)
+        sub.set_defaults(run=cmd.run, prepares_database=cmd.prepares_database)
     return parser
 
 
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except ArgumentError as error:
         return _fail(f"CTPAT_DATABASE_URL is not a usable database URL: {error}", 2)
     try:
+        if not args.prepares_database:
+            return args.run(args, Context(engine=engine, url=url, startup=None))
         report = startup.initialise(engine=engine, with_demo=False)
         if report.admin_password:
             # A notice, not the command's result: keeps stdout clean for `stats --json | ...`.

@@ -25,7 +25,7 @@ class Context:
 
     engine: Engine
     url: str
-    startup: startup.StartupReport
+    startup: startup.StartupReport | None
 
 
 Argument = tuple[tuple[str, ...], dict]
@@ -38,6 +38,7 @@ class Command:
     help: str
     run: Handler
     arguments: tuple[Argument, ...]
+    prepares_database: bool = True  # False: the command gets the database as it is (restore writes it whole)
 
     @property
     def description(self) -> str:
@@ -52,13 +53,15 @@ def arg(*names: str, **options) -> Argument:
     return names, options
 
 
-def command(name: str, help: str, *arguments: Argument) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the subcommand ``name``."""
+def command(name: str, help: str, *arguments: Argument, prepares_database: bool = True
+            ) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the subcommand ``name``; with ``prepares_database=False`` the database
+    is neither migrated nor initialised first (Context.startup is None)."""
 
     def register(run: Handler) -> Handler:
         if name in COMMANDS and _origin(COMMANDS[name].run) != _origin(run):
             raise RuntimeError(f"Two commands are called '{name}'.")
-        COMMANDS[name] = Command(name, help, run, arguments)
+        COMMANDS[name] = Command(name, help, run, arguments, prepares_database)
         return run
 
     return register

@@ -146,18 +146,59 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-@command("backup", "Copy the SQLite database into FILE while the app keeps running (PostgreSQL: use pg_dump).",
+@command("backup", "Copy the SQLite database into FILE while the app keeps running (PostgreSQL: use pg_dump); "
+         "--files also writes the evidence files and keys of the data folder.",
          arg("--out", required=True, type=Path, metavar="FILE"),
-         arg("--force", action="store_true", help="replace FILE when it exists"))
+         arg("--files", type=Path, metavar="FILES.tar.gz",
+             help="also write the data folder's evidence files and keys into this archive"),
+         arg("--force", action="store_true", help="replace FILE (and FILES.tar.gz) when it exists"))
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
+    for out in filter(None, (args.out, args.files)):
+        if out.exists() and not args.force:
+            raise ValidationError(f"{out} already exists; choose another file or add --force to replace it.")
     backend = make_url(ctx.url).get_backend_name()
     if backend == "postgresql":
+        if args.files:
+            count = backup.backup_files(out=args.files)
+            print(f"Backed up {count:,} files of the data folder to {args.files}.")
         raise ValidationError(f"PostgreSQL is backed up with pg_dump (password from PGPASSWORD or ~/.pgpass): "
                               f"{backup.postgres_hint(ctx.url, args.out)}")
     if backend != "sqlite":
         raise ValidationError(f"No backup for {backend} databases; use that database's own tools.")
-    if args.out.exists() and not args.force:
-        raise ValidationError(f"{args.out} already exists; choose another file or add --force to replace it.")
     size = backup.backup_sqlite(url=ctx.url, out=args.out)
     print(f"Backed up {backup.sqlite_path(ctx.url)} to {args.out} ({size:,} bytes).")
+    if args.files:
+        count = backup.backup_files(out=args.files)
+        print(f"Backed up {count:,} files of the data folder to {args.files}.")
+    return 0
+
+
+@command("restore", "Put a SQLite backup (and its files archive) in place, with the app stopped; then migrate.",
+         arg("--from", dest="source", required=True, type=Path, metavar="FILE", help="a file written by backup"),
+         arg("--files", type=Path, metavar="FILES.tar.gz", help="the archive written by backup --files"),
+         arg("--force", action="store_true", help="replace a database that already holds partners or cycles"),
+         prepares_database=False)
+def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
+    """Restore a SQLite backup into CTPAT_DATABASE_URL's file and the files archive into CTPAT_DATA_DIR, with the
+    app stopped. A database holding partners, cycles or more than the first user is replaced only with --force.
+    The schema is then upgraded to this version of the code. PostgreSQL is restored with pg_restore
+    (docs/OPERATIONS.md)."""
+    backend = make_url(ctx.url).get_backend_name()
+    if backend != "sqlite":
+        raise ValidationError(f"{backend} is restored with its own tools (PostgreSQL: pg_restore, see "
+                              f"docs/OPERATIONS.md); only the files archive would be restored here.")
+    if backup.holds_data(ctx.url) and not args.force:
+        raise ValidationError(f"{backup.sqlite_path(ctx.url)} already holds data; add --force to replace it.")
+    if args.files:
+        if not args.files.is_file():
+            raise ValidationError(f"No files archive at {args.files}.")
+        backup.check_files_archive(args.files)  # before the database changes: all or nothing
+    ctx.engine.dispose()
+    size = backup.restore_sqlite(backup=args.source, url=ctx.url)
+    print(f"Restored {args.source} to {backup.sqlite_path(ctx.url)} ({size:,} bytes).")
+    if args.files:
+        count = backup.restore_files(archive=args.files)
+        print(f"Restored {count:,} files into the data folder.")
+    db.upgrade(ctx.engine)
+    ctx.engine.dispose()
     return 0
