@@ -9,16 +9,19 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from models.common import LANGUAGES
 from models.followups import FollowupKind, MessageStatus
 from services.core import config
 from services.core.permissions import Actor
 from services.followups import engine as followup_engine
-from services.followups import outbox, pauses
+from services.followups import outbox, pauses, quiet, templates
 from services.followups import settings as followup_settings
 from services.followups.rules import RULES
 from ui import auth, state
+from ui import text as ui_text
 
 FLASH = "followups_flash"
+QUIET_HORIZON = 120  # days of quiet periods listed ahead
 PREVIEW_COLUMNS = ["day", "kind", "recipients", "recipient_name", "language", "object_id", "step", "hold"]
 
 
@@ -28,7 +31,15 @@ def _data(url: str, version: int, today: date) -> dict:
         return {"counts": outbox.status_counts(session=s), "outbox": outbox.messages(session=s),
                 "forecast": followup_engine.forecast(session=s, today=today, days=7),
                 "pauses": pauses.pauses(session=s, day=today), "partners": pauses.partner_choices(session=s),
-                "settings": followup_settings.current(session=s)}
+                "settings": followup_settings.current(session=s),
+                "periods": quiet.periods(session=s, start=today, end=today + timedelta(days=QUIET_HORIZON)),
+                "edits": templates.overrides(session=s)}
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _extension(url: str, version: int, country: str, starts_on: date, ends_on: date) -> pd.DataFrame:
+    with state.session() as s:
+        return quiet.extension_candidates(session=s, country_iso2=country, starts_on=starts_on, ends_on=ends_on)
 
 
 def _smtp_line() -> None:
@@ -161,6 +172,94 @@ def _settings_tab(actor: Actor, data: dict) -> None:
             st.rerun()
 
 
+def _quiet_tab(actor: Actor, data: dict, today: date) -> None:
+    st.caption("While a partner's country is in a quiet period (public holidays from the `holidays` package, widened "
+               "where factories close longer, e.g. Chinese New Year and Semana Santa, or a period an admin adds), "
+               "its partners' messages wait. Due dates falling in or just after a period can be moved in one step.")
+    periods = data["periods"]
+    if periods.empty:
+        st.info(f"No quiet period in the next {QUIET_HORIZON} days for the partners' countries.")
+    else:
+        st.dataframe(periods.drop(columns=["period_id"]), hide_index=True, width="stretch",
+                     column_config={"country_iso2": "country", "starts_on": st.column_config.DateColumn("from"),
+                                    "ends_on": st.column_config.DateColumn("to")})
+    if not actor.can_write:
+        return
+    choices = {i: f"{r['country_iso2']} · {r['name']} · {r['starts_on']} to {r['ends_on']}"
+               for i, r in periods.iterrows()}
+    picked = st.selectbox("Move the due dates around a period", list(choices), format_func=choices.get, index=None,
+                          placeholder="Choose a period", key="followups_extend_period")
+    if picked is not None:
+        period = periods.loc[picked]
+        candidates = _extension(state.database_url(), state.data_version(), period["country_iso2"],
+                                period["starts_on"], period["ends_on"])
+        if candidates.empty:
+            st.caption("No open questionnaire of that country is due in or just after the period.")
+        else:
+            st.dataframe(candidates.drop(columns=["assignment_id", "partner_id"]), hide_index=True, width="stretch")
+            if st.button(f"Move {len(candidates)} due date(s) to {candidates['new_due_date'].iloc[0]}",
+                         icon=":material/event_upcoming:", key="followups_extend"):
+                if state.write(lambda s: quiet.extend_due_dates(
+                        session=s, actor=actor, country_iso2=period["country_iso2"], starts_on=period["starts_on"],
+                        ends_on=period["ends_on"]), success=f"Moved {len(candidates)} due date(s).", flash_key=FLASH):
+                    st.rerun()
+    if not actor.is_admin:
+        return
+    with st.form("followups_quiet", clear_on_submit=True):
+        st.markdown("**Add a quiet period** (admins)")
+        country = st.text_input("Country (ISO code, e.g. CN)", max_chars=2)
+        name = st.text_input("Name", placeholder="Plant shutdown", max_chars=120)
+        first, last = st.columns(2)
+        starts_on = first.date_input("First day", value=None, min_value=today)
+        ends_on = last.date_input("Last day", value=None, min_value=today)
+        added = st.form_submit_button("Add", icon=":material/add:")
+    if added and state.write(lambda s: quiet.add_period(session=s, actor=actor, country_iso2=country, name=name,
+                                                        starts_on=starts_on, ends_on=ends_on),
+                             success=f"Added the quiet period {name}.", flash_key=FLASH):
+        st.rerun()
+    own = periods[periods["period_id"].notna()]
+    if not own.empty:
+        names = {int(r.period_id): f"{r.country_iso2} · {r.name}" for r in own.itertuples()}
+        gone = st.selectbox("Remove a period an admin added", list(names), format_func=names.get, index=None,
+                            key="followups_remove_period")
+        if gone is not None and st.button("Remove", icon=":material/delete:", key="followups_remove"):
+            if state.write(lambda s: quiet.remove_period(session=s, actor=actor, period_id=gone),
+                           success=f"Removed {names[gone]}.", flash_key=FLASH):
+                st.rerun()
+
+
+def _templates_tab(actor: Actor, data: dict) -> None:
+    st.caption("Each kind of message in each language, as it goes out (filled with example values). Admins may "
+               "edit one; the placeholders in braces are filled when it is sent, and typed text is never markup.")
+    left, right = st.columns(2)
+    kind = left.selectbox("Message", list(RULES), format_func=str, key="followups_template_kind")
+    language = right.segmented_control("Language", list(LANGUAGES), format_func=LANGUAGES.get, default="en",
+                                       required=True, key="followups_template_language")
+    rule = RULES[kind]
+    template = data["edits"].get((kind, language)) or templates.default(kind, language)
+    shown = templates.render(template, {**rule.sample, "link": "https://ctpat.example/?token=…"})
+    st.caption(f"{'Edited by an admin' if template.edited else 'Default text'}; sent {rule.when}.")
+    with st.container(border=True):
+        st.markdown(f"**{ui_text.plain(shown.subject)}**")
+        st.text(shown.text)
+    if not actor.is_admin:
+        return
+    with st.form(f"followups_template_{kind.name}_{language}"):
+        subject = st.text_input("Subject", template.subject)
+        body = st.text_area("Text", template.body, height=260)
+        st.caption("Placeholders: " + ", ".join(f"{{{p}}}" for p in sorted(templates.placeholders(kind))))
+        saved = st.form_submit_button("Save this text", icon=":material/save:")
+    if saved and state.write(lambda s: templates.save_override(session=s, actor=actor, kind=kind, language=language,
+                                                               subject=subject, body=body),
+                             success=f"Saved the {kind} message in {LANGUAGES[language]}.", flash_key=FLASH):
+        st.rerun()
+    if template.edited and st.button("Back to the default text", icon=":material/undo:",
+                                     key="followups_template_reset"):
+        if state.write(lambda s: templates.reset_override(session=s, actor=actor, kind=kind, language=language),
+                       success=f"Restored the default {kind} message.", flash_key=FLASH):
+            st.rerun()
+
+
 def render() -> None:
     actor = auth.require_role()
     if actor is None:
@@ -174,13 +273,18 @@ def render() -> None:
     _smtp_line()
     today = date.today()
     data = _data(state.database_url(), state.data_version(), today)
-    due, box, paused, settings = st.tabs(["Due this week", "Outbox", "Pauses", "Settings"])
+    due, box, paused, calm, words, settings = st.tabs(["Due this week", "Outbox", "Pauses", "Quiet periods",
+                                                        "Messages", "Settings"])
     with due:
         _due_tab(data, today)
     with box:
         _outbox_tab(actor, data)
     with paused:
         _pauses_tab(actor, data, today)
+    with calm:
+        _quiet_tab(actor, data, today)
+    with words:
+        _templates_tab(actor, data)
     with settings:
         _settings_tab(actor, data)
     st.caption(f"Window: {today.isoformat()} to {(today + timedelta(days=6)).isoformat()}.")

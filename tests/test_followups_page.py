@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from models import FollowupPause
+from models.followups import FollowupKind
 from services.collection import cycles
 from services.followups import settings as followup_settings
 from tests.conftest import ANALYST
@@ -70,3 +71,49 @@ def test_an_admin_changes_the_settings_and_bad_values_are_refused(page_app, cycl
     assert at.error and "soon" in at.error[0].value and "reminders" in at.error[0].value
     session.expire_all()
     assert followup_settings.current(session=session).reminder_days == (21, 7)
+
+
+def test_an_admin_adds_a_quiet_period_and_moves_the_due_dates_around_it(page_app, cycle, session):
+    from models import Assignment, QuietPeriod
+
+    due = date.today() + timedelta(days=30)
+    at = page_app("followups", role="admin").run()
+    next(t for t in at.text_input if t.label == "Country (ISO code, e.g. CN)").input("CO")
+    next(t for t in at.text_input if t.label == "Name").input("Plant shutdown")
+    next(d for d in at.date_input if d.label == "First day").set_value(due - timedelta(days=3))
+    next(d for d in at.date_input if d.label == "Last day").set_value(due + timedelta(days=2))
+    next(b for b in at.button if b.label == "Add").click()
+    at.run()
+    assert not at.exception and "Added the quiet period Plant shutdown." in at.success[0].value
+    [period] = session.exec(select(QuietPeriod)).all()
+    assert (period.country_iso2, period.name) == ("CO", "Plant shutdown")
+    picker = next(s for s in at.selectbox if s.label == "Move the due dates around a period")
+    picker.set_value(next(i for i, label in enumerate(picker.options) if "Plant shutdown" in label)).run()
+    move = next(b for b in at.button if b.label.startswith("Move 1 due date(s) to "))
+    move.click()
+    at.run()
+    assert not at.exception and "Moved 1 due date(s)." in at.success[0].value
+    session.expire_all()
+    moved = session.exec(select(Assignment.due_date).where(Assignment.partner_id == cycle["co"])).one()
+    assert moved is not None and moved > due + timedelta(days=2)
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "viewer"])
+def test_every_message_shows_in_each_language_and_only_admins_edit_it(page_app, cycle, session, role):
+    at = page_app("followups", role=role).run()
+    next(s for s in at.selectbox if s.label == "Message").set_value(FollowupKind.reminder)
+    at.run()
+    assert not at.exception
+    assert any("Default text" in c.value for c in at.caption)
+    forms = [t for t in at.text_area if t.label == "Text"]
+    assert bool(forms) == (role == "admin")
+    if role != "admin":
+        return
+    next(t for t in at.text_input if t.label == "Subject").input("Recordatorio: {cycle} vence el {due}")
+    next(b for b in at.button if b.label == "Save this text").click()
+    at.run()
+    assert not at.exception and not at.error
+    at.segmented_control(key="followups_template_language").set_value("es").run()
+    assert any("Default text" in c.value for c in at.caption)  # the edit was English; Spanish keeps its default
+    at.segmented_control(key="followups_template_language").set_value("en").run()
+    assert any("Edited by an admin" in c.value for c in at.caption)
