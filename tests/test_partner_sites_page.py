@@ -166,3 +166,16 @@ def test_the_primary_contact_cannot_be_removed_while_others_exist(page_app, fact
         "The primary contact cannot be removed while others exist: make another one primary."]
     session.expire_all()
     assert contacts.primary_contact(session=session, partner_id=factory).id == rosa.id
+
+
+def test_a_writer_sets_the_internal_owner_and_a_viewer_reads_it(page_app, factory, session):
+    at = _open(page_app, "viewer", factory)
+    assert any("None: escalations and warnings go to the admins" in m.value for m in at.markdown)
+    at = _open(page_app, "analyst", factory)
+    picker = _widget(at.selectbox, "Internal owner (gets escalations and certificate warnings)")
+    picker.set_value("luis").run()
+    at = _submit(at, "Save owner")
+    assert not at.exception and not at.error
+    assert sites.owner_of(session=session, partner_id=factory) == "luis"
+    at = _open(page_app, "viewer", factory)
+    assert any("(luis)" in _read(m.value) or _read(m.value) == "luis" for m in at.markdown)

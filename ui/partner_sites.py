@@ -28,7 +28,9 @@ NEW = -1  # the picker's choice for "a new site / contact"
 def _lists(url: str, partner_id: int, version: int) -> dict[str, pd.DataFrame]:
     with state.session() as s:
         return {"sites": sites.list_sites(session=s, partner_id=partner_id),
-                "contacts": contacts.list_contacts(session=s, partner_id=partner_id)}
+                "contacts": contacts.list_contacts(session=s, partner_id=partner_id),
+                "owner": sites.owner_of(session=s, partner_id=partner_id),
+                "owner_choices": sites.owner_choices(session=s)}
 
 
 def _number(value: object) -> float | None:
@@ -137,6 +139,24 @@ def _picker(label: str, frame: pd.DataFrame, key: str, describe) -> int | None:
                         format_func=lambda i: "New…" if i == NEW else describe(rows[i]))
 
 
+def _owner(partner: dict, actor: Actor, data: dict, round_: int) -> None:
+    """The internal owner: the staff member responsible for the relationship, who gets its escalations."""
+    choices, owner = data["owner_choices"], data["owner"]
+    st.markdown("**Internal owner**")
+    shown = plain(choices.get(owner, owner)) if owner else "None: escalations and warnings go to the admins"
+    if not actor.can_write:
+        st.write(shown)
+        return
+    options = ["", *choices]
+    picked = st.selectbox("Internal owner (gets escalations and certificate warnings)", options,
+                          index=options.index(owner) if owner in options else 0,
+                          format_func=lambda u: choices.get(u, u) if u else "No owner (the admins)",
+                          key=f"partner_owner_{partner['id']}_{round_}")
+    if picked != owner and st.button("Save owner", icon=":material/person_check:", key=f"partner_owner_save_{round_}"):
+        _save(lambda s: sites.set_owner(session=s, actor=actor, partner_id=partner["id"], username=picked or None),
+              f"Owner of {partner['partner_code']}: {choices.get(picked, 'none') if picked else 'none'}.")
+
+
 def panel(partner: dict, actor: Actor, countries: dict[str, str]) -> None:
     """The partner's sites and contacts; writers pick one to change, or 'New…' to add one."""
     pid = partner["id"]
@@ -144,6 +164,7 @@ def panel(partner: dict, actor: Actor, countries: dict[str, str]) -> None:
     data = _lists(state.database_url(), pid, state.data_version())
     if message := st.session_state.pop(FLASH, None):
         st.success(message, icon=":material/check_circle:")
+    _owner(partner, actor, data, round_)
     st.markdown("**Sites**")
     st.caption("Where the partner works. The primary site is its main address; a certificate may name the sites it "
                "covers, and a site added later that no certificate names ends an exemption.")
