@@ -555,3 +555,32 @@ def test_action_items_remind_their_owner_before_the_due_date_and_once_when_overd
         assert run(engine, day=due + timedelta(days=5), smtp=smtp).queued.queued.get("action overdue") is None
     kinds = [m.kind for m in outbox_rows(session) if m.object_id == str(mine.id) and m.kind.startswith("action")]
     assert kinds == [FollowupKind.action_due, FollowupKind.action_due, FollowupKind.action_overdue]
+
+
+def test_two_runs_at_the_same_moment_queue_and_send_each_message_once(engine, session, book):
+    """cron started twice (or two servers' crons): the run lock and the outbox's unique key and claims keep every
+    message single, on SQLite and PostgreSQL."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    reports, errors = [], []
+
+    def one_run(smtp):
+        try:
+            barrier.wait(timeout=30)
+            reports.append(run(engine, smtp=smtp))
+        except Exception as error:  # reported below with the test's own message
+            errors.append(error)
+
+    with smtp_server() as (smtp, inbox):
+        threads = [threading.Thread(target=one_run, args=(smtp,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors
+        assert sorted(sum(r.queued.queued.values()) for r in reports) == [0, 2]
+        assert len(inbox.to("tw-f01@partner.example")) == 1 and len(inbox.to("co-f01@partner.example")) == 1
+    rows = outbox_rows(session, FollowupKind.invitation)
+    assert len(rows) == 2 and len({(r.kind, r.object_id, r.step) for r in rows}) == 2  # the US broker: no address
+    assert all(r.status == MessageStatus.sent for r in rows)
