@@ -81,8 +81,8 @@ class Inputs:
 
 def _days(values) -> np.ndarray:
     """Dates or timestamps as whole days since 1970-01-01 (int32); MISSING_DAY where there is none."""
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", utc=True).dt.tz_localize(None)
-    days = stamps.to_numpy(dtype="datetime64[D]")
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", utc=True, format="ISO8601")
+    days = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[D]")  # numpy's cast, not pandas' per element
     return np.where(np.isnat(days), MISSING_DAY, (days - _EPOCH).astype(np.int64)).astype(np.int32)
 
 
@@ -161,18 +161,24 @@ def _latest_per_key(frame: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
 def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     """The latest answer per partner and criterion from accepted questionnaires, with its day and justification."""
     justified = func.length(func.trim(Answer.comment)) > 0
-    value = sa.type_coerce(Answer.value, sa.String)  # plain text: no enum conversion per row
-    stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, Answer.answered_on,
-                   Answer.recorded_at, Answer.assignment_id)
+    # Plain values, no conversion per row (enum, time zone); _days reads the stored dates and times as they come.
+    value = sa.type_coerce(Answer.value, sa.String)
+    answered_on = sa.type_coerce(Answer.answered_on, sa.String)
+    recorded_at = sa.type_coerce(Answer.recorded_at, sa.String)
+    stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, answered_on, recorded_at,
+                   Answer.assignment_id)
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
-    result = session.connection().execute(stmt)
-    frame = pd.DataFrame(result.fetchall(), columns=["partner_id", "criterion_id", "value", "justified",
-                                                     "answered_on", "recorded_at", "assignment_id"])
+    rows = session.connection().execute(stmt).fetchall()
+    # Plain tuples: pandas probes each row for attributes, which SQLAlchemy's Row answers slowly (an exception each).
+    frame = pd.DataFrame(list(map(tuple, rows)), columns=["partner_id", "criterion_id", "value", "justified",
+                                                          "answered_on", "recorded_at", "assignment_id"])
     frame = frame[frame["partner_id"].isin(partner_ids)]
     day = _days(frame["answered_on"])
-    recorded = _days(frame["recorded_at"])
-    frame = frame.assign(day=np.where(day == MISSING_DAY, recorded, day).astype(np.int32),
+    missing = day == MISSING_DAY
+    if missing.any():  # an answer without its own date dates from when it was recorded
+        day[missing] = _days(frame["recorded_at"].to_numpy()[missing])
+    frame = frame.assign(day=day,
                          value=frame["value"].astype(str).map(VALUE_CODE).fillna(-1).astype(np.int8),
                          justified=frame["justified"].fillna(False).astype(bool))
     frame = frame[frame["value"] >= 0]
