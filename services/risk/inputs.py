@@ -158,21 +158,31 @@ def _latest_per_key(frame: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
     return frame.drop_duplicates(["partner_id", "criterion_id"], keep="last")
 
 
+def _plain_rows(session: Session, stmt) -> list[tuple]:
+    """The statement's rows as the database driver's plain tuples, for a million rows: SQLAlchemy's Row objects cost
+    a second to make, and pandas probes each one for attributes, which a Row answers through an exception. Only for
+    columns that need no result conversion (type_coerce them to String)."""
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     """The latest answer per partner and criterion from accepted questionnaires, with its day and justification."""
     justified = func.length(func.trim(Answer.comment)) > 0
-    # Plain values, no conversion per row (enum, time zone); _days reads the stored dates and times as they come.
+    # Columns without a result conversion (no enum, no time zone per row); _days reads the stored dates as they come,
+    # and the time recorded is read only for an answer without its own date.
     value = sa.type_coerce(Answer.value, sa.String)
     answered_on = sa.type_coerce(Answer.answered_on, sa.String)
-    recorded_at = sa.type_coerce(Answer.recorded_at, sa.String)
+    recorded_at = sa.type_coerce(sa.case((col(Answer.answered_on).is_(None), Answer.recorded_at)), sa.String)
     stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, answered_on, recorded_at,
-                   Answer.assignment_id)
+                    Answer.assignment_id)
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
-    rows = session.connection().execute(stmt).fetchall()
-    # Plain tuples: pandas probes each row for attributes, which SQLAlchemy's Row answers slowly (an exception each).
-    frame = pd.DataFrame(list(map(tuple, rows)), columns=["partner_id", "criterion_id", "value", "justified",
-                                                          "answered_on", "recorded_at", "assignment_id"])
+    frame = pd.DataFrame(_plain_rows(session, stmt), columns=["partner_id", "criterion_id", "value", "justified",
+                                                              "answered_on", "recorded_at", "assignment_id"])
     frame = frame[frame["partner_id"].isin(partner_ids)]
     day = _days(frame["answered_on"])
     missing = day == MISSING_DAY
