@@ -172,9 +172,9 @@ def _plain_rows(session: Session, stmt) -> list[tuple]:
 def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     """The latest answer per partner and criterion from accepted questionnaires, with its day and justification."""
     justified = func.length(func.trim(Answer.comment)) > 0
-    # Columns without a result conversion (no enum, no time zone per row); _days reads the stored dates as they come,
-    # and the time recorded is read only for an answer without its own date.
-    value = sa.type_coerce(Answer.value, sa.String)
+    # Columns without a result conversion (the answer as its code, no time zone per row); _days reads the stored
+    # dates as they come, and the time recorded is read only for an answer without its own date.
+    value = sa.case(*((Answer.value == v, code) for code, v in enumerate(VALUES)), else_=-1)  # VALUE_CODE's codes
     answered_on = sa.type_coerce(Answer.answered_on, sa.String)
     recorded_at = sa.type_coerce(sa.case((col(Answer.answered_on).is_(None), Answer.recorded_at)), sa.String)
     stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, answered_on, recorded_at,
@@ -189,8 +189,7 @@ def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     if missing.any():  # an answer without its own date dates from when it was recorded
         day[missing] = _days(frame["recorded_at"].to_numpy()[missing])
     frame = frame.assign(day=day,
-                         value=frame["value"].astype(str).map(VALUE_CODE).fillna(-1).astype(np.int8),
-                         justified=frame["justified"].fillna(False).astype(bool))
+                         value=frame["value"].astype(np.int8), justified=frame["justified"].fillna(False).astype(bool))
     frame = frame[frame["value"] >= 0]
     return _latest_per_key(frame, by=["day", "assignment_id"]).drop(columns=["answered_on", "recorded_at"])
 
