@@ -1,6 +1,7 @@
 """Step 3 · Vulnerability: risk scoring with what-if inputs, the risk matrix, rankings of partners and lanes, why a
 band is what it is, assessment snapshots and their comparison, re-screening by risk, site visits, configurations."""
 
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -156,6 +157,29 @@ def _matrix_table(cells: pd.DataFrame) -> pd.DataFrame:
         index="Threat ↓ / Vulnerability →", columns=None)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _countries(url: str, version: int, today: date) -> dict[str, str]:
+    """Country code -> name of the places partners and lane nodes sit in (the threat override choices)."""
+    loaded = risk.inputs(today)
+    places = set(loaded.partners["threat_iso2"]) | set(loaded.nodes["iso2"].dropna())
+    return {c: n for c, n in zip(loaded.threat_table["iso2"], loaded.threat_table["country"], strict=True)
+            if c in places}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _view(url: str, version: int, today: date, base_key: str, config_key: str) -> dict:
+    """What the results show for a configuration against the active one, made once per pair and data version (a
+    what-if moved back and forth reruns without ranking 10,000 partners again); shared, treated as read-only."""
+    active = risk.scores(today, RiskConfig.from_dict(json.loads(base_key)))
+    found = risk.scores(today, RiskConfig.from_dict(json.loads(config_key)))
+    partners, lanes = ranked(found.partners), ranked(found.lanes)
+    return {"found": found, "cells": matrix_cells(found),
+            "partner_bands": distribution(found.partners), "lane_bands": distribution(found.lanes),
+            "active_partner_bands": distribution(active.partners), "active_lane_bands": distribution(active.lanes),
+            "partners": partners.assign(change=_change(partners, active.partners, "partner_id")),
+            "lanes": lanes.assign(change=_change(lanes, active.lanes, "lane_id"))}
+
+
 @st.fragment
 def _what_if(actor: Actor, today: date) -> None:
     base, number = risk.active()
@@ -163,9 +187,7 @@ def _what_if(actor: Actor, today: date) -> None:
     if st.session_state.get(BASE) != (number, risk.key(base)):
         _reset_widgets()
         st.session_state[BASE] = (number, risk.key(base))
-    places = set(loaded.partners["threat_iso2"]) | set(loaded.nodes["iso2"].dropna())
-    countries = {c: n for c, n in zip(loaded.threat_table["iso2"], loaded.threat_table["country"], strict=True)
-                 if c in places}
+    countries = _countries(state.database_url(), state.data_version(), today)
     left, right = st.columns([1, 2.3], gap="large")
     with left:
         st.markdown("**Inputs** (nothing is saved until an admin saves them)")
@@ -205,8 +227,8 @@ def _save_controls(actor: Actor, base: RiskConfig, config: RiskConfig | None, nu
 
 
 def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskConfig, number: int | None) -> None:
-    active_scores = risk.scores(today, base)
-    found = risk.scores(today, config)
+    view = _view(state.database_url(), state.data_version(), today, risk.key(base), risk.key(config))
+    found = view["found"]
     differs = risk.key(config) != risk.key(base)
     st.caption(f"Active: {'configuration version ' + str(number) if number else 'the default configuration'}. "
                f"{len(found.partners):,} active partners and {len(found.lanes):,} lanes as of {today.isoformat()}; "
@@ -214,11 +236,11 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
     if differs:
         changes = risk_config.describe_changes(base, config)
         st.info("What-if: " + plain("; ".join(changes)), icon=":material/science:")
-    p_now, l_now = distribution(found.partners), distribution(found.lanes)
-    _metrics("Partners", p_now, distribution(active_scores.partners), differs)
-    _metrics("Lanes", l_now, distribution(active_scores.lanes), differs)
+    p_now, l_now = view["partner_bands"], view["lane_bands"]
+    _metrics("Partners", p_now, view["active_partner_bands"], differs)
+    _metrics("Lanes", l_now, view["active_lane_bands"], differs)
 
-    cells = matrix_cells(found)
+    cells = view["cells"]
     st.markdown("**Risk matrix**: partners · lanes per cell (click a cell to list them; the colour is the cell's "
                 "risk, before the impact step)")
     event = st.vega_lite_chart(spec=risk.spec("matrix", cells), width="stretch", on_select="rerun",
@@ -239,15 +261,12 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
                          column_config=risk.RANK_LABELS)
 
     bars = pd.DataFrame([{"scores": which, "band": band, "count": counts[band], "order": CODE[band]}
-                         for which, counts in (("what-if", p_now), ("active", distribution(active_scores.partners)))
+                         for which, counts in (("what-if", p_now), ("active", view["active_partner_bands"]))
                          for band in counts])
     if differs:
         st.vega_lite_chart(spec=risk.spec("distribution", bars), width="stretch")
 
-    partners = ranked(found.partners)
-    partners = partners.assign(change=_change(partners, active_scores.partners, "partner_id"))
-    lanes = ranked(found.lanes)
-    lanes = lanes.assign(change=_change(lanes, active_scores.lanes, "lane_id"))
+    partners, lanes = view["partners"], view["lanes"]
     st.markdown("**Lanes, high-risk first** (CBP advises assessing the high-risk supply chains first)")
     st.dataframe(lanes, hide_index=True, width="stretch", height=min(38 + 35 * len(lanes), 320),
                  column_order=LANE_COLUMNS, column_config=risk.RANK_LABELS)

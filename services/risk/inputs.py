@@ -81,8 +81,8 @@ class Inputs:
 
 def _days(values) -> np.ndarray:
     """Dates or timestamps as whole days since 1970-01-01 (int32); MISSING_DAY where there is none."""
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", utc=True).dt.tz_localize(None)
-    days = stamps.to_numpy(dtype="datetime64[D]")
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", utc=True, format="ISO8601")
+    days = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[D]")  # numpy's cast, not pandas' per element
     return np.where(np.isnat(days), MISSING_DAY, (days - _EPOCH).astype(np.int64)).astype(np.int32)
 
 
@@ -158,23 +158,38 @@ def _latest_per_key(frame: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
     return frame.drop_duplicates(["partner_id", "criterion_id"], keep="last")
 
 
+def _plain_rows(session: Session, stmt) -> list[tuple]:
+    """The statement's rows as the database driver's plain tuples, for a million rows: SQLAlchemy's Row objects cost
+    a second to make, and pandas probes each one for attributes, which a Row answers through an exception. Only for
+    columns that need no result conversion (type_coerce them to String)."""
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     """The latest answer per partner and criterion from accepted questionnaires, with its day and justification."""
     justified = func.length(func.trim(Answer.comment)) > 0
-    value = sa.type_coerce(Answer.value, sa.String)  # plain text: no enum conversion per row
-    stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, Answer.answered_on,
-                   Answer.recorded_at, Answer.assignment_id)
+    # Columns without a result conversion (the answer as its code, no time zone per row); _days reads the stored
+    # dates as they come, and the time recorded is read only for an answer without its own date.
+    value = sa.case(*((Answer.value == v, code) for code, v in enumerate(VALUES)), else_=-1)  # VALUE_CODE's codes
+    answered_on = sa.type_coerce(Answer.answered_on, sa.String)
+    recorded_at = sa.type_coerce(sa.case((col(Answer.answered_on).is_(None), Answer.recorded_at)), sa.String)
+    stmt = (select(Assignment.partner_id, Answer.criterion_id, value, justified, answered_on, recorded_at,
+                    Answer.assignment_id)
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
-    result = session.connection().execute(stmt)
-    frame = pd.DataFrame(result.fetchall(), columns=["partner_id", "criterion_id", "value", "justified",
-                                                     "answered_on", "recorded_at", "assignment_id"])
+    frame = pd.DataFrame(_plain_rows(session, stmt), columns=["partner_id", "criterion_id", "value", "justified",
+                                                              "answered_on", "recorded_at", "assignment_id"])
     frame = frame[frame["partner_id"].isin(partner_ids)]
     day = _days(frame["answered_on"])
-    recorded = _days(frame["recorded_at"])
-    frame = frame.assign(day=np.where(day == MISSING_DAY, recorded, day).astype(np.int32),
-                         value=frame["value"].astype(str).map(VALUE_CODE).fillna(-1).astype(np.int8),
-                         justified=frame["justified"].fillna(False).astype(bool))
+    missing = day == MISSING_DAY
+    if missing.any():  # an answer without its own date dates from when it was recorded
+        day[missing] = _days(frame["recorded_at"].to_numpy()[missing])
+    frame = frame.assign(day=day,
+                         value=frame["value"].astype(np.int8), justified=frame["justified"].fillna(False).astype(bool))
     frame = frame[frame["value"] >= 0]
     return _latest_per_key(frame, by=["day", "assignment_id"]).drop(columns=["answered_on", "recorded_at"])
 
