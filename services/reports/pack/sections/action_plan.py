@@ -74,7 +74,7 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
     chart["due"] = chart["due"].map({"on_time": "not overdue", "overdue": "overdue"})
     report.chart(alt.Chart(chart).mark_bar().encode(
         y=alt.Y("status:N", sort=STATUS_ORDER, title=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("n:Q", title="action items"),
+        x=alt.X("n:Q", title="action items", axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("due:N", title=None, scale=alt.Scale(domain=["not overdue", "overdue"],
                                                              range=["#1f4e78", "#c62828"])))
         .properties(width=420, height=130, title="Action items by status").to_dict(), width_mm=150)

@@ -38,7 +38,7 @@ def latest(ctx: PackContext) -> tuple[RiskAssessment | None, pd.DataFrame]:
 def _ranked(scores: pd.DataFrame) -> pd.DataFrame:
     """Partners then lanes, each riskiest first: risk, threat, vulnerability, share of criteria not met, code."""
     order = pd.DataFrame({c: -scores[c].map(CODE).fillna(0) for c in ("risk", "threat", "vulnerability")})
-    order["score"] = -pd.to_numeric(scores["vulnerability_score"], errors="coerce").fillna(-1)
+    order["score"] = -pd.to_numeric(scores["vulnerability_score"], errors="coerce").fillna(101)  # as scoring ranks
     order["kind"] = (scores["kind"] != SubjectKind.partner.value).astype(int)
     order["code"] = scores["code"]
     index = order.sort_values(["kind", "risk", "threat", "vulnerability", "score", "code"], kind="stable").index
@@ -122,7 +122,7 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
     if not bands.empty:
         report.chart(alt.Chart(bands).mark_bar().encode(
             y=alt.Y("kind:N", title=None, sort=["partners", "lanes"]),
-            x=alt.X("count:Q", title="partners / lanes"),
+            x=alt.X("count:Q", title="partners / lanes", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("band:N", title="Risk", scale=alt.Scale(domain=BANDS, range=_COLOURS)),
             order=alt.Order("order:Q"))
             .transform_calculate(order=f"indexof({BANDS!r}, datum.band)")
@@ -135,14 +135,14 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
                      [(r.code, r.name, r.country, r.risk, r.threat, r.vulnerability,
                        "; ".join(t for t in (r.threat_detail, r.vulnerability_detail) if t))
                       for r in partners.head(TOP_PARTNERS).itertuples()],
-                     widths=[12, 34, 8, 9, 9, 12, 46])
+                     widths=[12, 30, 9, 8, 8, 14, 46])
     if len(lanes):
         report.heading(f"Highest-risk lanes ({source})", level=2)
         report.table(["Lane", "Name", "Risk", "Threat", "Vulnerability", "Why"],
                      [(r.code, r.name, r.risk, r.threat, r.vulnerability,
                        "; ".join(t for t in (r.threat_detail, r.vulnerability_detail) if t))
                       for r in lanes.head(TOP_LANES).itertuples()],
-                     widths=[10, 34, 9, 9, 12, 56])
+                     widths=[10, 30, 8, 8, 14, 56])
 
 
 SECTION = Section(

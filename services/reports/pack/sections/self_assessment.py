@@ -66,7 +66,7 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
     chart = pd.DataFrame({"status": _STATUS_ORDER, "criteria": [counts[k] for k in keys]})
     report.chart(alt.Chart(chart).mark_bar(color="#1f4e78").encode(
         y=alt.Y("status:N", sort=_STATUS_ORDER, title=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("criteria:Q", title="criteria"))
+        x=alt.X("criteria:Q", title="criteria", axis=alt.Axis(tickMinStep=1, format="d")))
         .properties(width=420, height=130, title="Self-assessment by status").to_dict(), width_mm=150)
     flagged = entries(ctx)
     flagged = flagged[flagged["flag"] != ""]
