@@ -167,10 +167,8 @@ def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
     result = session.connection().execute(stmt)
-    # Tuples, not Rows: pandas probes each Row's attributes, seconds at a few hundred thousand answers.
-    frame = pd.DataFrame([tuple(r) for r in result.fetchall()], columns=["partner_id", "criterion_id", "value",
-                                                                         "justified", "answered_on", "recorded_at",
-                                                                         "assignment_id"])
+    frame = pd.DataFrame(result.fetchall(), columns=["partner_id", "criterion_id", "value", "justified",
+                                                     "answered_on", "recorded_at", "assignment_id"])
     frame = frame[frame["partner_id"].isin(partner_ids)]
     day = _days(frame["answered_on"])
     recorded = _days(frame["recorded_at"])
