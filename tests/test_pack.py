@@ -150,7 +150,7 @@ def test_bad_options_write_nothing(session, tmp_path):
 
 def test_section_registry():
     keys = [s.key for s in SECTIONS]
-    assert keys[:4] == ["company", "partners", "questionnaires", "answers"]
+    assert keys[:5] == ["company", "self_assessment", "partners", "questionnaires", "answers"]
     assert len({s.sheet for s in SECTIONS}) == len(SECTIONS)
     assert all(len(s.sheet) <= 31 and s.columns and s.description for s in SECTIONS)
 

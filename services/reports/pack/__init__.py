@@ -113,9 +113,9 @@ def _pdf(ctx: PackContext, sections: list[Section], company_name: str, title: st
     report.paragraph(f"As of {ctx.today.isoformat()}" + (f" · dated logs from {ctx.since.isoformat()}"
                                                          if ctx.since else ""), size=11)
     report.pdf.ln(6)
-    report.paragraph("Contents: key figures; one part per area with data (business partners, questionnaires, "
-                     "cargo flow). The records behind every figure are in validation-pack.xlsx in the same ZIP, "
-                     "the evidence files under evidence/.", size=10)
+    report.paragraph("Contents: key figures; one part per area with data (self-assessment, business partners, "
+                     "questionnaires, cargo flow, risk assessment, action plan). The records behind every figure "
+                     "are in validation-pack.xlsx in the same ZIP, the evidence files under evidence/.", size=10)
     if report.font.note:
         report.paragraph("Note: " + report.font.note, size=9)
     figures = [item for s in sections if s.figures for item in s.figures(ctx)]

@@ -1,4 +1,5 @@
-"""An index of every evidence file the pack holds: answers' evidence, certificate copies and verification proofs.
+"""An index of every evidence file the pack holds: answers' evidence, certificate copies, verification proofs, the
+evidence of action items and of the company's self-assessment.
 
 Each row names the file's path inside the ZIP; the files themselves are copied in after the workbook. A file whose
 bytes are missing from the store is listed as missing, never left out silently.
@@ -8,6 +9,8 @@ import pandas as pd
 from sqlmodel import col, select
 
 from models import Assignment, Certificate, CertificateVerification, Cycle, Evidence, Partner
+from models.actions import ActionEvidence, ActionItem
+from models.selfassessment import SelfAssessmentEvidence
 from services.collection.evidence import evidence_path
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
 
@@ -65,8 +68,38 @@ def _verifications(ctx: PackContext) -> pd.DataFrame:
                                                                            cycle="")
 
 
+def _actions(ctx: PackContext) -> pd.DataFrame:
+    stmt = (select(Partner.partner_code, ActionItem.id, ActionItem.title, ActionEvidence.filename,
+                   ActionEvidence.content_type, ActionEvidence.size_bytes, ActionEvidence.sha256,
+                   ActionEvidence.uploaded_by, ActionEvidence.uploaded_at)
+            .join(ActionItem, col(ActionItem.id) == ActionEvidence.action_id)
+            .join(Partner, col(Partner.id) == ActionItem.partner_id, isouter=True))
+    if ctx.since_start:
+        stmt = stmt.where(ActionEvidence.uploaded_at >= ctx.since_start)
+    frame = pd.DataFrame([tuple(r) for r in ctx.session.exec(stmt).all()],
+                         columns=["partner_code", "action_id", "title", "filename", "content_type", "size_bytes",
+                                  "sha256", "added_by", "added_at"])
+    frame["record"] = "action " + frame["action_id"].astype(str) + ": " + frame["title"]
+    frame["partner_code"] = frame["partner_code"].fillna("")
+    return frame.drop(columns=["action_id", "title"]).assign(attached_to="action item", cycle="")
+
+
+def _self_assessment(ctx: PackContext) -> pd.DataFrame:
+    stmt = select(SelfAssessmentEvidence.criterion_id, SelfAssessmentEvidence.filename,
+                  SelfAssessmentEvidence.content_type, SelfAssessmentEvidence.size_bytes, SelfAssessmentEvidence.sha256,
+                  SelfAssessmentEvidence.uploaded_by, SelfAssessmentEvidence.uploaded_at)
+    if ctx.since_start:
+        stmt = stmt.where(SelfAssessmentEvidence.uploaded_at >= ctx.since_start)
+    frame = pd.DataFrame([tuple(r) for r in ctx.session.exec(stmt).all()],
+                         columns=["record", "filename", "content_type", "size_bytes", "sha256", "added_by",
+                                  "added_at"])
+    frame["record"] = "criterion " + frame["record"]
+    return frame.assign(attached_to="self-assessment", partner_code="", cycle="")
+
+
 def rows(ctx: PackContext):
-    frames = [f for f in (_answers(ctx), _certificates(ctx), _verifications(ctx)) if not f.empty]
+    frames = [f for f in (_answers(ctx), _certificates(ctx), _verifications(ctx), _actions(ctx),
+                          _self_assessment(ctx)) if not f.empty]
     if not frames:
         return
     frame = pd.concat(frames, ignore_index=True)[_COLUMNS]
@@ -83,8 +116,9 @@ def rows(ctx: PackContext):
 
 SECTION = Section(
     key="evidence", order=80, sheet="Evidence index", title="Evidence files",
-    description="Every evidence file in the pack (answers' evidence, certificate copies, verification proofs; from "
-                "--since when given): what it backs, the original name, type, size, SHA-256 (to check the copy), "
+    description="Every evidence file in the pack (answers' evidence, certificate copies, verification proofs, "
+                "action items' and the self-assessment's evidence; from --since when given): what it backs, the "
+                "original name, type, size, SHA-256 (to check the copy), "
                 "who added it and when, and its path inside this ZIP.",
     columns=(Column("file", "File in pack", 40), Column("attached_to", "Backs", 16),
              Column("partner_code", "Partner code", 14), Column("cycle", "Cycle", 18),
