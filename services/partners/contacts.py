@@ -162,7 +162,10 @@ def ensure_first_contacts(*, session: Session, actor: Actor, partner_ids: list[i
                        (p.contact_name != "") | (p.contact_email != "")))
         if chunk is not None:
             stmt = stmt.where(p.id.in_(chunk))
-        made += session.exec(insert(PartnerContact).from_select(columns, stmt)).rowcount
+        # Counted from RETURNING: psycopg reports -1 as the row count of this INSERT ... SELECT with bound values.
+        table = PartnerContact.__table__
+        made += len(session.connection().execute(
+            insert(table).from_select(columns, stmt).returning(table.c.id)).all())
     if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="contact", entity_id="",
                      summary=f"Made the record's contact the primary contact of {made} partners",

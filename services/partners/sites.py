@@ -221,7 +221,10 @@ def ensure_first_sites(*, session: Session, actor: Actor, partner_ids: list[int]
             stmt = stmt.where(p.id.in_(chunk))
         columns = ["partner_id", "name", "address", "city", "region_code", "country_iso2", "latitude", "longitude",
                    "mid", "activities", "is_primary", "status", "notes", "created_at", "updated_at"]
-        made += session.exec(insert(PartnerSite).from_select(columns, stmt)).rowcount
+        # Counted from RETURNING: psycopg reports -1 as the row count of this INSERT ... SELECT with bound values.
+        table = PartnerSite.__table__
+        made += len(session.connection().execute(
+            insert(table).from_select(columns, stmt).returning(table.c.id)).all())
     if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="site", entity_id="",
                      summary=f"Made a first site from the partner record for {made} partners",
