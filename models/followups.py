@@ -29,6 +29,7 @@ class FollowupKind(StrEnum):
     certificate_lost = "certificate lost"  # to the owner: suspended, revoked, expired or stale (monitor's events)
     annual_review = "annual review"  # to the admins: the Annual Security Profile Review window and due day
     revalidation = "revalidation"  # to the admins: the revalidation horizon
+    procedure_review = "procedure review"  # to the admins: the risk assessment procedure's next review date
 
 
 class Audience(StrEnum):
