@@ -67,20 +67,21 @@ def _headline(data: dict) -> None:
         _figure(cols[0], "Assessed this cycle", UNKNOWN, ("cycles", "Cycles", None), help="No cycle has been opened.")
         _figure(cols[1], "Response rate", UNKNOWN, ("cycles", "Cycles", None), help="No cycle has been opened.")
     else:
-        scope = f"{cycle['assessed']:,} of {cycle['in_scope']:,} in scope of {plain(cycle['name'])}"
+        name = plain(cycle["name"])
         _figure(cols[0], "Assessed this cycle", _percent(cycle["assessed_share"]),
-                ("cycles", "Cycle progress", {"cycle": str(cycle["id"])}), delta=scope,
-                help="Partners whose questionnaire of this cycle was accepted, of those not exempt.")
-        _figure(cols[1], "Response rate", _percent(cycle["response_rate"]),
-                ("review", "Questionnaires to review", None),
-                delta=f"{cycle['responded']:,} responded · {cycle['overdue']:,} overdue",
-                help="Submitted, accepted, or returned after submitting, of the partners in scope.")
+                ("cycles", "Cycles", {"cycle": str(cycle["id"])}),
+                delta=f"{cycle['assessed']:,} of {cycle['in_scope']:,}",
+                help=f"Cycle {name}: partners whose questionnaire was accepted, of the {cycle['in_scope']:,} not "
+                     f"exempt ({cycle['exempt']:,} exempt by a certificate).")
+        _figure(cols[1], "Response rate", _percent(cycle["response_rate"]), ("review", "Review", None),
+                delta=f"{cycle['responded']:,} of {cycle['in_scope']:,}",
+                help=f"Cycle {name}: submitted, accepted, or returned after submitting, of the partners in scope; "
+                     f"{cycle['overdue']:,} overdue.")
     head = data["headline"]
-    _figure(cols[2], "Mutual recognition coverage", _percent(data["coverage"]),
-            ("mutual_recognition", "Mutual recognition", None),
-            delta=f"{head['certified']:,} of {head['active']:,} active",
+    _figure(cols[2], "MRA coverage", _percent(data["coverage"]), ("mutual_recognition", "Mutual recognition", None),
+            delta=f"{head['certified']:,} of {head['active']:,}",
             help="Active partners a verified CTPAT or mutually recognized certificate covers.")
-    _figure(cols[3], "Overdue action items", f"{data['actions_overdue']:,}",
+    _figure(cols[3], "Overdue actions", f"{data['actions_overdue']:,}",
             ("actions", "Action plan", {"status": "overdue"}), delta=f"{data['actions_open']:,} open",
             delta_color="inverse" if data["actions_overdue"] else "off")
     _figure(cols[4], "Days to annual review", _days(data["days_to_annual_review"]),
@@ -88,7 +89,7 @@ def _headline(data: dict) -> None:
             help="The Annual Security Profile Review is due on the certification anniversary (window opens 90 days "
                  "before). Unknown: no anniversary in the company profile.")
     _figure(cols[5], "Days to revalidation", _days(data["days_to_revalidation"]),
-            ("readiness", "Revalidation readiness", None),
+            ("readiness", "Readiness", None),
             help="Four years after the last validation (SAFE Port Act). Unknown: no validation date on file.")
 
 

@@ -70,7 +70,7 @@ def test_the_page_links_every_figure_and_presentation_mode_hides_identifiers(pag
     at = page_app("dashboard", role="viewer").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Assessed this cycle"] == "0%" and metrics["Mutual recognition coverage"] == "33%"
+    assert metrics["Assessed this cycle"] == "0%" and metrics["MRA coverage"] == "33%"
     assert metrics["Days to annual review"] == "40"
     targets = [link.proto.page for link in at.get("page_link")]
     for page in ("cycles", "review", "mutual_recognition", "actions", "self_assessment", "readiness", "scoring",
