@@ -72,17 +72,17 @@ def _headline(data: dict) -> None:
                 ("cycles", "Cycles", {"cycle": str(cycle["id"])}),
                 delta=f"{cycle['assessed']:,} of {cycle['in_scope']:,}",
                 help=f"Cycle {name}: partners whose questionnaire was accepted, of the {cycle['in_scope']:,} not "
-                     f"exempt ({cycle['exempt']:,} exempt by a certificate).")
+                     f"exempt ({cycle['exempted']:,} exempt by a certificate).")
         _figure(cols[1], "Response rate", _percent(cycle["response_rate"]), ("review", "Review", None),
                 delta=f"{cycle['responded']:,} of {cycle['in_scope']:,}",
                 help=f"Cycle {name}: submitted, accepted, or returned after submitting, of the partners in scope; "
-                     f"{cycle['overdue']:,} overdue.")
+                     f"{cycle['late']:,} overdue.")
     head = data["headline"]
     _figure(cols[2], "MRA coverage", _percent(data["coverage"]), ("mutual_recognition", "Mutual recognition", None),
             delta=f"{head['certified']:,} of {head['active']:,}",
             help="Active partners a verified CTPAT or mutually recognized certificate covers.")
     _figure(cols[3], "Overdue actions", f"{data['actions_overdue']:,}",
-            ("actions", "Action plan", {"status": "overdue"}), delta=f"{data['actions_open']:,} open",
+            ("actions", "Action plan", {"status": "past due"}), delta=f"{data['actions_open']:,} open",
             delta_color="inverse" if data["actions_overdue"] else "off")
     _figure(cols[4], "Days to annual review", _days(data["days_to_annual_review"]),
             ("self_assessment", "Security Profile", None),

@@ -49,7 +49,7 @@ def test_nothing_to_count_is_unknown_not_zero(session, staff):
 def test_figures_follow_the_data(session, company):
     data = dashboard.figures(session=session, today=TODAY)
     cycle = data["cycle"]
-    assert cycle["name"] == "2027 annual" and (cycle["partners"], cycle["in_scope"], cycle["exempt"]) == (3, 2, 1)
+    assert cycle["name"] == "2027 annual" and (cycle["partners"], cycle["in_scope"], cycle["exempted"]) == (3, 2, 1)
     assert (cycle["assessed"], cycle["responded"], cycle["assessed_share"], cycle["response_rate"]) == (0, 0, 0, 0)
     assert list(data["trend"]["cycle"]) == ["2026 CN-F01", "2027 annual"]
     assert list(data["trend"]["assessed_share"]) == [1.0, 0.0]

@@ -88,7 +88,7 @@ def test_overdue_action_items_and_stale_certificates(session, staff):
     assert _items(session)["actions"].light is Light.green
     assert _items(session, TODAY + timedelta(days=10))["actions"].light is Light.amber
     late = _items(session, TODAY + timedelta(days=40))["actions"]
-    assert late.light is Light.red and "the oldest by 40 days" in late.reason and late.filter == {"status": "overdue"}
+    assert late.light is Light.red and "the oldest by 40 days" in late.reason and late.filter == {"status": "past due"}
     certify(session, partner.id, number="CT-9", verified_on=TODAY - timedelta(days=200))
     session.commit()
     item = _items(session)["certificates"]

@@ -81,8 +81,8 @@ def figures(*, session: Session, today: date) -> dict[str, Any]:
         this_cycle = {"id": int(row["id"]), "name": row["name"], "status": row["status"],
                       "due_date": row["due_date"], "partners": int(row["partners"]),
                       "in_scope": int(figures_row["in_scope"]), "assessed": int(figures_row["assessed"]),
-                      "responded": int(figures_row["responded"]), "overdue": int(row[DerivedStatus.overdue]),
-                      "exempt": int(row[S.exempt]),
+                      "responded": int(figures_row["responded"]), "late": int(row[DerivedStatus.overdue]),
+                      "exempted": int(row[S.exempt]),
                       "assessed_share": _share(int(figures_row["assessed"]), int(figures_row["in_scope"])),
                       "response_rate": _share(int(figures_row["responded"]), int(figures_row["in_scope"]))}
     snapshots = assessment.list_snapshots(session=session)

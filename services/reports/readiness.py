@@ -144,7 +144,7 @@ def _actions(session: Session, today: date) -> Item:
             + (f" (the oldest by {worst} days)" if worst else "") + f"; {int((plan['status'] == 'closed').sum())} "
             "closed.")
     light = Light.green if late.empty else Light.red if worst > LATE_DAYS else Light.amber
-    return Item("actions", title, light, text, basis, "actions", {"status": "overdue"} if len(late) else {}, len(late))
+    return Item("actions", title, light, text, basis, "actions", {"status": "past due"} if len(late) else {}, len(late))
 
 
 def _certificates(session: Session, today: date) -> Item:
