@@ -45,6 +45,7 @@ from models.incidents import Incident  # noqa: E402
 from models.lanes import Lane, LaneNode, SeaRoute  # noqa: E402
 from models.partner import Partner  # noqa: E402
 from models.places import Place  # noqa: E402
+from models.procedure import ProcedureVersion  # noqa: E402
 from models.reference import (  # noqa: E402
     Country,
     Criterion,
@@ -131,4 +132,6 @@ __all__ = [
     "RiskConfiguration",
     "SiteVisit",
     "SiteVisitFinding",
+    # step 5: the documented risk assessment procedure
+    "ProcedureVersion",
 ]

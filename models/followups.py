@@ -31,6 +31,7 @@ class FollowupKind(StrEnum):
     revalidation = "revalidation"  # to the admins: the revalidation horizon
     action_due = "action due"  # to an action item's owner, before its due date (services.actions)
     action_overdue = "action overdue"  # to an action item's owner, the day after its due date
+    procedure_review = "procedure review"  # to the admins: the risk assessment procedure's next review date
 
 
 class Audience(StrEnum):

@@ -62,6 +62,7 @@ _USER_TABLES = ("selfassessmentevidence", "selfassessmententry", "eligibilityche
                 "reviewcomment", "evidence", "answer", "importrecord", "assignment", "cycle", "certificateevent",
                 "certificateverification", "certificate", "certificatesettings", "auditevent", "companyprofile",
                 '"user"', "download")
+_USER_TABLES = ("procedureversion", *_USER_TABLES)  # step 5: the procedure's versions
 
 
 # Risk assessment steps 1 and 2: rows pointing at partners, users and each other go first; reference places and

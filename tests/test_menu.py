@@ -29,7 +29,8 @@ def test_admin_sees_every_page_in_section_order():
         "3 · Vulnerability": ["Cycles", "Review", "Imports", "Follow-ups", "Criteria",
                               "Risk scoring"],
         "4 · Action plan": ["Action plan", "Incidents"],
-        "5 · Documentation": ["Reports", "Security Profile", "Audit trail"],
+        "5 · Documentation": ["Reports", "Security Profile", "Risk assessment procedure", "Revalidation readiness",
+                              "Audit trail"],
         "Settings": ["Admin", "My account"],
     }
     assert m.home.url_path == "dashboard" and m.closed == []

@@ -88,3 +88,54 @@ def stacked_bar(frame: pd.DataFrame, *, category: str, part: str, value: str, co
                  *(t if isinstance(t, alt.Tooltip) else alt.Tooltip(t) for t in tooltip or [])],
     ).transform_calculate(**{f"{part}_order": f"indexof({list(colors)!r}, datum['{part}'])"}).properties(
         height=alt.Step(22))
+
+
+BAND_COLORS = {"High": "#dc2626", "Medium": "#f59e0b", "Low": "#16a34a"}
+
+
+def share_trend(frame: pd.DataFrame, *, x: str, series: dict[str, str], title: str = "") -> alt.Chart:
+    """Lines of shares (0-1) over `x` in its order (e.g. cycles oldest first), one per column of `series`
+    (column -> label), with points and the value as a percentage in the tooltip."""
+    long = frame.melt(id_vars=[x], value_vars=list(series), var_name="measure", value_name="share")
+    long["measure"] = long["measure"].map(series)
+    long = long.dropna(subset=["share"])
+    order = list(dict.fromkeys(frame[x]))
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X(f"{x}:N").sort(order).title(None).axis(labelAngle=0, labelLimit=160),
+        y=alt.Y("share:Q").axis(format="%").scale(domain=[0, 1]).title(title or None),
+        color=alt.Color("measure:N").title(None).legend(orient="bottom"),
+        tooltip=[alt.Tooltip(f"{x}:N", title=labels.label(x)), alt.Tooltip("measure:N", title="measure"),
+                 alt.Tooltip("share:Q", title="share", format=".0%")],
+    ).properties(height=240)
+
+
+def band_trend(frame: pd.DataFrame, *, x: str, columns: dict[str, str], title: str = "") -> alt.Chart:
+    """Counts per risk band over `x` (e.g. snapshots oldest first); `columns` maps a column to its band."""
+    long = frame.melt(id_vars=[x], value_vars=list(columns), var_name="column", value_name="count")
+    long["band"] = long["column"].map(columns)
+    order = list(dict.fromkeys(frame[x]))
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X(f"{x}:N").sort(order).title(None).axis(labelAngle=0, labelLimit=160),
+        y=alt.Y("count:Q").axis(count_axis(title or "count")),
+        color=alt.Color("band:N").scale(domain=list(BAND_COLORS), range=list(BAND_COLORS.values())).title(None)
+        .legend(orient="bottom"),
+        tooltip=[alt.Tooltip(f"{x}:N", title=labels.label(x)), alt.Tooltip("band:N", title="risk"),
+                 alt.Tooltip("count:Q", title=title or "count")],
+    ).properties(height=240)
+
+
+def band_bars(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Now and before per risk band (frame: band, now, before, move), side by side, with the move in the tooltip."""
+    long = frame.melt(id_vars=["band", "move"], value_vars=["before", "now"], var_name="when", value_name="count")
+    long = long.dropna(subset=["count"])
+    long["when"] = long["when"].map({"before": "previous snapshot", "now": "latest snapshot"})
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("band:N").sort(list(BAND_COLORS)).title(None),
+        yOffset=alt.YOffset("when:N").sort(["previous snapshot", "latest snapshot"]),
+        x=alt.X("count:Q").axis(count_axis(title)),
+        color=alt.Color("band:N").scale(domain=list(BAND_COLORS), range=list(BAND_COLORS.values())).legend(None),
+        opacity=alt.Opacity("when:N").scale(domain=["previous snapshot", "latest snapshot"], range=[0.4, 1.0])
+        .legend(orient="bottom").title(None),
+        tooltip=[alt.Tooltip("band:N", title="risk"), alt.Tooltip("when:N", title="snapshot"),
+                 alt.Tooltip("count:Q", title=title), alt.Tooltip("move:Q", title="move since previous")],
+    ).properties(height=alt.Step(16))

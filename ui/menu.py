@@ -20,6 +20,8 @@ import pages.incidents
 import pages.lanes
 import pages.mutual_recognition
 import pages.partners
+import pages.procedure
+import pages.readiness
 import pages.reports
 import pages.review
 import pages.scoring
@@ -72,6 +74,8 @@ PAGES: tuple[MenuPage, ...] = (
     MenuPage("incidents", "Incidents", ":material/report:", STEP4, pages.incidents.render),
     MenuPage("reports", "Reports", ":material/folder_zip:", STEP5, pages.reports.render),
     MenuPage("self_assessment", "Security Profile", ":material/shield:", STEP5, pages.self_assessment.render),
+    MenuPage("procedure", "Risk assessment procedure", ":material/description:", STEP5, pages.procedure.render),
+    MenuPage("readiness", "Revalidation readiness", ":material/verified:", STEP5, pages.readiness.render),
     MenuPage("audit", "Audit trail", ":material/history:", STEP5, pages.audit.render, WRITERS),
     MenuPage("admin", "Admin", ":material/admin_panel_settings:", "Settings", pages.admin.render, (Role.admin,)),
     MenuPage("account", "My account", ":material/person:", "Settings", pages.account.render),

@@ -114,3 +114,4 @@ def iso(day) -> str:
 
 # The rules, in the order the page lists them. A new rule module is imported here.
 from services.followups.rules import collection, certificates, company, actions  # noqa: E402, F401, I001
+from services.followups.rules import procedure  # noqa: E402, F401, I001
