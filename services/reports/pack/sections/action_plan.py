@@ -10,6 +10,7 @@ from services.actions import items
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
 from services.reports.pack.pdf import PdfReport
 
+LATE = "past its due date"  # the chart's word for overdue items
 STATUS_ORDER = [s.value for s in (ActionStatus.open, ActionStatus.in_progress, ActionStatus.awaiting,
                                   ActionStatus.reopened, ActionStatus.closed)]
 
@@ -63,19 +64,19 @@ def pdf(ctx: PackContext, report: PdfReport) -> None:
         f"{counts['unassigned']:,} without an owner; {counts['closed_30_days']:,} closed in the last 30 days. "
         "Every item with its closing note and evidence files is on the Action plan sheet.")
     by_status = frame.groupby("status").size()
-    overdue = frame[frame["past_due"]].groupby("status").size()
+    late = frame[frame["past_due"]].groupby("status").size()
     table = pd.DataFrame({"status": STATUS_ORDER,
                           "items": [int(by_status.get(s, 0)) for s in STATUS_ORDER],
-                          "overdue": [int(overdue.get(s, 0)) for s in STATUS_ORDER]})
+                          "past_due": [int(late.get(s, 0)) for s in STATUS_ORDER]})
     report.table(["Status", "Items", "Of which overdue"],
-                 [(r.status, f"{r.items:,}", f"{r.overdue:,}") for r in table.itertuples()], widths=[40, 20, 20])
-    chart = table.assign(on_time=table["items"] - table["overdue"]).melt(
-        id_vars="status", value_vars=["on_time", "overdue"], var_name="due", value_name="n")
-    chart["due"] = chart["due"].map({"on_time": "not overdue", "overdue": "overdue"})
+                 [(r.status, f"{r.items:,}", f"{r.past_due:,}") for r in table.itertuples()], widths=[40, 20, 20])
+    chart = table.assign(on_time=table["items"] - table["past_due"]).melt(
+        id_vars="status", value_vars=["on_time", "past_due"], var_name="due", value_name="n")
+    chart["due"] = chart["due"].map({"on_time": "not overdue", "past_due": LATE})
     report.chart(alt.Chart(chart).mark_bar().encode(
         y=alt.Y("status:N", sort=STATUS_ORDER, title=None, axis=alt.Axis(labelLimit=320)),
         x=alt.X("n:Q", title="action items", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color("due:N", title=None, scale=alt.Scale(domain=["not overdue", "overdue"],
+        color=alt.Color("due:N", title=None, scale=alt.Scale(domain=["not overdue", LATE],
                                                              range=["#1f4e78", "#c62828"])))
         .properties(width=420, height=130, title="Action items by status").to_dict(), width_mm=150)
     late = frame[frame["past_due"]]

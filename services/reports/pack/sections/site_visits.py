@@ -5,6 +5,7 @@ import pandas as pd
 from sqlmodel import col, select
 
 from models import Criterion, Partner, PartnerSite, SiteVisit, SiteVisitFinding
+from models.collection import AnswerValue
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked, records
 from services.risk.site_visits import FINDING_LABELS
 
@@ -45,7 +46,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
     frame = visits(ctx)
     if frame.empty:
         return [("Site visits on record", "0")]
-    unmet = frame["finding"].isin([FINDING_LABELS[k] for k in FINDING_LABELS if k.value in ("no", "partial")])
+    unmet = frame["finding"].isin([FINDING_LABELS[AnswerValue.no], FINDING_LABELS[AnswerValue.partial]])
     return [("Site visits on record (partners visited)",
              f"{frame['visit_id'].nunique():,} ({frame['partner_code'].nunique():,})"),
             ("Site-visit findings not met or partly met", f"{int(unmet.sum()):,}")]
