@@ -196,3 +196,27 @@ def test_a_snapshot_after_the_pack_day_is_not_the_latest(session, evidence_dir, 
     summary = pack.build_pack(session=session, out=tmp_path / "p.zip", today=TODAY - timedelta(days=1))
     book, _, _ = _sheets(summary.path, tmp_path)
     assert {r["Snapshot"] for r in _table(book, "Risk scores")} == {"early (as of 2027-01-30)"}
+
+
+def test_the_procedure_is_in_the_pack_labelled_as_what_it_is(session, evidence_dir, tmp_path):
+    """Generated, saved but unsigned, or signed off: the sheet and the PDF say which, never passing one for another."""
+    from services import procedure
+    from tests.conftest import ADMIN
+
+    _seed(session, snapshot=False)
+
+    def status_line(name: str) -> str:
+        summary = pack.build_pack(session=session, out=tmp_path / name, today=TODAY)
+        book, _, _ = _sheets(summary.path, tmp_path)
+        rows = _table(book, "Procedure")
+        assert rows[0]["Part"] == "Status" and any(r["Part"].startswith("Step 1") for r in rows)
+        assert "Risk assessment procedure" in _pdf_text(tmp_path)
+        return rows[0]["Text"]
+
+    assert status_line("a.zip") == "Generated from the live configuration; no version saved or signed off"
+    saved = procedure.save_version(session=session, actor=ANALYST, note="first")
+    session.commit()
+    assert status_line("b.zip").endswith("NOT SIGNED OFF")
+    procedure.sign_off(session=session, actor=ADMIN, version=saved.version, today=TODAY)
+    session.commit()
+    assert f"signed off by admin on {date.today().isoformat()}" in status_line("c.zip")
