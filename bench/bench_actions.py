@@ -9,7 +9,6 @@ Target (issue 9): generating actions for all gaps at 10,000 partners and 1.2 mil
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bench.support import timed  # noqa: E402
 from models.common import Role  # noqa: E402
 from services.actions import generate  # noqa: E402
 from services.core import db  # noqa: E402
@@ -32,14 +32,6 @@ from services.reference import loader as reference  # noqa: E402
 
 BENCH = Actor("bench", Role.admin)
 
-
-def _timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def _database(url: str | None, tmp: str) -> tuple[str, callable]:
@@ -78,10 +70,10 @@ def main() -> None:
             seeding = time.perf_counter() - started
             with Session(engine) as s:
                 answers = s.execute(text("SELECT count(*) FROM answer")).scalar_one()
-                baseline, _ = _timed(lambda: s.execute(text(
+                baseline, _ = timed(lambda: s.execute(text(
                     "SELECT assignment_id, criterion_id, value FROM answer WHERE is_current")).all(), args.repeat)
-                gaps, found = _timed(lambda: generate.gap_causes(session=s), args.repeat)
-                causes_time, causes = _timed(lambda: generate.all_causes(session=s, today=today), args.repeat)
+                gaps, found = timed(lambda: generate.gap_causes(session=s), args.repeat)
+                causes_time, causes = timed(lambda: generate.all_causes(session=s, today=today), args.repeat)
 
             def first_run() -> generate.Report:
                 with Session(engine) as s:
@@ -89,11 +81,11 @@ def main() -> None:
                     s.rollback()  # every repeat starts from an empty plan
                     return report
 
-            first, report = _timed(first_run, args.repeat)
+            first, report = timed(first_run, args.repeat)
             with db.session_scope(engine) as s:
                 generate.generate(session=s, actor=BENCH, today=today)
             with Session(engine) as s:
-                again, repeat_report = _timed(lambda: generate.generate(session=s, actor=BENCH, today=today),
+                again, repeat_report = timed(lambda: generate.generate(session=s, actor=BENCH, today=today),
                                               args.repeat)
                 s.rollback()
         finally:

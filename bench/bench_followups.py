@@ -9,7 +9,6 @@ partners, with one query per rule, not one per partner.
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, text  # noqa: E402
 
+from bench.support import timed  # noqa: E402
 from models.common import Role  # noqa: E402
 from services.core import db  # noqa: E402
 from services.core.config import SmtpSettings  # noqa: E402
@@ -31,14 +31,6 @@ from services.reference import loader as reference  # noqa: E402
 
 BENCH = Actor("bench", Role.admin)
 
-
-def _timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main() -> None:
@@ -59,11 +51,11 @@ def main() -> None:
             assignments = conn.execute(text(
                 "SELECT count(*) FROM assignment a JOIN cycle c ON c.id = a.cycle_id WHERE c.status = 'open'")
             ).scalar_one()
-            baseline, _ = _timed(lambda: conn.execute(text(
+            baseline, _ = timed(lambda: conn.execute(text(
                 "SELECT a.*, p.* FROM assignment a JOIN cycle c ON c.id = a.cycle_id JOIN partner p ON "
                 "p.id = a.partner_id WHERE c.status = 'open'")).all(), args.repeat)
         statements.clear()
-        dry, report = _timed(lambda: runner.run(engine=engine, actor=BENCH, today=today, dry_run=True,
+        dry, report = timed(lambda: runner.run(engine=engine, actor=BENCH, today=today, dry_run=True,
                                                 smtp=SmtpSettings()), args.repeat)
         dry_statements = len(statements) // args.repeat
         start = time.perf_counter()

@@ -7,35 +7,12 @@ from services.exports.pdf_fonts (Spanish accents and Chinese names print). The s
 from datetime import date
 
 import pandas as pd
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from sqlmodel import Session
 
 from services import procedure
-from services.exports import pdf_fonts
+from services.exports.pdf_document import PlainDocument
 
 TITLE = "Risk assessment procedure"
-
-
-class _Document(FPDF):
-    def __init__(self, title: str):
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.doc_title = title
-        self.typefaces = pdf_fonts.register(self)
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(18, 15, 18)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.typefaces.family, size=8)
-        self.set_text_color(100)
-        self.cell(0, 5, self.typefaces.text(f"{self.doc_title} · page {self.page_no()}/{{nb}}"), align="C")
-        self.set_text_color(0)
-
-    def para(self, text: object, size: float = 10, bold: bool = False, height: float = 5) -> None:
-        """Typed text as plain text: never markdown or HTML."""
-        self.set_font(self.typefaces.family, "B" if bold else "", size=size)
-        self.multi_cell(0, height, self.typefaces.text(text), markdown=False, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def pdf_bytes(*, session: Session, today: date, version: int | None = None) -> bytes:
@@ -53,7 +30,7 @@ def pdf_bytes(*, session: Session, today: date, version: int | None = None) -> b
                   else "Not signed off.")
         if row.note:
             heading += f" ({row.note})"
-    pdf = _Document(TITLE)
+    pdf = PlainDocument(TITLE, margin=18)
     pdf.set_title(TITLE)
     pdf.set_creator("CTPAT Workbench")
     pdf.set_creation_date(pd.Timestamp(today, tz="UTC").to_pydatetime())

@@ -10,15 +10,13 @@ import io
 from datetime import date
 
 import pandas as pd
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from services.company.profile import get_profile
-from services.exports import pdf_fonts
+from services.exports.pdf_document import PlainDocument
 from services.exports.safe import sheet_cell
 from services.reference.loader import CRITERIA_CAVEATS
 from services.selfassessment import assessment, eligibility
@@ -151,34 +149,13 @@ def workbook_bytes(*, session: Session, today: date | None = None) -> bytes:
     return out.getvalue()
 
 
-class _Document(FPDF):
-    def __init__(self, title: str):
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.doc_title = title
-        self.typefaces = pdf_fonts.register(self)
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(15, 15, 15)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.typefaces.family, size=8)
-        self.set_text_color(100)
-        self.cell(0, 5, self.typefaces.text(f"{self.doc_title} · page {self.page_no()}/{{nb}}"), align="C")
-        self.set_text_color(0)
-
-    def para(self, text: object, size: float = 10, bold: bool = False, height: float = 5) -> None:
-        """Typed text as plain text: never markdown or HTML."""
-        self.set_font(self.typefaces.family, "B" if bold else "", size=size)
-        self.multi_cell(0, height, self.typefaces.text(text), markdown=False, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
 def pdf_bytes(*, session: Session, today: date | None = None) -> bytes:
     """The self-assessment as a printable PDF: cover with counts and eligibility, then each criterion in portal
     order with its status, narrative, owner, evidence and last review; flagged criteria say so."""
     data = content(session=session)
     today = today or date.today()
     title = f"Security Profile self-assessment · {data['entity_type']}"
-    pdf = _Document(title)
+    pdf = PlainDocument(title)
     pdf.set_title(title)
     pdf.set_creator("CTPAT Workbench")
     pdf.set_creation_date(pd.Timestamp(today, tz="UTC").to_pydatetime())
