@@ -13,7 +13,7 @@ if __name__ == "__main__":
     # unloaded: imported outside a session they only fill the server log with Streamlit's warnings.
     import pages.account
     import pages.supplier
-    from ui import auth, menu, state
+    from ui import auth, menu, presentation, state
 
 ICON = "🛡️"  # an emoji, drawn by the browser: a ":material/...:" page icon is fetched from a font CDN
 SUPPLIER_ICON = "📋"
@@ -45,6 +45,7 @@ def _sidebar(actor, sections: dict[str, list[st.Page]]) -> None:
             st.caption(section)
             for page in section_pages:
                 st.page_link(page)
+        presentation.switch(key="presentation_mode_sidebar")
         auth.logout_button()
 
 

@@ -117,3 +117,13 @@ def test_every_message_shows_in_each_language_and_only_admins_edit_it(page_app, 
     assert any("Default text" in c.value for c in at.caption)  # the edit was English; Spanish keeps its default
     at.segmented_control(key="followups_template_language").set_value("en").run()
     assert any("Edited by an admin" in c.value for c in at.caption)
+
+
+def test_presentation_mode_draws_the_page_read_only_for_an_admin(page_app, cycle):
+    """On a shared screen nothing can be changed by a stray click: the admin's page has no editing controls."""
+    at = page_app("followups", role="admin")
+    at.session_state["presentation_mode"] = True
+    at.run()
+    assert not at.exception
+    labels = {b.label for b in at.button}
+    assert "Save settings" not in labels and "Pause" not in labels

@@ -16,7 +16,7 @@ from streamlit_authenticator.utilities import LoginError
 from models.common import Role
 from services.core import config, sessions, users
 from services.core.permissions import Actor
-from ui import state
+from ui import presentation, state
 
 COOKIE_NAME = sessions.COOKIE_NAME
 LOGOUT_KEY = "log_out"  # not "logout": the library keeps its own flag under st.session_state["logout"]
@@ -221,4 +221,8 @@ def require_role(*roles: str) -> Actor | None:
     if actor.role not in (roles or ALL_ROLES):
         st.error("Your role does not give access to this page.")
         return None
+    if presentation.active() and actor.can_write:
+        # On a shared screen the page is drawn read-only: pages hide their editing controls for a reader, and the
+        # services refuse a reader's writes, so nothing changes by a stray click during a demo.
+        return Actor(actor.username, Role.viewer)
     return actor

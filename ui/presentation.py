@@ -1,8 +1,10 @@
 """Presentation mode: a switch kept for the whole session, under which pages hide editing controls, e-mail
 addresses and identifiers (for a demo to management or on a shared screen).
 
-The switch is a widget on the dashboard; its value is copied to a plain session key, because Streamlit forgets a
-widget's value on pages that do not draw it. Other pages ask ``active()``.
+The switch is a widget in the sidebar (and on the dashboard); its value is copied to a plain session key, because
+Streamlit forgets a widget's value on pages that do not draw it. While it is on, ``ui.auth.require_role`` gives every
+page a read-only actor (no editing controls, writes refused); pages ask ``active()`` or ``hidden()`` for e-mail
+addresses and identifiers.
 """
 
 import streamlit as st
@@ -16,15 +18,13 @@ def active() -> bool:
     return bool(st.session_state.get(KEY, False))
 
 
-def _copy() -> None:
-    st.session_state[KEY] = bool(st.session_state.get(_WIDGET, False))
-
-
-def switch(container=st) -> bool:
-    """Draw the switch (in `container`) and return whether presentation mode is on."""
-    st.session_state[_WIDGET] = active()
-    container.toggle("Presentation mode", key=_WIDGET, on_change=_copy,
-                     help="Hides editing controls, e-mail addresses and identifiers, for showing on a shared screen.")
+def switch(container=st, key: str = _WIDGET) -> bool:
+    """Draw the switch (in `container`, under widget `key`: the sidebar's and the dashboard's are two widgets) and
+    return whether presentation mode is on."""
+    st.session_state[key] = active()
+    container.toggle("Presentation mode", key=key, on_change=lambda: st.session_state.update({KEY: bool(
+        st.session_state.get(key, False))}),
+        help="Hides editing controls, e-mail addresses and identifiers, for showing on a shared screen.")
     return active()
 
 
