@@ -6,7 +6,9 @@ opens them: with the csv module and openpyxl, and in LibreOffice, which runs a C
 
 import csv
 import io
+import tomllib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -209,3 +211,11 @@ def test_libreoffice_runs_none_of_it(session, evil, tmp_path):
     assert [c.data_type for sheet in book.worksheets for row in sheet.iter_rows() for c in row
             if c.value is not None and c.data_type == "f"] == []
     assert EVIL_TITLE in [c.value for row in book[INSTRUCTIONS_SHEET].iter_rows() for c in row]
+
+
+def test_tables_offer_no_raw_csv_download():
+    """st.dataframe's own CSV button writes typed text raw: it is switched off for the app, so every CSV a user
+    downloads comes from services/exports/safe.py."""
+    with open(Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml", "rb") as f:
+        settings = tomllib.load(f)
+    assert settings["client"]["disableDataExport"] is True
