@@ -8,18 +8,12 @@ import argparse
 import json
 from datetime import date
 
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, day
 from services.actions import generate, items
 from services.core import db
 
 SHOWN = 50  # new items listed by a dry run
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 def _generate(args: argparse.Namespace, ctx: Context) -> int:
@@ -63,7 +57,7 @@ def _due(args: argparse.Namespace, ctx: Context) -> int:
          arg("what", choices=["generate", "due"], help="generate: create the missing items; due: list due items"),
          arg("--dry-run", action="store_true", help="generate: show what would be created; write nothing"),
          arg("--owner", metavar="USERNAME", help="generate: owner of new items whose partner has no internal owner"),
-         arg("--today", type=_day, metavar="YYYY-MM-DD", help="the day to work as (default: today)"),
+         arg("--today", type=day, metavar="YYYY-MM-DD", help="the day to work as (default: today)"),
          arg("--within", type=int, default=7, metavar="DAYS", help="due: days ahead (default 7)"),
          arg("--json", action="store_true", help="print the result as JSON"))
 def cmd_actions(args: argparse.Namespace, ctx: Context) -> int:

@@ -9,6 +9,7 @@ for invalid input (printed as one line, exit code 2) and returns its exit code.
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -46,6 +47,14 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+
+
+def day(text: str) -> date:
+    """An argparse type for a day written YYYY-MM-DD; a clear message (exit 2) otherwise."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 def arg(*names: str, **options) -> Argument:

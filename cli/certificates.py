@@ -7,24 +7,16 @@ column, value and message); exit code 2 and nothing written when the file has an
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, day
 from services.certificates import monitor
 from services.certificates.imports import apply_certificates, preview_certificates
 from services.core import db
 from services.core.permissions import ValidationError
 from services.imports.reader import problems_csv
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 @command("import-certificates", "Import or update partners' certificates from a CSV/XLSX file (preview, then all "
@@ -64,7 +56,7 @@ def cmd_import_certificates(args: argparse.Namespace, ctx: Context) -> int:
 
 @command("check-certificates", "Record certificates that expired or whose check went stale; partners no longer "
          "covered join the open cycles (run daily from cron).",
-         arg("--today", type=_day, metavar="YYYY-MM-DD", help="the day to check as (default: today)"))
+         arg("--today", type=day, metavar="YYYY-MM-DD", help="the day to check as (default: today)"))
 def cmd_check_certificates(args: argparse.Namespace, ctx: Context) -> int:
     """Mark certificates past their valid-to day expired and record verifications older than the re-check interval
     as stale, each once (the follow-ups read these events); partners no longer covered join the open cycles they

@@ -2,25 +2,17 @@
 
 import argparse
 import sys
-from datetime import date
 
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, day
 from services.core import config
 from services.core.permissions import ValidationError
 from services.followups import runner
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
-
-
 @command("send-followups", "Queue the follow-ups due today (invitations, reminders, notices, escalations, "
          "certificate and company dates) and send the outbox by SMTP; safe to run from cron every hour.",
          arg("--dry-run", action="store_true", help="show what would be queued; write and send nothing"),
-         arg("--today", type=_day, metavar="YYYY-MM-DD", help="the day to run as (default: today)"),
+         arg("--today", type=day, metavar="YYYY-MM-DD", help="the day to run as (default: today)"),
          arg("--queue-only", action="store_true", help="queue what is due but send nothing"))
 def cmd_send_followups(args: argparse.Namespace, ctx: Context) -> int:
     """Run the daily certificate check, queue every follow-up due on the day once per (kind, object, step), holding

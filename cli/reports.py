@@ -5,23 +5,16 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, day
 from services.core import db
 from services.reports import pack
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
-
-
 @command("export-pack", "Write the validation pack (workbook, PDF summary, evidence files) to a ZIP file.",
          arg("--out", type=Path, required=True, metavar="FILE.zip", help="the ZIP file to write (replaced when done)"),
-         arg("--since", type=_day, metavar="DATE",
+         arg("--since", type=day, metavar="DATE",
              help="limit certificate checks, evidence files, the audit extract and cycles to those from this date"),
-         arg("--as-of", type=_day, metavar="DATE", help="the day the pack describes (default: today)"),
+         arg("--as-of", type=day, metavar="DATE", help="the day the pack describes (default: today)"),
          arg("--quiet", action="store_true", help="no progress lines"))
 def cmd_export_pack(args: argparse.Namespace, ctx: Context) -> int:
     """Write the validation pack for CBP's validation: a workbook for people (one sheet per section), a PDF for
