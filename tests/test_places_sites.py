@@ -141,7 +141,8 @@ def test_owner_is_an_active_staff_user_and_changes_are_audited(session, staff):
         sites.set_owner(session=session, actor=VIEWER, partner_id=partner_id, username="admin")
     sites.set_owner(session=session, actor=ANALYST, partner_id=partner_id, username=None)
     session.commit()
-    events = session.exec(select(AuditEvent).where(AuditEvent.summary.like("Owner of partner%"))).all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.summary.like("Owner of partner%"))
+                          .order_by(AuditEvent.id)).all()
     assert [e.after["owner"] for e in events] == ["luis", ""]
 
 
