@@ -20,13 +20,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.support import demo_engine  # noqa: E402
 from models.common import Role  # noqa: E402
 from services.certificates import rule  # noqa: E402
 from services.collection import cycles  # noqa: E402
 from services.core import db  # noqa: E402
 from services.core.permissions import Actor  # noqa: E402
-from services.demo import generator as demo  # noqa: E402
-from services.reference import loader as reference  # noqa: E402
 
 BENCH = Actor("bench", Role.admin)
 
@@ -47,11 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
-        db.upgrade(engine)
-        with db.session_scope(engine) as s:
-            reference.load_reference_data(session=s)
-            demo.seed_demo(session=s, partners=args.partners, seed=2027)
+        engine = demo_engine(f"{tmp}/bench.db", args.partners)
         with db.session_scope(engine) as s:
             certificates = s.execute(text("SELECT count(*) FROM certificate")).scalar_one()
             baseline = _median(lambda: s.execute(text("SELECT * FROM certificate")).all(), args.repeat)

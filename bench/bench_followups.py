@@ -20,14 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, text  # noqa: E402
 
-from bench.support import timed  # noqa: E402
+from bench.support import demo_engine, timed  # noqa: E402
 from models.common import Role  # noqa: E402
-from services.core import db  # noqa: E402
 from services.core.config import SmtpSettings  # noqa: E402
 from services.core.permissions import Actor  # noqa: E402
-from services.demo import generator as demo  # noqa: E402
 from services.followups import runner  # noqa: E402
-from services.reference import loader as reference  # noqa: E402
 
 BENCH = Actor("bench", Role.admin)
 
@@ -40,11 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
-        db.upgrade(engine)
-        with db.session_scope(engine) as s:
-            reference.load_reference_data(session=s)
-            demo.seed_demo(session=s, partners=args.partners, seed=2027)
+        engine = demo_engine(f"{tmp}/bench.db", args.partners)
         statements = []
         event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
         with engine.connect() as conn:

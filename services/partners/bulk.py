@@ -1,6 +1,7 @@
 """What the set-based partner statements share."""
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table, insert
+from sqlmodel import Session
 
 IN_LIST = 5_000  # ids per IN list: a database takes only so many parameters in one statement
 
@@ -12,3 +13,9 @@ def partner_chunks(partner_ids: list[int] | Select | None) -> list:
         return [partner_ids]
     ids = sorted({int(i) for i in partner_ids})
     return [ids[start:start + IN_LIST] for start in range(0, len(ids), IN_LIST)]
+
+
+def insert_from_select(session: Session, table: Table, columns: list[str], stmt: Select) -> int:
+    """INSERT ... SELECT into ``table``; returns how many rows it made, counted from RETURNING (psycopg reports -1
+    as the row count of an INSERT ... SELECT with bound values)."""
+    return len(session.connection().execute(insert(table).from_select(columns, stmt).returning(table.c.id)).all())

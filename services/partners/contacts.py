@@ -7,7 +7,7 @@ questionnaire language: ``mirror_primary_contacts``), so code that still reads t
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, insert, literal, true, update
+from sqlalchemy import Select, literal, true, update
 from sqlalchemy import case as when
 from sqlmodel import Session, col, delete, func, select
 
@@ -15,7 +15,7 @@ from models import Partner, PartnerContact
 from models.common import LANGUAGES, utcnow
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
-from services.partners.bulk import partner_chunks
+from services.partners.bulk import insert_from_select, partner_chunks
 from services.partners.identifiers import EMAIL
 
 CONTACT_FIELDS = ("name", "role", "email", "phone", "language", "is_primary")
@@ -162,10 +162,7 @@ def ensure_first_contacts(*, session: Session, actor: Actor, partner_ids: list[i
                        (p.contact_name != "") | (p.contact_email != "")))
         if chunk is not None:
             stmt = stmt.where(p.id.in_(chunk))
-        # Counted from RETURNING: psycopg reports -1 as the row count of this INSERT ... SELECT with bound values.
-        table = PartnerContact.__table__
-        made += len(session.connection().execute(
-            insert(table).from_select(columns, stmt).returning(table.c.id)).all())
+        made += insert_from_select(session, PartnerContact.__table__, columns, stmt)
     if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="contact", entity_id="",
                      summary=f"Made the record's contact the primary contact of {made} partners",

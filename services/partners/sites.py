@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, insert, literal, true, update
+from sqlalchemy import Select, literal, true, update
 from sqlalchemy import case as when
 from sqlmodel import Session, col, func, select
 
@@ -20,7 +20,7 @@ from models.sites import SiteActivity
 from services.certificates import exemption
 from services.core import audit
 from services.core.permissions import Actor, ValidationError, require_write
-from services.partners.bulk import partner_chunks
+from services.partners.bulk import insert_from_select, partner_chunks
 from services.partners.contacts import mirror_primary_contacts
 from services.partners.identifiers import identifier_error, normalize_identifier
 from services.places.regions import clean_region, region_name
@@ -221,10 +221,7 @@ def ensure_first_sites(*, session: Session, actor: Actor, partner_ids: list[int]
             stmt = stmt.where(p.id.in_(chunk))
         columns = ["partner_id", "name", "address", "city", "region_code", "country_iso2", "latitude", "longitude",
                    "mid", "activities", "is_primary", "status", "notes", "created_at", "updated_at"]
-        # Counted from RETURNING: psycopg reports -1 as the row count of this INSERT ... SELECT with bound values.
-        table = PartnerSite.__table__
-        made += len(session.connection().execute(
-            insert(table).from_select(columns, stmt).returning(table.c.id)).all())
+        made += insert_from_select(session, PartnerSite.__table__, columns, stmt)
     if made and audited:
         audit.record(session=session, actor=actor, action="create", entity="site", entity_id="",
                      summary=f"Made a first site from the partner record for {made} partners",
