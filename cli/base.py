@@ -10,12 +10,15 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from models.common import Role
 from services.core import startup
 from services.core.permissions import Actor
+from services.imports.reader import problems_csv
 
 CLI = Actor("cli", Role.admin)  # the audit log names command-line changes "cli"
 
@@ -55,6 +58,29 @@ def day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def table_text(frame: pd.DataFrame) -> str:
+    """A preview table as plain text; "(none)" when it is empty."""
+    return frame.to_string(index=False) if not frame.empty else "(none)"
+
+
+def print_problems(problems: pd.DataFrame) -> None:
+    """An import's problems, one line each with file, row and column, after a count of errors and warnings."""
+    errors = int((problems["severity"] == "error").sum())
+    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
+    for p in problems.itertuples():
+        row = "" if pd.isna(p.row) else f"row {p.row}"
+        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
+        value = f" [{p.value}]" if p.value else ""
+        print(f"  {p.severity}: {where}{value}: {p.message}")
+
+
+def write_problems(path: Path | None, problems: pd.DataFrame) -> None:
+    """The problems as a CSV (neutralised against formulas) at `path`, when one was asked for."""
+    if path is not None:
+        path.write_bytes(problems_csv(problems))
+        print(f"Problems written to {path}.")
 
 
 def arg(*names: str, **options) -> Argument:

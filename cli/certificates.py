@@ -9,14 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from cli.base import CLI, Context, arg, command, day
+from cli.base import CLI, Context, arg, command, day, print_problems, write_problems
 from services.certificates import monitor
 from services.certificates.imports import apply_certificates, preview_certificates
 from services.core import db
 from services.core.permissions import ValidationError
-from services.imports.reader import problems_csv
 
 
 @command("import-certificates", "Import or update partners' certificates from a CSV/XLSX file (preview, then all "
@@ -38,10 +35,8 @@ def cmd_import_certificates(args: argparse.Namespace, ctx: Context) -> int:
               f"{counts['error']} rows with errors; {counts['checks']} checks")
         changed = preview.rows[preview.rows["action"] != "unchanged"]
         print(changed.to_string(index=False) if not changed.empty else "(nothing to change)")
-        _print_problems(preview.problems)
-        if args.problems_csv is not None:
-            args.problems_csv.write_bytes(problems_csv(preview.problems))
-            print(f"Problems written to {args.problems_csv}.")
+        print_problems(preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             print(f"error: {preview.error_count:,} error(s); nothing was imported. Fix the file and run the command "
                   "again.", file=sys.stderr)
@@ -67,12 +62,3 @@ def cmd_check_certificates(args: argparse.Namespace, ctx: Context) -> int:
           f"{len(report.joined)} partners joined an open cycle.")
     return 0
 
-
-def _print_problems(problems: pd.DataFrame) -> None:
-    errors = int((problems["severity"] == "error").sum())
-    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
-    for p in problems.itertuples():
-        row = "" if pd.isna(p.row) else f"row {p.row}"
-        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
-        value = f" [{p.value}]" if p.value else ""
-        print(f"  {p.severity}: {where}{value}: {p.message}")

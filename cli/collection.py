@@ -9,15 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, print_problems, table_text, write_problems
 from services.collection import cycles
 from services.core import db
 from services.core.permissions import ValidationError
 from services.imports.answers import apply_responses, preview_responses
 from services.imports.partners import apply_partners, preview_partners
-from services.imports.reader import problems_csv
 
 DRY_RUN = arg("--dry-run", action="store_true", help="show the preview only; write nothing")
 PROBLEMS_CSV = arg("--problems-csv", type=Path, metavar="OUT", help="also write the problems to this CSV")
@@ -33,7 +30,7 @@ def cmd_import_partners(args: argparse.Namespace, ctx: Context) -> int:
     with db.session_scope(ctx.engine) as session:
         preview = preview_partners(session=session, files=files)
         _print_partner_preview(preview)
-        _write_problems(args.problems_csv, preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             return _refuse(preview.error_count)
         if args.dry_run:
@@ -60,7 +57,7 @@ def cmd_import_responses(args: argparse.Namespace, ctx: Context) -> int:
             raise ValidationError(f"No cycle named '{args.cycle}'." if args.cycle else "There is no open cycle.")
         preview = preview_responses(session=session, files=files, cycle_id=cycle.id)
         _print_response_preview(preview)
-        _write_problems(args.problems_csv, preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             return _refuse(preview.error_count)
         if args.dry_run:
@@ -85,32 +82,15 @@ def _refuse(errors: int) -> int:
     return 2
 
 
-def _write_problems(path: Path | None, problems: pd.DataFrame) -> None:
-    if path is not None:
-        path.write_bytes(problems_csv(problems))
-        print(f"Problems written to {path}.")
 
-
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_string(index=False) if not frame.empty else "(none)"
-
-
-def _print_problems(problems: pd.DataFrame) -> None:
-    errors = int((problems["severity"] == "error").sum())
-    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
-    for p in problems.itertuples():
-        row = "" if pd.isna(p.row) else f"row {p.row}"
-        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
-        value = f" [{p.value}]" if p.value else ""
-        print(f"  {p.severity}: {where}{value}: {p.message}")
 
 
 def _print_response_preview(preview) -> None:
     print(f"Cycle: {preview.cycle_name}")
-    print(_table(preview.files_frame))
+    print(table_text(preview.files_frame))
     print("\nAnswers per partner:")
-    print(_table(preview.summary))
-    _print_problems(preview.problems)
+    print(table_text(preview.summary))
+    print_problems(preview.problems)
 
 
 def _print_partner_preview(preview) -> None:
@@ -118,7 +98,7 @@ def _print_partner_preview(preview) -> None:
     print(f"Partners: {counts['new']} new, {counts['update']} updated, {counts['unchanged']} unchanged, "
           f"{counts['duplicate']} possible duplicates (skipped), {counts['error']} rows with errors")
     shown = preview.rows[preview.rows["action"] != "unchanged"]
-    print(_table(shown.head(SHOWN_ROWS)))  # all of a million rows would take a GB to format
+    print(table_text(shown.head(SHOWN_ROWS)))  # all of a million rows would take a GB to format
     if len(shown) > SHOWN_ROWS:
         print(f"... and {len(shown) - SHOWN_ROWS:,} more rows (every problem is listed below).")
-    _print_problems(preview.problems)
+    print_problems(preview.problems)

@@ -10,13 +10,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
-from cli.base import CLI, Context, arg, command
+from cli.base import CLI, Context, arg, command, print_problems, table_text, write_problems
 from models.threats import ThreatCategory
 from services.core import db
 from services.core.permissions import ValidationError
-from services.imports.reader import problems_csv
 from services.lanes import imports as lane_import
 from services.screening import lists
 from services.threats import imports as threat_import
@@ -38,21 +35,6 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_string(index=False) if not frame.empty else "(none)"
-
-
-def _problems(problems: pd.DataFrame, out: Path | None) -> None:
-    errors = int((problems["severity"] == "error").sum())
-    print(f"\nProblems: {errors} error(s), {len(problems) - errors} warning(s)")
-    for p in problems.itertuples():
-        row = "" if pd.isna(p.row) else f"row {p.row}"
-        where = ", ".join(part for part in (p.file, row, p.column and f"column {p.column}") if part)
-        value = f" [{p.value}]" if p.value else ""
-        print(f"  {p.severity}: {where}{value}: {p.message}")
-    if out is not None:
-        out.write_bytes(problems_csv(problems))
-        print(f"Problems written to {out}.")
 
 
 def _refuse(errors: int) -> int:
@@ -71,8 +53,9 @@ def cmd_import_lanes(args: argparse.Namespace, ctx: Context) -> int:
         counts = preview.counts
         print(f"Lanes: {counts['new']} new, {counts['replace']} replaced, {counts['unchanged']} unchanged, "
               f"{counts['error']} with errors")
-        print(_table(preview.lanes))
-        _problems(preview.problems, args.problems_csv)
+        print(table_text(preview.lanes))
+        print_problems(preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             return _refuse(preview.error_count)
         if args.dry_run:
@@ -122,7 +105,8 @@ def cmd_import_threats(args: argparse.Namespace, ctx: Context) -> int:
         preview = threat_import.preview_threat_file(session=session, filename=args.file.name, data=data)
         kind = {"register": "register file", "index": "index file"}.get(preview.kind, "unreadable file")
         print(f"{args.file.name}: {kind}, {len(preview.rows)} rows")
-        _problems(preview.problems, args.problems_csv)
+        print_problems(preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             return _refuse(preview.error_count)
         options: dict = {"as_of": args.as_of}
@@ -153,8 +137,9 @@ def cmd_screen_partners(args: argparse.Namespace, ctx: Context) -> int:
     with db.session_scope(ctx.engine) as session:
         preview = lists.read_list(session=session, filename=args.file.name, data=data)
         print(f"{args.file.name}: {len(preview.entries)} entries; {len(preview.matches)} partner match(es)")
-        print(_table(preview.matches))
-        _problems(preview.problems, args.problems_csv)
+        print(table_text(preview.matches))
+        print_problems(preview.problems)
+        write_problems(args.problems_csv, preview.problems)
         if preview.has_errors:
             return _refuse(preview.error_count)
         if args.dry_run:
