@@ -113,8 +113,7 @@ def write(action: Callable[[Session], object], *, success: str | None = None, fl
     ``flash_key`` for the page to show after its rerun.
     """
     try:
-        with session() as s:
-            action(s)
+        db.write(engine(), action)  # one transaction, run again when it only met other writers
     except (ValidationError, PermissionDenied) as exc:
         _refused(exc, on_error)
         return False

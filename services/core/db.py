@@ -1,13 +1,17 @@
 """Engine creation, SQLite pragmas, migrations to head and first-start initialisation."""
 
 import logging
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -16,6 +20,10 @@ from services.core import config, data_version
 from services.core.config import ROOT
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+WRITE_ATTEMPTS = 5
+# PostgreSQL: serialization failure, deadlock, lock not available; the transaction may simply be run again.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def make_engine(url: str) -> Engine:
@@ -82,3 +90,49 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+def transient(error: BaseException) -> bool:
+    """Whether a failed transaction may simply be run again: SQLite busy or locked (another writer held the file
+    past the busy timeout), or a PostgreSQL serialization failure or deadlock."""
+    if not isinstance(error, DBAPIError) or error.connection_invalidated:
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database table is locked" in message or "database is busy" in message
+
+
+def _write_lock_first(session: Session, _transaction, connection) -> None:
+    """SQLite: the transaction takes the write lock with its first statement (BEGIN IMMEDIATE, waiting up to the
+    busy timeout), so what it reads cannot change under it before it writes: no lost update between a read and
+    its write. Taken when the session first touches the database, so an action that writes through sessions of
+    its own (e.g. the outbox's sender) does not wait on itself."""
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def write(engine: Engine, action: Callable[[Session], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
+    """Run ``action(session)`` as one write transaction and commit it; its result.
+
+    Every user action that writes goes through here (the pages' write helper, the command line, workers). On
+    SQLite the transaction holds the write lock from its first statement; on PostgreSQL services lock the rows
+    they read before changing them. A transaction that failed only because of the other writers (SQLite still
+    locked after the busy timeout, a PostgreSQL deadlock or serialization failure) is rolled back and run again
+    from the start, at most ``attempts`` times with a growing random pause, so "database is locked" reaches a user
+    only when the database stays locked for minutes. Any other error is raised at once, nothing committed.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(engine) as session:
+                event.listen(session, "after_begin", _write_lock_first)
+                return action(session)
+        except DBAPIError as error:
+            if attempt == attempts or not transient(error):
+                raise
+            pause = random.uniform(0.05, 0.2) * 2 ** (attempt - 1)
+            log.warning("Write transaction met other writers (%s); running it again in %.2f s (try %d of %d)",
+                        str(error.orig).splitlines()[0][:200], pause, attempt + 1, attempts)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
