@@ -140,7 +140,8 @@ def edit_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> N
     saved = {}
 
     def action(s):
-        saved["code"] = partners.update_partner(session=s, actor=actor, partner_id=p["id"], values=values).partner_code
+        saved["code"] = partners.update_partner(session=s, actor=actor, partner_id=p["id"], values=values,
+                                                expected=p).partner_code  # refused if changed since shown
 
     if state.write(action):
         after_write(f"Saved partner {plain(saved['code'])}.", focus=p["id"])

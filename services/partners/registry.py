@@ -127,17 +127,43 @@ def create_partner(*, session: Session, actor: Actor, values: PartnerIn | Mappin
     return partner
 
 
+def _same(shown: Any, stored: Any) -> bool:
+    """Whether a value the form showed is the stored one (blank and None alike, floats to rounding)."""
+    if shown in (None, "") and stored in (None, ""):
+        return True
+    if isinstance(shown, float) or isinstance(stored, float):
+        try:
+            return abs(float(shown) - float(stored)) < 1e-9
+        except (TypeError, ValueError):
+            return False
+    return shown == stored
+
+
 def update_partner(
-    *, session: Session, actor: Actor, partner_id: int, values: PartnerIn | Mapping[str, Any]
+    *, session: Session, actor: Actor, partner_id: int, values: PartnerIn | Mapping[str, Any],
+    expected: Mapping[str, Any] | None = None,
 ) -> Partner:
     """Change a partner's fields (a mapping may hold only the fields that change); the audit log keeps the values
-    before and after."""
+    before and after.
+
+    The partner's row is locked for the transaction (PostgreSQL; SQLite's writes take turns anyway), so two edits
+    at once apply one after the other. `expected` (the partner's fields as the edit form showed them) makes the
+    edit safe against another user's edit in between: only the fields that differ from it change, and when one
+    of those was changed elsewhere since, nothing is written and ValidationError names it.
+    """
     require_write(actor)
-    partner = session.get(Partner, partner_id)
+    partner = session.get(Partner, partner_id, with_for_update=True, populate_existing=True)
     if partner is None:
         raise ValidationError(f"No partner with id {partner_id}")
     before = _as_dict(partner)
-    changes = values.model_dump() if isinstance(values, PartnerIn) else values
+    changes = dict(values.model_dump() if isinstance(values, PartnerIn) else values)
+    if expected is not None:
+        changes = {f: v for f, v in changes.items() if f not in expected or not _same(v, expected[f])}
+        moved = [f for f in changes if f in expected and not _same(expected[f], before.get(f))]
+        if moved:
+            raise ValidationError(f"Partner {partner.partner_code} was changed by someone else since this page "
+                                  f"showed it ({', '.join(moved)}): nothing was saved. Reload the partner and make "
+                                  "your change again.")
     for field, value in _checked(session, {**before, **changes}, own=partner).row().items():
         setattr(partner, field, value)
     partner.updated_at = utcnow()
