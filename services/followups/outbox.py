@@ -12,6 +12,11 @@ Failures: a refused connection, a timeout or a 4xx answer is retried after ``ret
 ``max_attempts`` tries, or at once on a 5xx refusal, the message is given up with the error. A message found still
 "sending" after SENDING_TIMEOUT (a sender killed mid-way) is given up as possibly delivered: retried by hand only,
 so nobody gets it twice.
+
+Crashes: a claimed message is marked in flight (``claimed_at``) in its own commit just before it goes to the SMTP
+server. Only that one message can be lost in a crash between the server's "accepted" and our record of it, and it
+is the one given up as possibly delivered. The rest of a killed sender's batch, claimed but never tried, is put
+back by the next sender at its start and sent once; a live sender that finds a message taken back skips it.
 """
 
 import secrets
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from models import Assignment, Cycle, FollowupMessage, Partner
@@ -67,12 +72,25 @@ class SendReport:
 
 
 def _release_stuck(engine: Engine, now: datetime) -> int:
+    """Put back what a stopped sender claimed but never tried; give up what it was sending for SENDING_TIMEOUT."""
     with db.session_scope(engine) as s:
+        s.exec(update(FollowupMessage)
+               .where(FollowupMessage.status == M.sending, col(FollowupMessage.claimed_at).is_(None))
+               .values(status=case((FollowupMessage.attempts > 0, M.failed), else_=M.queued), claimed_by=""))
         return s.exec(update(FollowupMessage)
                       .where(FollowupMessage.status == M.sending,
                              col(FollowupMessage.claimed_at) < now - SENDING_TIMEOUT)
                       .values(status=M.given_up, claimed_by="", last_error="The sender stopped while sending this "
                               "message; it may or may not have arrived. Retry it by hand if it did not.")).rowcount
+
+
+def _in_flight(engine: Engine, message_id: int, run: str, now: datetime) -> bool:
+    """Mark a claimed message as going to the SMTP server now (committed first); False when the claim was lost."""
+    with db.session_scope(engine) as s:
+        return s.exec(update(FollowupMessage)
+                      .where(FollowupMessage.id == message_id, FollowupMessage.claimed_by == run,
+                             FollowupMessage.status == M.sending)
+                      .values(claimed_at=now)).rowcount == 1
 
 
 def _claim(engine: Engine, run: str, now: datetime, limit: int, ids: Sequence[int] | None, after: int
@@ -88,7 +106,7 @@ def _claim(engine: Engine, run: str, now: datetime, limit: int, ids: Sequence[in
         claimed = s.exec(update(FollowupMessage)
                          .where(col(FollowupMessage.id).in_(pick.order_by(FollowupMessage.id).limit(limit)),
                                 col(FollowupMessage.status).in_(_SENDABLE))
-                         .values(status=M.sending, claimed_by=run, claimed_at=now)).rowcount
+                         .values(status=M.sending, claimed_by=run, claimed_at=None)).rowcount
     if claimed:
         return claimed, True
     with Session(engine) as s:
@@ -299,6 +317,8 @@ def _send_one(engine, smtp, client, run, m, tokens, fresh, base_url, edits, sett
     note = "a fresh link was issued: the earlier one could not be read" if carries and int(m.assignment_id) in fresh \
         else ""
     error, permanent, refused = "", False, ""
+    if not _in_flight(engine, int(m.id), run, now):
+        return client  # another sender took it back after this one was thought stopped: it sends it
     try:
         if client is None:
             client = mail.connect(smtp)
