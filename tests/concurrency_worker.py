@@ -20,9 +20,17 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from models import Partner
+from models.common import Role
+from services.collection import evidence, links, questionnaire
 from services.core import db
 from services.core.config import SmtpSettings
 from services.core.permissions import Actor, ValidationError
+from services.followups import outbox, runner
+from services.imports import partners as partner_import
+from services.imports.answers import apply_responses, preview_responses
+from services.partners import registry
+from services.reports import pack
+from services.risk import assessment
 
 TODAY = date.today()
 
@@ -50,7 +58,6 @@ def answer_file(rows: list[tuple[str, str]], value: str = "yes") -> bytes:
 
 
 def import_partners(engine, actor: Actor, job: dict) -> dict:
-    from services.imports import partners as partner_import
 
     done = []
     for prefix in job["prefixes"]:
@@ -63,7 +70,6 @@ def import_partners(engine, actor: Actor, job: dict) -> dict:
 
 
 def import_answers(engine, actor: Actor, job: dict) -> dict:
-    from services.imports.answers import apply_responses, preview_responses
 
     files = 0
     for n, rows in enumerate(job["files"]):
@@ -78,7 +84,6 @@ def import_answers(engine, actor: Actor, job: dict) -> dict:
 def edit_partners(engine, actor: Actor, job: dict) -> dict:
     """Append this worker's tokens to the shared partners' notes, as a user would in the edit form: read what the
     form shows, then save with the values shown as `expected`; a conflict is refused, and the user reloads."""
-    from services.partners import registry
 
     saved, conflicts = [], 0
     for n in range(job["edits"]):
@@ -103,7 +108,6 @@ def edit_partners(engine, actor: Actor, job: dict) -> dict:
 
 def answer_through_links(engine, actor: Actor, job: dict) -> dict:
     """Each partner answers its questionnaire through its own link, a few criteria per save."""
-    from services.collection import links, questionnaire
 
     saves = 0
     for assignment_id, criteria in job["assignments"]:
@@ -122,7 +126,6 @@ def answer_through_links(engine, actor: Actor, job: dict) -> dict:
 
 
 def score(engine, actor: Actor, job: dict) -> dict:
-    from services.risk import assessment
 
     names = []
     for name in job["names"]:
@@ -132,7 +135,6 @@ def score(engine, actor: Actor, job: dict) -> dict:
 
 
 def follow_up(engine, actor: Actor, job: dict) -> dict:
-    from services.followups import outbox, runner
 
     smtp = SmtpSettings(**job["smtp"])
     if job.get("send_only"):
@@ -143,7 +145,6 @@ def follow_up(engine, actor: Actor, job: dict) -> dict:
 
 
 def export_pack(engine, actor: Actor, job: dict) -> dict:
-    from services.reports import pack
 
     with Session(engine) as s:
         summary = pack.build_pack(session=s, out=Path(job["out"]), today=TODAY)
@@ -152,7 +153,6 @@ def export_pack(engine, actor: Actor, job: dict) -> dict:
 
 def add_evidence(engine, actor: Actor, job: dict) -> dict:
     """Store an evidence file for an assignment as its partner does through the link; its id."""
-    from services.collection import evidence, links
 
     def add(s):
         partner = links.partner_actor(session=s, assignment_id=job["assignment_id"])
@@ -164,7 +164,6 @@ def add_evidence(engine, actor: Actor, job: dict) -> dict:
 
 
 def read_evidence(engine, actor: Actor, job: dict) -> dict:
-    from services.collection import evidence
 
     with Session(engine) as s:
         row, data = evidence.read_evidence(session=s, actor=actor, evidence_id=job["evidence_id"])
@@ -177,11 +176,12 @@ WORK = {"import_partners": import_partners, "import_answers": import_answers, "e
 
 
 def main(job: dict) -> dict:
-    from models.common import Role
 
     engine = db.make_engine(job["url"])
     actor = Actor(job.get("user", "luis"), Role(job.get("role", "analyst")))
     go = Path(job["go"]) if job.get("go") else None
+    if go is not None:
+        go.with_name(f"{go.name}.ready-{os.getpid()}").touch()  # imported and connected: ready to start
     started = time.monotonic()
     while go is not None and not go.exists():
         if time.monotonic() - started > 60:

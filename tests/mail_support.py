@@ -1,5 +1,6 @@
 """A real SMTP server on loopback for the tests (aiosmtpd), plain or with STARTTLS, collecting what arrives."""
 
+import asyncio
 import datetime as dt
 import email
 import ipaddress
@@ -31,6 +32,7 @@ class Inbox:
 
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds before a message is accepted (a slow server: a sender can be stopped mid-run)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bounce"):
@@ -39,6 +41,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=default)
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), parsed))
@@ -75,10 +79,11 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def smtp_server(*, port: int | None = None, starttls_in: Path | None = None) -> Iterator[tuple[SmtpSettings, Inbox]]:
+def smtp_server(*, port: int | None = None, starttls_in: Path | None = None, delay: float = 0.0
+                ) -> Iterator[tuple[SmtpSettings, Inbox]]:
     """An SMTP server on 127.0.0.1 for the block, and the settings that reach it. With starttls_in (a folder for the
     certificate), the server requires STARTTLS and the settings trust its certificate."""
-    inbox = Inbox()
+    inbox = Inbox(delay=delay)
     port = port or free_port()
     kwargs: dict = {}
     settings = SmtpSettings(host="127.0.0.1", port=port, security="none", sender="CTPAT Team <ctpat@importer.example>",

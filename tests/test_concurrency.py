@@ -5,16 +5,12 @@ partial import, no error (such as "database is locked") reaching a caller, one a
 twice. Also: two processes with the same data folder share the evidence store."""
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from models import (
     Answer,
@@ -29,55 +25,14 @@ from models import (
 from models.followups import MessageStatus
 from services.collection import cycles, questionnaire
 from services.followups import settings as followup_settings
-from services.partners import registry as partners
 from tests.conftest import ADMIN, ANALYST
 from tests.mail_support import smtp_server
-
-ROOT = Path(__file__).resolve().parent.parent
-WORKER_TIMEOUT = 120
+from tests.process_support import add_partners, environment, result_of, run_workers, start
 
 
 @pytest.fixture
 def worker_env(monkeypatch, tmp_path) -> dict[str, str]:
-    """The environment of the test and its worker processes: one data folder, link key and base URL."""
-    values = {"CTPAT_DATA_DIR": str(tmp_path / "data"), "CTPAT_LINK_KEY": "test-link-key-" + "k" * 40,
-              "CTPAT_BASE_URL": "https://ctpat.example.com", "CTPAT_SECRETS_FILE": str(tmp_path / "none.toml")}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return {**os.environ, **values}
-
-
-def start(job: dict, env: dict[str, str]) -> subprocess.Popen:
-    """A worker process (tests/concurrency_worker.py) doing `job`."""
-    return subprocess.Popen([sys.executable, "-m", "tests.concurrency_worker", json.dumps(job)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def result_of(process: subprocess.Popen) -> dict:
-    out, err = process.communicate(timeout=WORKER_TIMEOUT)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    assert lines, f"worker printed no result (exit {process.returncode}): {err[-3000:]}"
-    return json.loads(lines[-1])
-
-
-def run_workers(jobs: list[dict], env: dict[str, str], go: Path) -> list[dict]:
-    """Start every worker, let them all begin at once, and collect what each reports."""
-    processes = [start({**job, "go": str(go)}, env) for job in jobs]
-    go.touch()
-    return [result_of(p) for p in processes]
-
-
-def add_partners(session: Session, count: int) -> list[Partner]:
-    """Partners in the United States (no factory closures) with a contact address each."""
-    out = []
-    for n in range(1, count + 1):
-        code = f"CC-{n:03d}"
-        out.append(partners.create_partner(session=session, actor=ANALYST, values={
-            "partner_code": code, "legal_name": f"Concurrent Supplier {n} Inc", "entity_type": "Foreign Manufacturer",
-            "country_iso2": "US", "language": "en", "contact_name": f"Contact {code}",
-            "contact_email": f"{code.lower()}@partner.example"}))
-    session.commit()
-    return out
+    return environment(monkeypatch, tmp_path)
 
 
 def test_eight_workers_at_once_lose_nothing_and_send_nothing_twice(engine, session, staff, database_url, worker_env,
