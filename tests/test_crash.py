@@ -106,14 +106,14 @@ def test_a_killed_import_and_snapshot_leave_the_database_as_before_and_run_again
     url = worker_url(database_url)
     # (a) A large partner import killed while it writes: nothing of it stays; the same import then goes in whole.
     before = contents(engine)
-    worker = start({"work": "import_partners", "url": url, "user": "importer", "prefixes": ["BIG"], "rows": 4000},
+    worker = start({"work": "import_partners", "url": url, "user": "importer", "prefixes": ["BIG"], "rows": 2500},
                    worker_env)
     kill_when(worker, lambda: writing(engine), what="the import")
     assert contents(engine) == before
-    import_partners(engine, "BIG", 4000)
+    import_partners(engine, "BIG", 2500)
     with Session(engine) as s:
-        assert s.exec(select(func.count()).select_from(Partner)).one() == 4000
-        assert [r.created for r in s.exec(select(ImportRecord)).all()] == [4000]
+        assert s.exec(select(func.count()).select_from(Partner)).one() == 2500
+        assert [r.created for r in s.exec(select(ImportRecord)).all()] == [2500]
 
     # (b) A scoring snapshot of those partners killed while it writes its rows: no half snapshot; the same name
     # can then be taken, complete.
@@ -125,7 +125,7 @@ def test_a_killed_import_and_snapshot_leave_the_database_as_before_and_run_again
                                                                    name="Year-end assessment", today=TODAY))
     with Session(engine) as s:
         scores = assessment.snapshot_scores(session=s, assessment_id=snapshot.id)
-        assert snapshot.summary["partner_count"] == 4000 and len(scores) == 4000 + snapshot.summary["lane_count"]
+        assert snapshot.summary["partner_count"] == 2500 and len(scores) == 2500 + snapshot.summary["lane_count"]
         assert s.exec(select(func.count()).select_from(RiskAssessment)).one() == 1
 
 
@@ -139,7 +139,7 @@ def test_a_killed_pack_export_leaves_no_file_under_its_name_and_the_next_one_is_
     asked = questionnaire.applicable_criteria(session=session, assignment_id=assignment_id)
     # Evidence that takes a while to pack: random bytes (which do not compress) in PDF envelopes.
     for n, criterion in enumerate(asked[:4]):
-        data = b"%PDF-1.4\n" + os.urandom(6 * 1024 * 1024) + b"\n%%EOF\n"
+        data = b"%PDF-1.4\n" + os.urandom(4 * 1024 * 1024) + b"\n%%EOF\n"
         evidence.add_evidence(session=session, actor=ANALYST, assignment_id=assignment_id, criterion_id=criterion,
                               filename=f"evidence-{n}.pdf", data=data, uploaded_by="luis")
     session.commit()
@@ -148,7 +148,7 @@ def test_a_killed_pack_export_leaves_no_file_under_its_name_and_the_next_one_is_
     partial = out.with_name(out.name + ".part")
     before = contents(engine)
     worker = start({"work": "export_pack", "url": database_url, "out": str(out)}, worker_env)
-    kill_when(worker, lambda: partial.exists() and partial.stat().st_size > 4 * 1024 * 1024, what="the pack")
+    kill_when(worker, lambda: partial.exists() and partial.stat().st_size > 2 * 1024 * 1024, what="the pack")
     assert not out.exists(), "a half pack carries the final name"
     assert contents(engine) == before
     # The next export replaces the leftover part and is a whole, readable ZIP with every evidence file.
@@ -157,7 +157,7 @@ def test_a_killed_pack_export_leaves_no_file_under_its_name_and_the_next_one_is_
     assert summary.evidence_files == 4 and not summary.missing_files and not partial.exists()
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None
-        assert len([n for n in z.namelist() if n.startswith("evidence/")]) == 4
+        assert len([n for n in z.namelist() if n.endswith(".pdf")]) == 4
 
 
 def test_a_killed_follow_up_run_sends_each_remaining_message_once_and_none_twice(engine, session, staff,
