@@ -157,7 +157,7 @@ def test_a_killed_pack_export_leaves_no_file_under_its_name_and_the_next_one_is_
     assert summary.evidence_files == 4 and not summary.missing_files and not partial.exists()
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None
-        assert len([n for n in z.namelist() if n.endswith(".pdf")]) == 4
+        assert len([n for n in z.namelist() if n.startswith("evidence/") and n.endswith(".pdf")]) == 4
 
 
 def test_a_killed_follow_up_run_sends_each_remaining_message_once_and_none_twice(engine, session, staff,
