@@ -58,13 +58,13 @@ def test_eight_workers_at_once_lose_nothing_and_send_nothing_twice(engine, sessi
         smtp_job = dict(smtp.__dict__)
         jobs = [
             {"work": "import_partners", "name": "partner import", "user": "importer", "prefixes": prefixes,
-             "rows": 150},
+             "rows": 100},
             {"work": "import_answers", "name": "answer import", "user": "answers", "cycle_id": cycle.id,
              "files": answer_files},
             {"work": "edit_partners", "name": "ed1", "user": "ed1", "partner_ids": [p.id for p in shared],
-             "edits": 12},
+             "edits": 8},
             {"work": "edit_partners", "name": "ed2", "user": "ed2", "partner_ids": [p.id for p in shared],
-             "edits": 12},
+             "edits": 8},
             {"work": "answer_through_links", "name": "links", "assignments": through_links, "per_save": 5},
             {"work": "score", "name": "scoring", "user": "scorer", "names": snapshot_names},
             {"work": "follow_up", "name": "cron 1", "user": "cron1", "smtp": smtp_job},
@@ -84,15 +84,15 @@ def test_eight_workers_at_once_lose_nothing_and_send_nothing_twice(engine, sessi
         return session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == action, AuditEvent.entity == entity, col(AuditEvent.username).in_(usernames))).one()
 
-    # Each partner import fully present: its 150 partners, its record and its audit event.
+    # Each partner import fully present: its 100 partners, its record and its audit event.
     assert report["partner import"]["imported"] == prefixes
     for prefix in prefixes:
         codes = session.exec(select(func.count()).select_from(Partner)
                              .where(col(Partner.partner_code).like(f"{prefix}-%"))).one()
-        assert codes == 150, prefix
+        assert codes == 100, prefix
     records = session.exec(select(ImportRecord).where(ImportRecord.kind == "partners")).all()
     assert sorted(r.filename for r in records) == [f"{p}.csv" for p in prefixes]
-    assert all(r.created == 150 for r in records)
+    assert all(r.created == 100 for r in records)
     assert events("import", "partners", "importer") == 3
 
     # The answer files: every row stored as the current answer, one record and one audit event per file.
@@ -106,10 +106,10 @@ def test_eight_workers_at_once_lose_nothing_and_send_nothing_twice(engine, sessi
     # The same partners edited by two users at once: every saved edit is there exactly once (a conflict was
     # refused with a clear message, and the user saved again), one audit event per saved edit.
     saved = report["ed1"]["saved"] + report["ed2"]["saved"]
-    assert len(saved) == 24
+    assert len(saved) == 16
     notes = "".join(session.get(Partner, p.id).notes or "" for p in shared)
     assert all(notes.count(token) == 1 for token in saved), notes
-    assert events("update", "partner", "ed1", "ed2") == 24
+    assert events("update", "partner", "ed1", "ed2") == 16
 
     # Answers through the links: every answer current once, one audit event per save.
     for assignment_id, asked in through_links:
@@ -128,7 +128,7 @@ def test_eight_workers_at_once_lose_nothing_and_send_nothing_twice(engine, sessi
         rows = session.exec(select(func.count()).select_from(RiskAssessmentScore)
                             .where(RiskAssessmentScore.assessment_id == snapshot.id)).one()
         assert rows == snapshot.summary["partner_count"] + snapshot.summary["lane_count"]
-        assert snapshot.summary["partner_count"] in {16 + 150 * k for k in range(4)}
+        assert snapshot.summary["partner_count"] in {16 + 100 * k for k in range(4)}
 
     # Two follow-up runs at once: each outbox key queued once, and each e-mail received once.
     messages = session.exec(select(FollowupMessage)).all()
