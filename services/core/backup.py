@@ -59,7 +59,7 @@ def backup_sqlite(*, url: str, out: Path) -> int:
     return out.stat().st_size
 
 
-def _libpq_dsn(url: str) -> str:
+def libpq_url(url: str) -> str:
     """The URL as pg_dump and pg_restore take it (libpq's postgresql:// form), without the password."""
     parsed = make_url(url)
     target = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
@@ -73,7 +73,7 @@ def postgres_hint(url: str, out: Path | str = "ctpat.dump") -> str:
     pg_dump reads the password from PGPASSWORD or ~/.pgpass, so it never appears in the command line. The custom
     format is compressed and is what pg_restore reads.
     """
-    return f"pg_dump --format=custom --file={shlex.quote(str(out))} --dbname={shlex.quote(_libpq_dsn(url))}"
+    return f"pg_dump --format=custom --file={shlex.quote(str(out))} --dbname={shlex.quote(libpq_url(url))}"
 
 
 def postgres_restore_hint(url: str, dump: Path | str = "ctpat.dump") -> str:
@@ -83,7 +83,7 @@ def postgres_restore_hint(url: str, dump: Path | str = "ctpat.dump") -> str:
     objects become the connecting role's (``--no-owner``), and one transaction makes it all or nothing (a failed
     restore leaves the database as it was).
     """
-    return (f"pg_restore --clean --if-exists --no-owner --single-transaction --dbname={shlex.quote(_libpq_dsn(url))} "
+    return (f"pg_restore --clean --if-exists --no-owner --single-transaction --dbname={shlex.quote(libpq_url(url))} "
             f"{shlex.quote(str(dump))}")
 
 
