@@ -244,6 +244,13 @@ def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(serv
 
     source_url = request.getfixturevalue("database_url")
     source = request.getfixturevalue("engine")
+    with source.connect() as conn:
+        server_major = int(conn.execute(text("SHOW server_version_num")).scalar()) // 10000
+    for tool in ("pg_dump", "pg_restore"):
+        version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
+        client_major = int(re.search(r"\) (\d+)", version).group(1))
+        assert client_major >= server_major, f"{shutil.which(tool)} is version {client_major}, older than the " \
+            f"server's {server_major}: put /usr/lib/postgresql/{server_major}/bin first on PATH (docs/OPERATIONS.md)"
     for name in ("CTPAT_COOKIE_KEY", "CTPAT_LINK_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CTPAT_ADMIN_PASSWORD", PASSWORD)
