@@ -16,7 +16,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -221,21 +221,31 @@ def files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.relative_to(folder).parts[0] in backup.FILE_MEMBERS}
 
 
-@contextmanager
-def empty_database(server: str):
-    """A new empty database on the test server, made by the test role (CREATEDB) and dropped afterwards."""
-    made = _postgres_database(server)
-    url = next(made)
-    try:
-        yield url
-    finally:
-        made.close()
+@pytest.fixture
+def environment(server, monkeypatch) -> None:
+    """Settings from the environment only (no secrets file of the machine), keys made in the data folder."""
+    monkeypatch.setattr(config, "secrets_files", lambda: [])
+    monkeypatch.delenv("CTPAT_SECRETS_FILE", raising=False)
+    for name in ("CTPAT_COOKIE_KEY", "CTPAT_LINK_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CTPAT_ADMIN_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def empty_database(server) -> Iterator[tuple[str, Engine]]:
+    """A new empty database on the test server, made by the test role (CREATEDB), and its engine; dropped after."""
+    for url in _postgres_database(server):
+        engine = create_engine(url)
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 # --- the test -----------------------------------------------------------------------------------------------------
 
-def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(server, request, monkeypatch, capsys,
-                                                                            tmp_path):
+def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(server, environment, request, monkeypatch,
+                                                                            capsys, tmp_path):
     doc = documented()
     # The document's example lines are what the code prints for the document's example URL.
     example_dump = _option(doc["backup"], "--out")
@@ -251,9 +261,6 @@ def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(serv
         client_major = int(re.search(r"\) (\d+)", version).group(1))
         assert client_major >= server_major, f"{shutil.which(tool)} is version {client_major}, older than the " \
             f"server's {server_major}: put /usr/lib/postgresql/{server_major}/bin first on PATH (docs/OPERATIONS.md)"
-    for name in ("CTPAT_COOKIE_KEY", "CTPAT_LINK_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CTPAT_ADMIN_PASSWORD", PASSWORD)
     live, restored_dir = tmp_path / "live", tmp_path / "restored"
     monkeypatch.setenv("CTPAT_DATA_DIR", str(live))
     seed(source)
@@ -271,22 +278,15 @@ def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(serv
     assert command == localised(doc["pg_dump"], doc, url=source_url, dump=dump, files=archive)
     assert f":{make_url(source_url).password}@" not in err
     shell(command, url=source_url, data_dir=live)
-    assert dump.stat().st_size > 100_000
+    assert dump.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format, which pg_restore reads
 
-    with empty_database(server) as target_url:
-        target = create_engine(target_url)
-        try:
-            restore_into_an_empty_database(doc, monkeypatch, capsys, source, source_url, target, target_url,
-                                           dump, archive, live, restored_dir)
-        finally:
-            target.dispose()
-
-
-def restore_into_an_empty_database(doc, monkeypatch, capsys, source, source_url, target, target_url, dump, archive,
-                                   live, restored_dir):
+    # Restore into a new empty database and data folder: the pg_restore command manage.py prints for it, as the
+    # document gives it, then the document's tar line.
+    target_url, target = request.getfixturevalue("empty_database")
     code, _, err = manage(monkeypatch, capsys, "restore", "--from", str(dump), url=target_url, data_dir=restored_dir)
     assert code == 2 and err.startswith("error: Nothing was restored: PostgreSQL is restored with pg_restore"), err
     command = printed(err, "pg_restore")
+    assert f":{make_url(target_url).password}@" not in err
     assert command == localised(doc["pg_restore"], doc, url=target_url, dump=dump, files=archive)
     shell(command, url=target_url, data_dir=restored_dir)
     restored_dir.mkdir(mode=0o700)
@@ -338,7 +338,8 @@ def restore_into_an_empty_database(doc, monkeypatch, capsys, source, source_url,
     assert event.id > max(row[0] for row in expected["auditevent"])
     sequences(target)
 
-    # The same restore over a database in use: its tables are dropped and made again, triggers and all.
+    # The same restore over a database in use (the restored one, with a new partner): its tables are dropped and
+    # made again, triggers and all, and it holds the backup's content again.
     shell(command, url=target_url, data_dir=restored_dir)
     assert tables(target) == expected
     with Session(target) as session:
