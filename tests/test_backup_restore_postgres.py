@@ -5,7 +5,7 @@ with the commands the document gives (checked against what `manage.py backup` an
 document and the code cannot drift apart), restored into a new empty database and a new data folder, and compared:
 every table row by row, the schema, the sequences (new rows still get new ids), the audit log's append-only
 triggers, and every file byte by byte. Then the same restore over the restored database (its tables dropped and made
-again) gives the backup's content once more.
+again) gives the backup's content once more, and a restore that fails half-way leaves the database as it was.
 
 Runs only on PostgreSQL (CTPAT_TEST_DATABASE_URL) with pg_dump, pg_restore and tar on PATH; skips with the reason
 otherwise, and fails instead where CI requires PostgreSQL (CTPAT_REQUIRE_POSTGRES=1).
@@ -65,8 +65,6 @@ def server() -> str:
     return base
 
 
-# --- the commands, as docs/OPERATIONS.md gives them ---------------------------------------------------------------
-
 def documented() -> dict[str, str]:
     """The PostgreSQL commands of "Backups and restore", by what they run, and the example URL they are written for.
 
@@ -107,7 +105,8 @@ def localised(line: str, doc: dict[str, str], *, url: str, dump: Path, files: Pa
 def shell(line: str, *, url: str, data_dir: Path, ok: bool = True) -> subprocess.CompletedProcess:
     """Run one documented line in bash as an operator would, with the password in PGPASSWORD; it must succeed
     (``ok``) or fail."""
-    env = {**os.environ, "PGPASSWORD": make_url(url).password or "", "CTPAT_DATA_DIR": str(data_dir)}
+    password = make_url(url).password
+    env = {**os.environ, **({"PGPASSWORD": password} if password else {}), "CTPAT_DATA_DIR": str(data_dir)}
     done = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True, timeout=300)
     assert (done.returncode == 0) == ok, f"{line}\nexit code {done.returncode}\n{done.stderr}"
     return done
@@ -129,8 +128,6 @@ def printed(err: str, program: str) -> str:
     assert found, err
     return found.group(1)
 
-
-# --- the demo company ---------------------------------------------------------------------------------------------
 
 def seed(engine: Engine) -> None:
     """A demo company, staff accounts, evidence files on answers of the open cycle and action items with files."""
@@ -166,8 +163,6 @@ def seed(engine: Engine) -> None:
     config.cookie_key()
     config.link_key()
 
-
-# --- what is compared ---------------------------------------------------------------------------------------------
 
 def tables(engine: Engine) -> dict[str, list[tuple]]:
     """Every table of the schema with its rows in primary-key order."""
@@ -242,8 +237,6 @@ def empty_database(server) -> Iterator[tuple[str, Engine]]:
         finally:
             engine.dispose()
 
-
-# --- the test -----------------------------------------------------------------------------------------------------
 
 def test_documented_pg_dump_and_pg_restore_give_the_same_database_and_files(server, environment, request, monkeypatch,
                                                                             capsys, tmp_path):
