@@ -182,11 +182,14 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     """Restore a SQLite backup into CTPAT_DATABASE_URL's file and the files archive into CTPAT_DATA_DIR, with the
     app stopped. A database holding partners, cycles or more than the first user is replaced only with --force.
     The schema is then upgraded to this version of the code. PostgreSQL is restored with pg_restore
-    (docs/OPERATIONS.md)."""
+    (the command is printed; docs/OPERATIONS.md)."""
     backend = make_url(ctx.url).get_backend_name()
+    if backend == "postgresql":
+        raise ValidationError(f"Nothing was restored: PostgreSQL is restored with pg_restore, with the app stopped "
+                              f"(password from PGPASSWORD or ~/.pgpass; the files archive with tar, see "
+                              f"docs/OPERATIONS.md): {backup.postgres_restore_hint(ctx.url, args.source)}")
     if backend != "sqlite":
-        raise ValidationError(f"{backend} is restored with its own tools (PostgreSQL: pg_restore, see "
-                              f"docs/OPERATIONS.md); only the files archive would be restored here.")
+        raise ValidationError(f"{backend} is restored with its own tools; nothing was restored.")
     if backup.holds_data(ctx.url) and not args.force:
         raise ValidationError(f"{backup.sqlite_path(ctx.url)} already holds data; add --force to replace it.")
     if args.files:

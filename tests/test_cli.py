@@ -253,6 +253,15 @@ def test_postgres_backup_hint_hides_the_password():
     assert shlex.split(backup.postgres_hint("postgresql://localhost/ctpat"))[-1] == "--dbname=postgresql://localhost/ctpat"
 
 
+def test_postgres_restore_hint_hides_the_password_and_restores_in_one_transaction():
+    hint = backup.postgres_restore_hint("postgresql+psycopg://ctpat:s3cr%40t@db.internal:5433/ctpat?sslmode=require",
+                                        "/backups/ctpat 2027.dump")
+    assert "s3cr" not in hint
+    assert shlex.split(hint) == ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                                 "--dbname=postgresql://ctpat@db.internal:5433/ctpat?sslmode=require",
+                                 "/backups/ctpat 2027.dump"]
+
+
 def test_backup_on_postgresql_prints_the_pg_dump_command(database_url, engine, monkeypatch, capsys, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("needs PostgreSQL through CTPAT_TEST_DATABASE_URL")

@@ -59,16 +59,32 @@ def backup_sqlite(*, url: str, out: Path) -> int:
     return out.stat().st_size
 
 
-def postgres_hint(url: str, out: Path | str = "ctpat.dump") -> str:
-    """The pg_dump command that backs up the PostgreSQL database of ``url``, without its password.
-
-    pg_dump reads the password from PGPASSWORD or ~/.pgpass, so it never appears in the command line.
-    """
+def libpq_url(url: str) -> str:
+    """The URL as pg_dump and pg_restore take it (libpq's postgresql:// form), without the password."""
     parsed = make_url(url)
     target = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
                         database=parsed.database, query=parsed.query)
-    dsn = target.render_as_string(hide_password=False)
-    return f"pg_dump --format=custom --file={shlex.quote(str(out))} --dbname={shlex.quote(dsn)}"
+    return target.render_as_string(hide_password=False)
+
+
+def postgres_hint(url: str, out: Path | str = "ctpat.dump") -> str:
+    """The pg_dump command that backs up the PostgreSQL database of ``url``, without its password.
+
+    pg_dump reads the password from PGPASSWORD or ~/.pgpass, so it never appears in the command line. The custom
+    format is compressed and is what pg_restore reads.
+    """
+    return f"pg_dump --format=custom --file={shlex.quote(str(out))} --dbname={shlex.quote(libpq_url(url))}"
+
+
+def postgres_restore_hint(url: str, dump: Path | str = "ctpat.dump") -> str:
+    """The pg_restore command that puts the ``postgres_hint`` dump ``dump`` into the database of ``url``.
+
+    The database may be a new empty one or the live one (its tables are dropped first: ``--clean --if-exists``);
+    objects become the connecting role's (``--no-owner``), and one transaction makes it all or nothing (a failed
+    restore leaves the database as it was).
+    """
+    return (f"pg_restore --clean --if-exists --no-owner --single-transaction --dbname={shlex.quote(libpq_url(url))} "
+            f"{shlex.quote(str(dump))}")
 
 
 # What of the data folder a backup carries: evidence files (kept by hash; the database names them), and the keys
