@@ -27,6 +27,21 @@ def page_paths() -> list[tuple[str, str]]:
     return [(page.url_path, page.title) for page in PAGES]
 
 
+def ensure_user(server: "AppServer", username: str, role: str) -> None:
+    """A staff account with USER_PASSWORD on the server's database, made unless it is there (for a flow of its own
+    that the lockout and session tests must not get in the way of)."""
+    from models.common import Role
+    from services.core import db, users
+    from services.core.permissions import Actor
+
+    engine = db.make_engine(f"sqlite:///{server.data_dir / 'e2e.db'}")
+    with db.session_scope(engine) as session:
+        if users.get_user(session=session, username=username) is None:
+            users.create_user(session=session, actor=Actor("admin", Role.admin), username=username,
+                              name=username.title(), role=role, password=USER_PASSWORD, must_change_password=False)
+    engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,11 +15,11 @@ from models import Certificate, CertificateVerification
 from models.certificate import CertificateStatus, VerificationMethod
 from models.common import Role
 from services.certificates import rule
-from services.core import db, users
+from services.core import db
 from services.partners import registry as partners
 from tests.certificate_support import certify
-from tests.conftest import ADMIN, ANALYST
-from tests.e2e.support import ROOT, USER_PASSWORD, log_in, open_app, rerun, wait_for_app_run
+from tests.conftest import ANALYST
+from tests.e2e.support import ROOT, USER_PASSWORD, ensure_user, log_in, open_app, rerun, wait_for_app_run
 
 SCREENSHOTS = Path(os.environ.get("CTPAT_SCREENSHOTS") or ROOT / "test-results" / "flows")
 CHECKER = "cora"  # an analyst of this module's own, so the lockout and session tests cannot get in the way
@@ -44,12 +44,10 @@ def claimed(app_server, page: Page):
     """A German factory of its own holding an AEO-F claim nobody has checked, and an expired one; yields (partner id,
     code, certificate id, its number, engine)."""
     open_app(page, app_server.url)  # the server prepares its database (and demo data) on its first run
+    ensure_user(app_server, CHECKER, Role.analyst)
     engine = db.make_engine(f"sqlite:///{app_server.data_dir / 'e2e.db'}")
     tag = uuid.uuid4().hex[:6].upper()
     with db.session_scope(engine) as s:
-        if users.get_user(session=s, username=CHECKER) is None:
-            users.create_user(session=s, actor=ADMIN, username=CHECKER, name="Cora Analyst", role=Role.analyst,
-                              password=USER_PASSWORD, must_change_password=False)
         partner = partners.create_partner(session=s, actor=ANALYST, values={
             "partner_code": f"DE-C{tag}", "legal_name": f"Schwarzwald Präzisionsteile {tag} GmbH",
             "entity_type": "Foreign Manufacturer", "country_iso2": "DE", "language": "en"})
