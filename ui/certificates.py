@@ -117,8 +117,10 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
                                 "valid_from": st.column_config.DateColumn("Valid from"),
                                 "last_verified": st.column_config.DateColumn("Last verified"),
                                 "recheck_by": st.column_config.DateColumn("Re-check by")})
+    # No status in the label: a label that changes with a check makes the browser send the old one back on the next
+    # run, which Streamlit no longer finds, so the picker would jump to the first certificate.
     labels = {int(r.id): f"{rule.certificate_name(r.program, r.certificate_type)} {r.certificate_number} "
-                         f"({r.issuing_country}, {r.status})" for r in frame.itertuples()}
+                         f"({r.issuing_country})" for r in frame.itertuples()}
     chosen = st.selectbox("Certificate", list(labels), format_func=labels.get, key=f"cert_pick_{partner_id}")
     if chosen is None:
         return

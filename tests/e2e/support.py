@@ -27,6 +27,21 @@ def page_paths() -> list[tuple[str, str]]:
     return [(page.url_path, page.title) for page in PAGES]
 
 
+def ensure_user(server: "AppServer", username: str, role: str) -> None:
+    """A staff account with USER_PASSWORD on the server's database, made unless it is there (for a flow of its own
+    that the lockout and session tests must not get in the way of)."""
+    from models.common import Role
+    from services.core import db, users
+    from services.core.permissions import Actor
+
+    engine = db.make_engine(f"sqlite:///{server.data_dir / 'e2e.db'}")
+    with db.session_scope(engine) as session:
+        if users.get_user(session=session, username=username) is None:
+            users.create_user(session=session, actor=Actor("admin", Role.admin), username=username,
+                              name=username.title(), role=role, password=USER_PASSWORD, must_change_password=False)
+    engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,15 +51,17 @@ def free_port() -> int:
 class AppServer:
     """`python -m streamlit run app.py` on a free port with its own data folder; output goes to a log file."""
 
-    def __init__(self, data_dir: Path, *, admin_password: str | None = ADMIN_PASSWORD, demo: bool = False):
+    def __init__(self, data_dir: Path, *, admin_password: str | None = ADMIN_PASSWORD, demo: bool = False,
+                 extra_env: dict[str, str] | None = None, port: int | None = None):
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.log_path = data_dir / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CTPAT_")}
         env.update(CTPAT_DATA_DIR=str(data_dir), CTPAT_DATABASE_URL=f"sqlite:///{data_dir / 'e2e.db'}",
                    CTPAT_DEMO="1" if demo else "0", PYTHONUNBUFFERED="1")
         if admin_password is not None:
             env["CTPAT_ADMIN_PASSWORD"] = admin_password
+        env.update(extra_env or {})  # a deployment's own settings, e.g. SMTP and the base URL
         self.started = time.monotonic()
         self.ready_after: float | None = None
         with open(self.log_path, "wb") as log:
