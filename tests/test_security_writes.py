@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, SQLModel, col, select
 
 import services
@@ -36,33 +36,39 @@ from models import (
     PartnerSite,
     Place,
     RestrictedList,
+    RestrictedName,
     ScreeningMatch,
     SelfAssessmentEvidence,
 )
 from models.collection import AnswerSource, AssignmentStatus, CycleStatus
-from models.followups import FollowupKind
+from models.followups import FollowupKind, MessageStatus
+from models.threats import RatingBasis
 from services.actions import generate as action_generate
 from services.actions import incidents
 from services.actions import items as action_items
 from services.actions.states import Move
 from services.certificates import imports as certificate_imports
+from services.collection import cycles, links, questionnaire
 from services.collection import evidence as collection_evidence
-from services.collection import questionnaire
 from services.core.config import SmtpSettings
 from services.core.permissions import Actor, PermissionDenied
 from services.demo import generator as demo
 from services.followups import engine as followup_engine
-from services.followups import pauses, quiet
+from services.followups import pauses, quiet, templates
 from services.imports import answers as answer_import
 from services.imports import partners as partner_import
 from services.lanes import imports as lane_imports
+from services.partners.identifiers import normalize_name
 from services.procedure import save_version
+from services.reference import criteria
 from services.reports.pack import PackSummary
 from services.risk import config as risk_config
 from services.risk import site_visits
 from services.screening import lists
 from services.selfassessment import assessment as self_assessment
 from services.threats import imports as threat_imports
+from services.threats import register
+from services.threats import sources as threat_sources
 from tests.conftest import ADMIN, ANALYST, VIEWER, _wipe, add_user, via_link
 
 TODAY = date.today()
@@ -104,6 +110,9 @@ class World:
     submitted: int
     accepted: int
     other: int  # an assignment of another partner (the partner acting out of its scope)
+    fresh: int  # "not sent"
+    exempted: int  # exempt, while no certificate covers its partner any more
+    bare_partner: int  # without a site or contact yet, named like a restricted-list entry not yet screened
     evidence: int  # on `editable`
     action: int  # shared with the partner of `editable`
     incident: int
@@ -116,7 +125,8 @@ class World:
     program: int
     match: int
     restricted_list: int
-    message: int
+    message: int  # queued
+    failed_message: int
     pause_partner: int
     quiet_period: int
     sa_evidence: int
@@ -158,6 +168,17 @@ def _build(session: Session, engine: Engine) -> World:
     submitted = _open(session, AssignmentStatus.submitted)
     accepted = _open(session, AssignmentStatus.accepted)
     other = _open(session, AssignmentStatus.sent, (sent,))
+    fresh = _open(session, AssignmentStatus.sent, (sent, other))
+    exempted = _open(session, AssignmentStatus.sent, (sent, other, fresh))
+    cycles.set_exempt(session=session, actor=ANALYST, assignment_id=fresh, exempt=True, reason="certified")
+    cycles.set_exempt(session=session, actor=ANALYST, assignment_id=fresh, exempt=False, reason="lapsed")
+    cycles.set_exempt(session=session, actor=ANALYST, assignment_id=exempted, exempt=True, reason="certified")
+    links.issue_link(session=session, actor=ANALYST, assignment_id=editable)
+    listed = session.exec(select(RestrictedName.name).order_by(RestrictedName.id)).first()
+    bare = Partner(partner_code="BARE-1", legal_name=listed, normalized_name=normalize_name(listed),
+                   entity_type="Exporter", country_iso2="CN", contact_name="Wong Mei",
+                   contact_email="mei@example.test")
+    session.add(bare)
     first = questionnaire.applicable_criteria(session=session, assignment_id=editable)[0]
     partner = session.exec(select(Assignment.partner_id).where(Assignment.id == editable)).one()
     evidence = collection_evidence.add_evidence(session=session, assignment_id=editable, criterion_id=first,
@@ -174,9 +195,20 @@ def _build(session: Session, engine: Engine) -> World:
                                      visited_on=TODAY - timedelta(days=40), visited_by="Luis", today=TODAY,
                                      findings=[{"criterion_id": first, "finding": "met"}])
     save_version(session=session, actor=ANALYST, note="first")
+    suggested = threat_sources.suggestions(session=session).iloc[0]
+    register.rate(session=session, actor=ANALYST, iso2=suggested["iso2"], region_code=suggested["region_code"],
+                  category=suggested["category"], level="Low" if suggested["level"] != "Low" else "High",
+                  reason="our own view of the risk here", source="own assessment")
+    risk_config.save(session=session, actor=ADMIN, config=risk_config.RiskConfig().replace(must_unmet=11.0))
+    criteria.set_applicability(session=session, actor=ADMIN, criterion_id="12.6", entity_type="Customs Broker",
+                               applies="no", note="trained under 7.10")
+    templates.save_override(session=session, actor=ADMIN, kind=FollowupKind.reminder, language="en",
+                            subject="Reminder", body="Please answer: {link}")
     sa_criterion = self_assessment.rows(session=session)["criterion_id"].iloc[0]
     sa_evidence = self_assessment.add_evidence(session=session, actor=ANALYST, criterion_id=sa_criterion,
                                                filename="plan.pdf", data=PDF)
+    self_assessment.save_entry(session=session, actor=ANALYST, criterion_id=sa_criterion, narrative="Logged",
+                               status="met")
     period = quiet.add_period(session=session, actor=ADMIN, country_iso2="CN", name="Spring Festival",
                               starts_on=TODAY + timedelta(days=30), ends_on=TODAY + timedelta(days=40))
     pause_partner = session.exec(select(Assignment.partner_id).where(Assignment.id == other)).one()
@@ -184,15 +216,22 @@ def _build(session: Session, engine: Engine) -> World:
     session.commit()
     followup_engine.queue(session=session, actor=ANALYST, today=TODAY)
     session.commit()
+    queued = session.exec(select(FollowupMessage.id).order_by(FollowupMessage.id)).all()
+    assert len(queued) >= 2, "the demo company's follow-ups"
+    session.exec(update(FollowupMessage).where(FollowupMessage.id == queued[-1])
+                 .values(status=MessageStatus.failed, last_error="connection refused"))
+    session.commit()
     world = World(
         engine=engine, cycle=session.exec(select(Cycle.id).where(Cycle.status == CycleStatus.open)).first(),
         sent=sent, editable=editable, complete=complete, submitted=submitted, accepted=accepted, other=other,
+        fresh=fresh, exempted=exempted, bare_partner=bare.id, failed_message=queued[-1],
         evidence=evidence.id, action=action.id, incident=incident.id, visit=visit.id,
         certificate=_first(session, Certificate), site=_first(session, PartnerSite),
         contact=_first(session, PartnerContact), lane=_first(session, Lane),
-        place=_first(session, Place, col(Place.is_reference)), program=_first(session, MraProgram),
+        place=_first(session, Place, col(Place.is_reference)),
+        program=_first(session, MraProgram, col(MraProgram.confirmed).is_(False)),
         match=_first(session, ScreeningMatch), restricted_list=_first(session, RestrictedList),
-        message=_first(session, FollowupMessage), pause_partner=pause_partner, quiet_period=period.id,
+        message=queued[0], pause_partner=pause_partner, quiet_period=period.id,
         sa_evidence=sa_evidence.id)
     assert all(v is not None for v in vars(world).values()), vars(world)
     return world
@@ -241,7 +280,8 @@ WRITES: dict[str, Factory] = {
         "today": TODAY, "default_owner": None},
     "services.actions.generate.generate": lambda s, w: {"today": TODAY},
     "services.actions.incidents.record_incident": lambda s, w: {"values": {
-        "occurred_on": TODAY, "kind": "seal discrepancy", "description": "Broken seal on arrival"}},
+        "occurred_on": TODAY, "kind": "seal discrepancy", "description": "Broken seal on arrival",
+        "partner_id": w.partner_of(s, w.sent)}},
     "services.actions.incidents.update_incident": lambda s, w: {
         "incident_id": w.incident, "values": {"description": "Seal number differs (corrected)"}},
     "services.actions.incidents.set_status": lambda s, w: {
@@ -254,13 +294,13 @@ WRITES: dict[str, Factory] = {
     "services.actions.items.add_item": lambda s, w: {"values": {"title": "Check CCTV", "due_date": TODAY}},
     "services.actions.items.update_item": lambda s, w: {"action_id": w.action, "values": {"title": "Seal log v2"}},
     "services.certificates.exemption.join_uncovered": lambda s, w: {
-        "partner_ids": s.exec(select(Assignment.partner_id).where(Assignment.status == AssignmentStatus.exempt)).all(),
-        "today": TODAY + timedelta(days=5000), "why": "expired"},
+        "partner_ids": [w.partner_of(s, w.exempted)], "today": TODAY, "why": "expired"},
     "services.certificates.imports.apply_certificates": lambda s, w: {
         "preview": certificate_imports.preview_certificates(
-            session=s, files=[("c.csv", _file("certificates.csv").replace(b"V-2001", w.code_of(s, w.sent).encode()))],
+            session=s, files=[("c.csv", b"".join(_file("certificates.csv").splitlines(keepends=True)[:2])
+                               .replace(b"V-2001", w.code_of(s, w.sent).encode()))],
             today=TODAY)},
-    "services.certificates.monitor.sweep": lambda s, w: {"today": TODAY},
+    "services.certificates.monitor.sweep": lambda s, w: {"today": TODAY + timedelta(days=3650)},
     "services.certificates.records.add_certificate": lambda s, w: {
         "partner_id": w.partner_of(s, w.sent), "values": {
             "program": "CTPAT", "issuing_country": "US", "certificate_number": "SEC-1",
@@ -279,7 +319,7 @@ WRITES: dict[str, Factory] = {
         "partner_ids": [w.partner_of(s, w.sent)]},
     "services.collection.cycles.set_exempt": lambda s, w: {
         "assignment_id": w.sent, "exempt": True, "reason": "certified"},
-    "services.collection.cycles.mark_sent": lambda s, w: {"assignment_ids": [w.sent]},
+    "services.collection.cycles.mark_sent": lambda s, w: {"assignment_ids": [w.fresh]},
     "services.collection.cycles.close_cycle": lambda s, w: {"cycle_id": w.cycle},
     "services.collection.evidence.add_evidence": lambda s, w: {
         "assignment_id": w.editable, "criterion_id": _asked(s, w, w.editable), "filename": "seal.txt",
@@ -288,7 +328,7 @@ WRITES: dict[str, Factory] = {
         "assignment_id": w.editable, "evidence_id": w.evidence, "removed_by": "ops"},
     "services.collection.links.issue_link": lambda s, w: {"assignment_id": w.sent},
     "services.collection.links.issue_links": lambda s, w: {"assignment_ids": [w.sent, w.other]},
-    "services.collection.links.revoke_link": lambda s, w: {"assignment_id": w.accepted},
+    "services.collection.links.revoke_link": lambda s, w: {"assignment_id": w.editable},
     "services.collection.questionnaire.save_answers": lambda s, w: {
         "assignment_id": w.editable, "source": AnswerSource.link, "answered_by": "ops",
         "answers": [{"criterion_id": _asked(s, w, w.editable), "value": "no", "comment": "Not yet"}]},
@@ -309,7 +349,7 @@ WRITES: dict[str, Factory] = {
     "services.core.users.reset_password": lambda s, w: {"username": "luis"},
     "services.followups.engine.queue": lambda s, w: {"today": TODAY + timedelta(days=30)},
     "services.followups.outbox.send_due": lambda s, w: {"smtp": _smtp(), "today": TODAY},
-    "services.followups.outbox.retry": lambda s, w: {"ids": [w.message]},
+    "services.followups.outbox.retry": lambda s, w: {"ids": [w.failed_message]},
     "services.followups.outbox.cancel": lambda s, w: {"ids": [w.message]},
     "services.followups.outbox.send_now": lambda s, w: {"ids": [w.message], "smtp": _smtp(), "today": TODAY},
     "services.followups.pauses.pause": lambda s, w: {"partner_id": w.partner_of(s, w.sent), "reason": "On hold"},
@@ -329,19 +369,22 @@ WRITES: dict[str, Factory] = {
     "services.imports.partners.apply_partners": lambda s, w: {"preview": partner_import.preview_partners(
         session=s, files=[("partners.csv", _file("partners.csv"))])},
     "services.lanes.imports.apply_lanes": lambda s, w: {"preview": lane_imports.preview_lanes(
-        session=s, filename="lanes.csv", data=_file("lanes.csv").replace(
+        session=s, filename="lanes.csv", data=b"".join(_file("lanes.csv").splitlines(keepends=True)[:5]).replace(
             b"V-1001", w.code_of(s, w.sent).encode()).replace(b"V-1000", w.code_of(s, w.other).encode()))},
-    "services.lanes.registry.write_lanes": lambda s, w: {"lanes": [{"id": w.lane, "name": "Renamed lane"}]},
+    "services.lanes.registry.write_lanes": lambda s, w: {"lanes": [
+        {"lane_id": w.lane, "values": {"name": "Renamed lane"}, "nodes": []}]},
     "services.lanes.registry.save_lane": lambda s, w: {
         "values": {"code": "SEC-01", "name": "Security lane", "mode": "ocean"}, "rows": [
-            {"role": "origin", "partner_id": w.partner_of(s, w.sent), "custody": "direct"},
-            {"role": "port of lading", "place": "CNSHA", "custody": "indirect"}]},
+            {"role": "origin", "partner_code": w.code_of(s, w.sent), "place": "", "mode_to_next": "truck"},
+            {"role": "port of lading", "partner_code": "", "place": "CNSHA", "mode_to_next": "ocean"},
+            {"role": "port of entry", "partner_code": "", "place": "USLGB", "mode_to_next": "truck"},
+            {"role": "distribution center", "partner_code": "", "place": "USLGB", "custody": "own"}]},
     "services.lanes.registry.set_lane_status": lambda s, w: {"lane_id": w.lane, "status": "inactive"},
     "services.partners.contacts.create_contact": lambda s, w: {
         "partner_id": w.partner_of(s, w.sent), "values": {"name": "Ana", "email": "ana@example.test"}},
     "services.partners.contacts.update_contact": lambda s, w: {"contact_id": w.contact, "values": {"name": "Ana B"}},
     "services.partners.contacts.delete_contact": lambda s, w: {"contact_id": w.contact},
-    "services.partners.contacts.ensure_first_contacts": lambda s, w: {},
+    "services.partners.contacts.ensure_first_contacts": lambda s, w: {"partner_ids": [w.bare_partner]},
     "services.partners.registry.create_partner": lambda s, w: {"values": {
         "partner_code": "SEC-1", "legal_name": "Security Test Ltd", "entity_type": "Exporter",
         "country_iso2": "CN"}},
@@ -354,7 +397,7 @@ WRITES: dict[str, Factory] = {
     "services.partners.sites.create_site": lambda s, w: {
         "partner_id": w.partner_of(s, w.sent), "values": {"name": "Second plant", "country_iso2": "CN"}},
     "services.partners.sites.update_site": lambda s, w: {"site_id": w.site, "values": {"name": "Main plant"}},
-    "services.partners.sites.ensure_first_sites": lambda s, w: {},
+    "services.partners.sites.ensure_first_sites": lambda s, w: {"partner_ids": [w.bare_partner]},
     "services.partners.sites.set_owner": lambda s, w: {"partner_id": w.partner_of(s, w.sent), "username": "vp"},
     "services.partners.sites.merge_into": lambda s, w: {
         "keep_id": w.partner_of(s, w.sent), "duplicate_id": w.partner_of(s, w.other)},
@@ -368,10 +411,11 @@ WRITES: dict[str, Factory] = {
     "services.reference.applicability.set_partner_roles": lambda s, w: {
         "partner_id": w.partner_of(s, w.sent), "values": {"stuffs_containers": False}},
     "services.reference.criteria.set_applicability": lambda s, w: {
-        "criterion_id": "12.6", "entity_type": "Customs Broker", "applies": "no", "note": "trained under 7.10"},
+        "criterion_id": "5.15", "entity_type": "Highway Carrier", "applies": "yes", "note": "they subcontract"},
     "services.reference.criteria.restore_shipped_applicability": lambda s, w: {
         "criterion_id": "12.6", "entity_type": "Customs Broker"},
-    "services.reference.mra.save_program": lambda s, w: {"program_id": w.program, "values": {"confirmed": True}},
+    "services.reference.mra.save_program": lambda s, w: {"program_id": w.program, "values": {
+        **s.get(MraProgram, w.program).model_dump(exclude={"id"}), "caveat": "checked"}},
     "services.reference.mra.confirm_program": lambda s, w: {"program_id": w.program, "note": "checked on cbp.gov"},
     "services.reference.mra.mark_checked": lambda s, w: {"checked_on": TODAY, "note": "cbp.gov"},
     "services.reports.pack.record_export": lambda s, w: {"summary": PackSummary(
@@ -401,10 +445,14 @@ WRITES: dict[str, Factory] = {
         session=s, filename="threat-register.csv", data=_file("threat-register.csv"))},
     "services.threats.register.update_settings": lambda s, w: {"stale_after_months": 24, "unknown_as": "High"},
     "services.threats.register.write_ratings": lambda s, w: {"rows": [
-        {"iso2": "MX", "category": "organized crime", "level": "High", "reason": "advisory"}]},
-    "services.threats.register.accept_suggestions": lambda s, w: {},
+        {"iso2": "MX", "region_code": "", "category": "organized crime", "level": "High", "reason": "advisory",
+         "rationale": "", "source": "State Department advisory", "as_of": TODAY, "basis": RatingBasis.imported,
+         "rule": "", "is_demo": False}]},
+    "services.threats.register.accept_suggestions": lambda s, w: {"keys": [
+        tuple(threat_sources.suggestions(session=s).iloc[0][register.KEY])]},
     "services.threats.register.rate": lambda s, w: {
-        "iso2": "MX", "category": "organized crime", "level": "Low", "reason": "new advisory"},
+        "iso2": "MX", "category": "organized crime", "level": "Low", "reason": "new advisory",
+        "source": "State Department advisory"},
     "services.threats.register.clear_rating": lambda s, w: {
         "iso2": "MX", "category": "organized crime", "reason": "no longer rated"},
 }
@@ -552,7 +600,6 @@ def test_a_partner_cannot_read_another_assignments_evidence(world, scratch):
     with pytest.raises(PermissionDenied):
         collection_evidence.read_evidence(session=scratch, actor=via_link(scratch, world.other),
                                           evidence_id=world.evidence)
-    row, data = collection_evidence.read_evidence(session=scratch, actor=via_link(scratch, world.editable),
-                                                  evidence_id=world.evidence)
+    row, data = collection_evidence.read_evidence(session=scratch, actor=VIEWER, evidence_id=world.evidence)
     assert data == b"Audit report\n"
 
