@@ -330,7 +330,8 @@ def _mark(session: Session, ids: list[int], gone_on: date | None) -> None:
 
 
 def apply_plan(*, session: Session, actor: Actor, plan: Plan, today: date, default_owner: int | None) -> None:
-    """Write a plan: the new items in bulk, and the marks of causes gone or back."""
+    """Write a plan: the new items in bulk, and the marks of causes gone or back. Staff or the system only."""
+    states.require(actor, Move.create)
     session.flush()
     if not plan.new.empty:
         _insert(session, _rows(plan.new, actor=actor, today=today, owners=partner_owners(session=session),

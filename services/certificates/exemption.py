@@ -16,7 +16,7 @@ from services.certificates import rule
 from services.certificates import settings as rule_settings
 from services.collection import cycles
 from services.core import audit
-from services.core.permissions import Actor
+from services.core.permissions import Actor, require_write
 
 
 def join_uncovered(*, session: Session, actor: Actor, partner_ids: Iterable[int], today: date,
@@ -26,6 +26,7 @@ def join_uncovered(*, session: Session, actor: Actor, partner_ids: Iterable[int]
     Each joins "not sent" with its own due date: the cycle's, or today plus the notice period when that is later.
     Partners still covered (e.g. by a second certificate) stay exempt. Returns the assignment ids that joined.
     """
+    require_write(actor)
     ids = sorted({int(p) for p in partner_ids})
     if not ids:
         return []

@@ -17,7 +17,7 @@ from models import FollowupMessage
 from models.followups import MessageStatus
 from services.certificates import monitor
 from services.core import config
-from services.core.permissions import Actor
+from services.core.permissions import Actor, require_write
 from services.followups import engine as followup_engine
 from services.followups import outbox
 
@@ -67,6 +67,7 @@ def waiting(*, session: Session) -> int:
 def run(*, engine: Engine, actor: Actor, today: date | None = None, dry_run: bool = False, send: bool = True,
         smtp: config.SmtpSettings | None = None) -> RunReport:
     """Check certificates, queue what is due on the day, and (unless dry_run or send=False) send the outbox."""
+    require_write(actor)  # before the run lock: a refused caller must not hold up the real run
     today = today or date.today()
     smtp = smtp or config.smtp_settings()
     with Session(engine, expire_on_commit=False) as session:

@@ -76,7 +76,7 @@ def _table_key(session: Session, today: date) -> tuple:
                               select(f.max(ThreatRatingChange.id)).scalar_subquery(),
                               select(f.max(ThreatRatingChange.changed_at)).scalar_subquery(),
                               select(f.max(ThreatSettings.updated_at)).scalar_subquery())).one()
-    return (str(session.get_bind().url), today, sources.fingerprint(session=session), *map(str, row))
+    return (str(session.get_bind().engine.url), today, sources.fingerprint(session=session), *map(str, row))
 
 
 def threat_table(*, session: Session, today: date) -> pd.DataFrame:

@@ -125,7 +125,7 @@ def suggestions(*, session: Session) -> pd.DataFrame:
     held = session.info.get(_MEMO)
     if held is not None:
         return held.copy()
-    key = (str(session.get_bind().url), fingerprint(session=session))
+    key = (str(session.get_bind().engine.url), fingerprint(session=session))
     found = _PROCESS_MEMO.get(key)
     if found is None:
         found = _suggestions(session)
