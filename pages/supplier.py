@@ -14,7 +14,7 @@ import streamlit as st
 from models.collection import AnswerSource, AssignmentStatus
 from models.common import LANGUAGES, Requirement
 from services import texts
-from services.collection import evidence, links, questionnaire, rules
+from services.collection import evidence, guesses, links, questionnaire, rules
 from services.core.permissions import ValidationError
 from services.exports import workbook
 from ui import state
@@ -30,6 +30,7 @@ _COMMENT_PROBLEM = re.compile(r"^(\S+): a comment is required for '(\w+)'$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Shown for an unknown, expired or revoked link, before the partner's language is known: in every language.
 INVALID_LINK = "  \n".join(texts.texts_in_every_language("supplier.invalid_link").values())
+TOO_MANY_LINKS = "  \n".join(texts.texts_in_every_language("supplier.too_many_links").values())
 # On a phone (Streamlit stacks columns below 640 px) the header takes a few lines, so the first question shows on
 # the first screen: a smaller title and less empty space above it. Desktop keeps Streamlit's own sizes.
 SMALL_SCREEN_CSS = """<style>
@@ -91,15 +92,32 @@ def _evidence_names(url: str, version: int, assignment_id: int) -> dict[str, lis
     return files.groupby("criterion_id")["filename"].agg(list).to_dict()
 
 
+def _client() -> str:
+    peer = st.context.ip_address
+    return guesses.client_address(peer=peer if isinstance(peer, str) else None,  # a test harness gives a stand-in
+                                  forwarded_for=st.context.headers.get("X-Forwarded-For"))
+
+
 def _resolve(token: str | None) -> dict | None:
-    """The assignment behind the token (partner, cycle, status), or None when the link is not valid."""
+    """The assignment behind the token (partner, cycle, status), or None when the link is not valid.
+
+    A token is counted against the client's invalid attempts once per browser session; a client past the limit has
+    no token looked up, a valid one included, until its window passes (services/collection/guesses.py)."""
     if not token:
         return None
+    if st.session_state.get("supplier_token_valid") != token and guesses.LIMIT.blocked(_client()):
+        st.session_state["supplier_link_blocked"] = True
+        return None
+    st.session_state.pop("supplier_link_blocked", None)
     with state.session() as s:
         actor = links.link_actor(session=s, token=token)
         if actor is None:
+            if st.session_state.get("supplier_token_counted") != token:
+                st.session_state["supplier_token_counted"] = token
+                guesses.LIMIT.failed(_client())
             return None
         info = questionnaire.assignment_info(session=s, assignment_id=actor.assignment_id)
+    st.session_state["supplier_token_valid"] = token
     info["language"] = texts.language_of(info["language"])
     info["actor"], info["who"] = actor, actor.username
     return info
@@ -393,7 +411,7 @@ def render() -> None:
     token = st.session_state.get("supplier_token")
     info = _resolve(token)
     if info is None:
-        st.info(INVALID_LINK)
+        st.info(TOO_MANY_LINKS if st.session_state.get("supplier_link_blocked") else INVALID_LINK)
         return
     _mark_opened(info)
     language = st.session_state.get("supplier_language") or info["language"]

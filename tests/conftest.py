@@ -159,6 +159,14 @@ def staff(session) -> dict[str, Actor]:
     return {"admin": ADMIN, "analyst": ANALYST, "viewer": VIEWER}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_link_guess_limit(monkeypatch) -> None:
+    """Every test starts with no invalid link attempts counted (the limit is per process, and AppTests share one)."""
+    from services.collection import guesses
+
+    monkeypatch.setattr(guesses, "LIMIT", guesses.GuessLimit())
+
+
 @pytest.fixture
 def page_app(engine, database_url, staff, monkeypatch):
     """Build an AppTest that runs one page's render() as the given role, on the test database.

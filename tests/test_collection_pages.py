@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from models import Answer, Assignment, CriterionText, Cycle, Partner
-from pages.supplier import INVALID_LINK
+from pages.supplier import INVALID_LINK, TOO_MANY_LINKS
 from services import texts as texts_catalogue
-from services.collection import cycles, evidence, links, questionnaire
+from services.collection import cycles, evidence, guesses, links, questionnaire
 from services.core import config
 from services.core.permissions import ValidationError
 from services.exports.workbook import ANSWERS_SHEET, INSTRUCTIONS_SHEET, column_names
@@ -1237,3 +1237,39 @@ def test_a_stale_save_draft_is_refused_and_the_page_reloads(supplier_app, sessio
     fresh(session)
     rows = session.exec(select(Answer).where(Answer.assignment_id == assignment.id, Answer.is_current)).all()
     assert {(r.criterion_id, r.value) for r in rows} == {(first, "yes"), (second, "partial")}
+
+
+def test_a_browser_past_the_limit_gets_no_link_opened_until_the_window_passes(supplier_app, session, chen,
+                                                                                monkeypatch):
+    _, token = chen
+    clock = [1000.0]
+    monkeypatch.setattr(guesses, "LIMIT", guesses.GuessLimit(limit=3, window=900, clock=lambda: clock[0]))
+    good = supplier_app(token).run()  # a partner who opened its link before the flood keeps working
+    assert texts(good) != INVALID_LINK
+    for i in range(3):
+        at = supplier_app(f"guess-{i}").run()
+        assert texts(at) == INVALID_LINK
+    refused = supplier_app(token).run()
+    assert not refused.exception
+    assert texts(refused) == TOO_MANY_LINKS
+    assert len(refused.radio) == len(refused.button) == len(refused.text_area) == 0
+    good.run()
+    assert texts(good) != TOO_MANY_LINKS and len(good.radio) > 0
+    clock[0] += 901
+    assert texts(supplier_app(token).run()) != TOO_MANY_LINKS
+
+
+def test_one_browser_session_counts_a_bad_token_once(supplier_app, monkeypatch):
+    monkeypatch.setattr(guesses, "LIMIT", guesses.GuessLimit(limit=2))
+    at = supplier_app("guess").run()
+    for _ in range(3):
+        at.run()  # reruns of the same page (every click) are not new guesses
+    assert texts(at) == INVALID_LINK
+    assert not guesses.LIMIT.blocked("127.0.0.1")
+
+
+def test_a_revoked_link_is_only_invalid_not_a_guess_block(supplier_app, session, chen):
+    assignment, token = chen
+    links.revoke_link(session=session, actor=ANALYST, assignment_id=assignment.id)
+    session.commit()
+    assert texts(supplier_app(token).run()) == INVALID_LINK
