@@ -15,7 +15,7 @@ from services.lanes import imports as lane_import
 from services.lanes import maps, registry
 from services.places import registry as places
 from services.places.regions import regions
-from ui import auth, state
+from ui import auth, presentation, state
 from ui.markdown import plain
 
 FLASH = "lanes_flash"
@@ -245,7 +245,8 @@ def _partner_finder(url: str) -> None:
     if text.strip():
         with state.session() as s:
             found = registry.find_partners(session=s, text=text)
-        st.dataframe(found, hide_index=True, width="stretch", height=min(38 + 35 * len(found), 280))
+        st.dataframe(presentation.masked(found),
+                     hide_index=True, width="stretch", height=min(38 + 35 * len(found), 280))
 
 
 def _lane_detail(url: str, version: tuple, actor: Actor, lane_id: int, today: date) -> None:
@@ -268,7 +269,8 @@ def _lane_detail(url: str, version: tuple, actor: Actor, lane_id: int, today: da
         st.success("No flags on this lane.", icon=":material/verified:")
     else:
         st.markdown(f"**Flags** ({len(found)})")
-        st.dataframe(found[["seq", "role", "location", "partner_code", "flag", "detail"]], hide_index=True,
+        st.dataframe(presentation.masked(found[["seq", "role", "location", "partner_code", "flag", "detail"]]),
+                     hide_index=True,
                      width="stretch")
     if not actor.can_write:
         return
@@ -300,7 +302,7 @@ def _flags_tab(url: str, version: tuple, today: date) -> None:
                                "what to do": [FLAG_HELP.get(f, "") for f in counts.index]}),
                  hide_index=True, width="stretch")
     table = shown[["lane_code", "lane_name", "seq", "role", "location", "partner_code", "flag", "detail"]]
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560))
+    st.dataframe(presentation.masked(table), hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560))
     st.download_button("Download the flags (CSV)", data=lambda: _csv(table), file_name="lane flags.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key="lanes_flags_csv")
 
@@ -369,7 +371,7 @@ def _places_tab(url: str, version: tuple, actor: Actor) -> None:
     kinds = st.multiselect("Kinds", [k.value for k in PlaceKind], key="lanes_place_kinds",
                            format_func=lambda k: PLACE_KIND_LABELS.get(k, k), placeholder="All kinds")
     shown = frame[frame["kind"].isin(kinds)] if kinds else frame
-    st.dataframe(shown.drop(columns=["id"]), hide_index=True, width="stretch", height=420,
+    st.dataframe(presentation.masked(shown.drop(columns=["id"])), hide_index=True, width="stretch", height=420,
                  column_config={"updated_at": st.column_config.DatetimeColumn("last change", format="YYYY-MM-DD"),
                                 "is_reference": st.column_config.CheckboxColumn("reference")})
     st.caption("Partner sites are places too: they are kept with their partner and picked by partner code and site "

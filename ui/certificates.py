@@ -14,7 +14,7 @@ from services.certificates import records, rule
 from services.core.permissions import Actor, ValidationError
 from services.imports import reader as tabular
 from services.partners import registry as partners
-from ui import state
+from ui import presentation, state
 from ui.text import plain
 
 FLASH = "certificates_flash"
@@ -111,7 +111,7 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
         return
     shown = frame.assign(valid_to=[("no expiry" if n else (str(v) if pd.notna(v) else "–"))
                                    for n, v in zip(frame["no_expiry"], frame["valid_to"], strict=True)])
-    st.dataframe(shown, hide_index=True, width="stretch", column_order=list(LIST_LABELS),
+    st.dataframe(presentation.masked(shown), hide_index=True, width="stretch", column_order=list(LIST_LABELS),
                  column_config={**{c: st.column_config.Column(label) for c, label in LIST_LABELS.items()},
                                 "counts": st.column_config.CheckboxColumn("Counts today"),
                                 "valid_from": st.column_config.DateColumn("Valid from"),
@@ -143,7 +143,7 @@ def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: p
     if checks.empty:
         st.caption("Never checked.")
     else:
-        st.dataframe(checks.drop(columns=["id"]), hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(checks.drop(columns=["id"])), hide_index=True, width="stretch", column_config={
             "verified_on": st.column_config.DateColumn("Verified on"), "verified_by": "By", "method": "How",
             "reference": "Reference", "evidence_filename": "Proof", "recorded_by": "Recorded by",
             "recorded_at": st.column_config.DatetimeColumn("Recorded (UTC)", format="YYYY-MM-DD HH:mm")})
@@ -154,7 +154,8 @@ def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: p
                                file_name=proof.evidence_filename, on_click="ignore", icon=":material/download:",
                                key=f"cert_check_{proof.id}")
     with st.expander(f"History ({len(detail['events'])} events)", icon=":material/history:"):
-        st.dataframe(detail["events"].drop(columns=["id", "certificate_id"]), hide_index=True, width="stretch",
+        st.dataframe(presentation.masked(detail["events"].drop(columns=["id", "certificate_id"])),
+                     hide_index=True, width="stretch",
                      column_config={"kind": "What", "effective_on": st.column_config.DateColumn("From"),
                                     "from_status": "Status before", "to_status": "Status after", "note": "Note",
                                     "recorded_by": "By", "recorded_at": st.column_config.DatetimeColumn(

@@ -21,7 +21,7 @@ from services.risk import inputs as risk_inputs
 from services.risk.config import RiskConfig
 from services.risk.inputs import Inputs
 from services.risk.scoring import VULNERABILITY_COLUMNS, Scores, score
-from ui import state
+from ui import presentation, state
 from ui.text import plain
 
 COLORS = {Band.low.value: "#16a34a", Band.medium.value: "#f59e0b", Band.high.value: "#dc2626",
@@ -152,13 +152,13 @@ def partner_explanation(found: dict) -> None:
         ).properties(height=alt.Step(20))
         st.altair_chart(chart, width="stretch")
     with st.expander("Criteria: what counts and what each gap weighs", icon=":material/checklist:"):
-        st.dataframe(found["criteria"], hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(found["criteria"]), hide_index=True, width="stretch", column_config={
             "criterion_id": "Criterion", "category": "Category", "requirement": "Must/should",
             "summary": st.column_config.TextColumn("Criterion", width="large"), "value": "Counts as",
             "source": "From", "day": st.column_config.DateColumn("On"), "counts": st.column_config.CheckboxColumn(
                 "Counts"), "gap": st.column_config.NumberColumn("Gap weight", format="%.1f"), "note": "Note"})
     with st.expander("Threat categories of its place, with sources", icon=":material/crisis_alert:"):
-        st.dataframe(found["threats"], hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(found["threats"]), hide_index=True, width="stretch", column_config={
             "category": "Category", "level": "Level", "counts": st.column_config.CheckboxColumn("Counts"),
             "status": "Status", "rule": st.column_config.TextColumn("Rule", width="large"), "source": "Source",
             "as_of": st.column_config.DateColumn("As of"), "stale": st.column_config.CheckboxColumn("Stale")})
@@ -174,7 +174,7 @@ def lane_explanation(found: dict) -> None:
     if found["adjustments"]:
         st.markdown("**Incidents and impact**")
         sentences(found["adjustments"])
-    st.dataframe(found["nodes"], hide_index=True, width="stretch", column_config={
+    st.dataframe(presentation.masked(found["nodes"]), hide_index=True, width="stretch", column_config={
         "seq": st.column_config.NumberColumn("#", format="%d"), "role": "Node", "location": "Where",
         "partner_code": "Partner", "custody": "Custody", "iso2": "Country",
         "rests": st.column_config.CheckboxColumn("Rests"), "dwell_hours": st.column_config.NumberColumn(
@@ -222,14 +222,15 @@ def site_visits_section(url: str, actor: Actor, partner_id: int, today: date) ->
     st.markdown(f"**Site visits** ({len(visits)}): a finding overrides what the partner reported for that criterion "
                 "while it is within the answer age (MSC 3.5).")
     if not visits.empty:
-        st.dataframe(visits, hide_index=True, width="stretch", column_config=VISIT_LABELS,
+        st.dataframe(presentation.masked(visits), hide_index=True, width="stretch", column_config=VISIT_LABELS,
                      column_order=["visited_on", "visited_by", "site", "findings", "not_met", "partly_met", "notes",
                                    "recorded_by"])
         labels = {int(r.visit_id): f"{r.visited_on} · {r.visited_by}" for r in visits.itertuples()}
         chosen = st.selectbox("Findings of the visit", list(labels), format_func=labels.get,
                               key=f"risk_visit_pick_{partner_id}")
         if chosen is not None:
-            st.dataframe(_findings(url, version, chosen), hide_index=True, width="stretch", column_config={
+            st.dataframe(presentation.masked(_findings(url, version, chosen)),
+                         hide_index=True, width="stretch", column_config={
                 "criterion_id": "Criterion", "category": "Category", "requirement": "Must/should",
                 "summary": st.column_config.TextColumn("Criterion", width="large"), "finding": "Finding",
                 "note": "Note"})
