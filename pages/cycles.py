@@ -19,7 +19,7 @@ from services.exports import workbook
 from services.exports.safe import csv_bytes
 from services.reference import criteria
 from services.reports import overview
-from ui import auth, cached, charts, labels, state
+from ui import auth, cached, charts, labels, presentation, state
 from ui.text import plain
 
 S = AssignmentStatus
@@ -342,7 +342,8 @@ def _choose(shown: pd.DataFrame, partner_titles: dict[str, str]) -> pd.Series | 
                    "search to reach the others.")
     options = shown.head(MAX_PICK)
     labels = dict(zip(options["assignment_id"].astype(int),
-                      options["partner_code"] + " · " + options["legal_name"] + " · " + options["status"], strict=True))
+                      presentation.partner(options["partner_code"], options["legal_name"]) + " · " + options["status"],
+                      strict=True))
     assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
     row = shown[shown["assignment_id"] == assignment_id].iloc[0]
     # Sent to the partner, so named as the partner reads it: code and title in its language.

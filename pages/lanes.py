@@ -1,5 +1,6 @@
 """Step 1 · Cargo flow: lanes of partners and places on a map, flow diagrams, flags, lane import, places."""
 
+import dataclasses
 import hashlib
 from datetime import date
 
@@ -40,7 +41,8 @@ def _version(url: str) -> tuple:
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, flagged_only: bool) -> dict:
+def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, flagged_only: bool,
+         presenting: bool = False) -> dict:
     """Map spec, flags and counts, built once per data change and filter: the spec is what costs."""
     with state.session() as s:
         data = maps.map_data(session=s, today=today)
@@ -57,6 +59,8 @@ def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, 
     if len(keep) != len(lanes):
         with state.session() as s:
             data = maps.map_data(session=s, today=today, lane_ids=sorted(keep))
+    if presenting:  # the places' tooltips name partners by code
+        data = dataclasses.replace(data, points=data.points.assign(partners=presentation.PLACEHOLDER))
     return {"spec": maps.lane_map_spec(data), "lanes": len(keep), "nodes": len(data.nodes),
             "flags": len(data.flags), "countries": sorted(origin.unique())}
 
@@ -119,7 +123,7 @@ def _map_tab(url: str, version: tuple, today: date) -> None:
     origins = cols[1].multiselect("Origin country", sorted(countries), key="lanes_map_countries",
                                   format_func=lambda c: f"{countries.get(c, c)} ({c})", placeholder="All origins")
     flagged = cols[2].toggle("Flagged lanes only", key="lanes_map_flagged")
-    shown = _map(url, version, today, tuple(modes), tuple(origins), flagged)
+    shown = _map(url, version, today, tuple(modes), tuple(origins), flagged, presentation.active())
     if not shown["lanes"]:
         st.info("No active lane matches. Add lanes on the Lanes tab or import them.")
         return

@@ -11,7 +11,7 @@ from services import texts
 from services.collection import evidence, questionnaire, rules
 from services.core.permissions import Actor
 from services.exports import workbook
-from ui import auth, cached, labels, state
+from ui import auth, cached, labels, presentation, state
 from ui.text import plain
 
 S = AssignmentStatus
@@ -83,7 +83,7 @@ def _pick(today: date) -> int | None:
                    else "This cycle has no partner to review.")
         return None
     choices = {
-        int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}"
+        int(r.assignment_id): f"{presentation.partner(r.partner_code, r.legal_name)} · {r.status}"
         + (f" {r.submitted_at:%Y-%m-%d}" if r.status == S.submitted and pd.notna(r.submitted_at) else "")
         for r in queue.itertuples()
     }
@@ -93,7 +93,7 @@ def _pick(today: date) -> int | None:
 
 
 def _header(info: dict, questions: pd.DataFrame) -> None:
-    st.subheader(f"{plain(info['partner_code'])} · {plain(info['legal_name'])}")
+    st.subheader(presentation.partner(plain(info['partner_code']), plain(info['legal_name'])))
     st.caption(f"{info['entity_type']} · {plain(info['cycle_name'])} (due {info['due_date']}) · questionnaire in "
                f"{LANGUAGES.get(info['language'], info['language'])}")
     answered = int((questions["value"] != "").sum())

@@ -294,7 +294,8 @@ def _why(loaded, found, partners: pd.DataFrame, lanes: pd.DataFrame) -> None:
     st.markdown("**Why is it in its band?**")
     cols = st.columns(2)
     options = partners.head(EXPLAIN_CHOICES)
-    labels = {int(r.partner_id): f"{r.partner_code} · {r.legal_name} ({r.risk})" for r in options.itertuples()}
+    labels = {int(r.partner_id): f"{presentation.partner(r.partner_code, r.legal_name)} ({r.risk})"
+              for r in options.itertuples()}
     partner_id = cols[0].selectbox("Partner", list(labels), format_func=labels.get, index=None, key="risk_why_partner",
                                    placeholder="Choose a partner (the list follows the filters above)")
     lane_labels = {int(r.lane_id): f"{r.code} · {r.name} ({r.risk})" for r in lanes.itertuples()}
@@ -439,7 +440,8 @@ def _site_visits_tab(url: str, actor: Actor, today: date) -> None:
         text = search.strip().casefold()
         partners = partners[partners["partner_code"].str.casefold().str.contains(text, regex=False)
                             | partners["legal_name"].str.casefold().str.contains(text, regex=False)]
-    labels = {int(r.partner_id): f"{r.partner_code} · {r.legal_name}" for r in partners.head(200).itertuples()}
+    labels = {int(r.partner_id): presentation.partner(r.partner_code, r.legal_name)
+              for r in partners.head(200).itertuples()}
     chosen = st.selectbox("Partner", list(labels), format_func=labels.get, index=None, key="risk_visit_partner",
                           placeholder="Choose a partner")
     if chosen is not None:

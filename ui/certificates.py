@@ -117,8 +117,9 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
                                 "valid_from": st.column_config.DateColumn("Valid from"),
                                 "last_verified": st.column_config.DateColumn("Last verified"),
                                 "recheck_by": st.column_config.DateColumn("Re-check by")})
-    labels = {int(r.id): f"{rule.certificate_name(r.program, r.certificate_type)} {r.certificate_number} "
-                         f"({r.issuing_country}, {r.status})" for r in frame.itertuples()}
+    labels = {int(r.id): f"{rule.certificate_name(r.program, r.certificate_type)} "
+                         f"{presentation.hidden(r.certificate_number)} ({r.issuing_country}, {r.status})"
+              for r in frame.itertuples()}
     chosen = st.selectbox("Certificate", list(labels), format_func=labels.get, key=f"cert_pick_{partner_id}")
     if chosen is None:
         return

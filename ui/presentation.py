@@ -31,8 +31,12 @@ EMAIL_COLUMNS = frozenset({"contact_email", "email", "primary_contact_email", "r
 IDENTIFIER_COLUMNS = frozenset({
     "partner_code", "parent_code", "duplicate_of", *IDENTIFIER_FORMATS, "certificate_number",
     "ctpat_account_number", "ior_number", "username", "user", "verified_by", "uploaded_by", "answered_by",
-    "checked_by", "changed_by", "visited_by", "owner_username", "link", "url", "token",
+    "checked_by", "changed_by", "visited_by", "saved_by", "approved_by", "created_by", "updated_by", "decided_by",
+    "closed_by", "reviewed_by", "owner", "link", "url", "token",
+    "weakest",  # a lane's weakest party, by partner code
 })
+# In an audit frame (it has an "entity" column) "id" is the record's id: a partner code, a username, or a number.
+AUDIT_ENTITY, AUDIT_ID = "entity", "id"
 SENSITIVE = EMAIL_COLUMNS | IDENTIFIER_COLUMNS
 
 
@@ -63,8 +67,9 @@ def hidden(value: object, placeholder: str = PLACEHOLDER) -> object:
 
 
 def partner(code: str, name: str, sep: str = " · ") -> str:
-    """A partner's label "code · name" (plain strings, escaped by the caller); the name alone while presenting."""
-    return name if active() else f"{code}{sep}{name}"
+    """A partner's label "code · name" (strings escaped by the caller, or pandas Series of them); the name alone while
+    presenting."""
+    return name if active() else code + sep + name
 
 
 def scrub(text: str, *identifiers: object) -> str:
@@ -77,15 +82,52 @@ def scrub(text: str, *identifiers: object) -> str:
     return EMAIL.sub(PLACEHOLDER, text)
 
 
+def _identifier(value: object) -> bool:
+    """Worth hiding inside a text: a short plain number (a record number, a count) is not an identifier."""
+    text = str(value).strip() if _present(value) else ""
+    return len(text) >= 3 and not (text.isdigit() and len(text) < 6)
+
+
+# "Field: value" in the audit trail's words (services.audittrail.changes_words) for a SENSITIVE field.
+_FIELD_LABELS = frozenset(key.replace("_", " ").capitalize() for key in SENSITIVE)
+
+
+def _scrub_fields(text: str) -> str:
+    parts = text.split("; ")
+    for i, part in enumerate(parts):
+        label, sep, rest = part.partition(": ")
+        if sep and label in _FIELD_LABELS:
+            parts[i] = f"{label}: " + " → ".join(PLACEHOLDER if v.strip() not in ("", "–") else v
+                                                 for v in rest.split(" → "))
+    return "; ".join(parts)
+
+
+def _scrub_row(text: object, values: tuple) -> object:
+    if not isinstance(text, str):
+        return text
+    text = _scrub_fields(text)
+    for value in values:
+        if _identifier(value):
+            text = re.sub(rf"(?<!\w){re.escape(str(value).strip())}(?!\w)", PLACEHOLDER, text)
+    return EMAIL.sub(PLACEHOLDER, text)
+
+
 def masked(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as shown: while presenting, its SENSITIVE columns read "hidden" and e-mail addresses in other text
-    cells are hidden (the frame itself is not changed)."""
+    """The frame as shown: while presenting, its SENSITIVE columns (and an audit record's id) read "hidden", and in
+    its other text cells e-mail addresses and the row's own identifiers are hidden (e.g. a partner code in an audit
+    summary). The frame itself is not changed."""
     if not active() or frame.empty:
         return frame
+    hide = [c for c in frame.columns if c in SENSITIVE]
+    if AUDIT_ENTITY in frame.columns and AUDIT_ID in frame.columns:
+        hide.append(AUDIT_ID)
     out = frame.copy()
+    own = list(zip(*(frame[c] for c in hide), strict=True)) if hide else [()] * len(frame)
     for column in out.columns:
-        if column in SENSITIVE:
-            out[column] = out[column].map(lambda v: PLACEHOLDER if _present(v) else v).astype(object)
+        if column in hide:
+            hidden_here = _identifier if column == AUDIT_ID else _present
+            out[column] = pd.Series([PLACEHOLDER if hidden_here(v) else v for v in out[column]], index=out.index,
+                                    dtype=object)
         elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(lambda v: EMAIL.sub(PLACEHOLDER, v) if isinstance(v, str) else v)
+            out[column] = [_scrub_row(text, values) for text, values in zip(out[column], own, strict=True)]
     return out
