@@ -119,22 +119,3 @@ def test_the_same_page_shows_them_without_presentation_mode(page_app, demo, sess
     assert "dana.whitfield@acme-imports.example" in _leaks(at, demo["known"])
     assert session.exec(select(User).where(User.username == ADMIN.username)).one()
 
-
-def _where(at, known):  # debug
-    out = []
-    for node in at._tree:
-        proto = getattr(node, "proto", None)
-        if proto is None or getattr(node, "children", None):
-            continue
-        text = re.sub(r"\\(.)", r"\1", "\n".join(_strings(proto)))
-        hits = {m.group(0) for m in EMAIL.finditer(text)} | {v for v in known if v in text}
-        if hits:
-            out.append(f"{node.type} {getattr(node, 'label', '') or getattr(node, 'key', '')}: {sorted(hits)[:3]} {len(hits)}")
-    return out
-
-
-@pytest.mark.parametrize("page", [p.url_path for p in menu.PAGES])
-def test_debug(page_app, demo, page):
-    at = _presenting(page_app, page)
-    print("\n".join([page, *_where(at, demo["known"]), str(at.exception)]))
-    assert 0

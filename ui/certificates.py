@@ -79,8 +79,10 @@ def _write(action, message: str) -> None:
         st.rerun()
 
 
-def coverage_line(cover: dict | None) -> None:
-    """Whether the partner is covered today, in one sentence."""
+def coverage_line(cover: dict | None, numbers: tuple = ()) -> None:
+    """Whether the partner is covered today, in one sentence (its certificate `numbers` hidden while presenting)."""
+    if cover is not None:
+        cover = {**cover, "reason": presentation.scrub(cover["reason"], *numbers)}
     if cover is None:
         st.info("No certificate recorded. Without a CTPAT or mutually recognized certificate that is verified and "
                 "current, this partner answers the questionnaire (MSC 3.4).", icon=":material/info:")
@@ -103,8 +105,8 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
     if message := st.session_state.pop(FLASH, None):
         st.success(message, icon=":material/check_circle:")
     data = _partner_certificates(url, partner_id, today)
-    coverage_line(data["coverage"])
     frame: pd.DataFrame = data["certificates"]
+    coverage_line(data["coverage"], tuple(frame["certificate_number"]) if len(frame) else ())
     if actor.can_write:
         _add_form(url, actor, partner_id)
     if frame.empty:
@@ -129,7 +131,7 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
 
 def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: pd.Series, today: date) -> None:
     detail = _certificate_detail(url, certificate_id, today)
-    st.markdown(detail["explanation"])
+    st.markdown(presentation.scrub(detail["explanation"], row["certificate_number"]))
     if not row["covers_all_sites"]:
         st.markdown("**Sites it names:** " + (plain(row["sites"]) or "none linked"))
     if row["covered_sites"]:

@@ -32,7 +32,8 @@ IDENTIFIER_COLUMNS = frozenset({
     "partner_code", "parent_code", "duplicate_of", *IDENTIFIER_FORMATS, "certificate_number",
     "ctpat_account_number", "ior_number", "username", "user", "verified_by", "uploaded_by", "answered_by",
     "checked_by", "changed_by", "visited_by", "saved_by", "approved_by", "created_by", "updated_by", "decided_by",
-    "closed_by", "reviewed_by", "owner", "link", "url", "token",
+    "closed_by", "reviewed_by", "recorded_by", "owner", "link", "url", "token",
+    "reference",  # a certificate check's registry reference, a list entry's number
     "weakest",  # a lane's weakest party, by partner code
 })
 # In an audit frame (it has an "entity" column) "id" is the record's id: a partner code, a username, or a number.

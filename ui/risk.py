@@ -133,16 +133,17 @@ def sentences(items: list[str]) -> None:
         st.markdown("\n".join(f"- {plain(item)}" for item in items))
 
 
-def partner_explanation(found: dict) -> None:
-    """A partner's explanation (services.risk.explain.explain_partner) on the page."""
-    st.markdown(f"**{plain(found['headline'])}**")
+def partner_explanation(found: dict, code: str = "") -> None:
+    """A partner's explanation (services.risk.explain.explain_partner) on the page; the partner's `code` is hidden
+    from it in presentation mode."""
+    st.markdown(f"**{plain(presentation.scrub(found['headline'], code))}**")
     st.markdown("**Threat**")
-    sentences(found["threat"])
+    sentences([presentation.scrub(s, code) for s in found["threat"]])
     st.markdown("**Vulnerability**")
-    sentences(found["vulnerability"])
+    sentences([presentation.scrub(s, code) for s in found["vulnerability"]])
     if found["adjustments"]:
         st.markdown("**Credit, incidents, impact and flags**")
-        sentences(found["adjustments"])
+        sentences([presentation.scrub(s, code) for s in found["adjustments"]])
     categories = found["categories"]
     if not categories.empty:
         chart = alt.Chart(categories).mark_bar(color=COLORS[Band.medium.value]).encode(
@@ -304,7 +305,7 @@ def risk_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> N
         cols[3].metric("Rank", f"{int(r['rank'])} of {len(found.partners):,}")
         used = f"configuration version {number}" if number else "the default configuration"
         st.caption(f"Scored today with {used} (Risk scoring page, docs/RISK-METHOD.md).")
-        partner_explanation(explain.explain_partner(inputs(today), found, partner_id))
+        partner_explanation(explain.explain_partner(inputs(today), found, partner_id), data["partner"]["partner_code"])
         due = assessment.reassessment_due(assessment.Assessment(inputs(today), found, number), horizon_days=10**5)
         mine = due[due["partner_id"] == partner_id]
         if len(mine):
