@@ -13,7 +13,7 @@ from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.reference import mra
 from services.reference.loader import MRA_CAVEAT, MRA_TYPES_CAVEAT
-from ui import auth, charts, presentation, state
+from ui import auth, charts, filters, presentation, state
 from ui.certificates import certificates_section, import_panel
 
 FLASH = "mr_flash"
@@ -320,6 +320,7 @@ def render() -> None:
     url, today = state.database_url(), date.today()
     names = [name for name in TABS if (name != "Import certificates" or actor.can_write)
              and (name != "Settings" or actor.role == Role.admin)]
+    filters.initial("mr_tab", "tab", names)  # the dashboard's certificates due: the watch list
     tabs = dict(zip(names, st.tabs(names, key="mr_tab", on_change="rerun"), strict=True))
     for name, draw in (("Arrangements", lambda: _arrangements_tab(url, actor, today)),
                        ("Coverage", lambda: _coverage_tab(url, today)),

@@ -11,7 +11,7 @@ from services import texts
 from services.collection import evidence, questionnaire, rules
 from services.core.permissions import Actor
 from services.exports import workbook
-from ui import auth, cached, labels, presentation, state
+from ui import auth, cached, filters, labels, presentation, state
 from ui.text import plain
 
 S = AssignmentStatus
@@ -75,6 +75,7 @@ def _pick(today: date) -> int | None:
         return None
     names = dict(zip(all_cycles["id"].astype(int), all_cycles["name"], strict=True))
     left, right = st.columns([1, 2])
+    filters.initial("review_cycle", "cycle", names)
     cycle_id = left.selectbox("Cycle", list(names), format_func=names.get, key="review_cycle")
     everyone = left.toggle("Show every partner of the cycle", key="review_everyone")
     queue = review_queue(cached.cycle_funnel(cycle_id, today), everyone=everyone)

@@ -18,7 +18,7 @@ from services.risk import assessment, explain
 from services.risk import config as risk_config
 from services.risk.config import CATEGORY_NUMBERS, LEVELS, THREAT_CATEGORIES, RiskConfig
 from services.risk.scoring import CODE, distribution, in_cell, matrix_cells, ranked
-from ui import auth, presentation, risk, state
+from ui import auth, filters, presentation, risk, state
 from ui.text import plain
 
 FLASH = "scoring_flash"
@@ -273,6 +273,7 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
     st.dataframe(presentation.masked(lanes), hide_index=True, width="stretch", height=min(38 + 35 * len(lanes), 320),
                  column_order=LANE_COLUMNS, column_config=risk.RANK_LABELS)
     cols = st.columns([2, 3])
+    filters.initial("risk_rank_bands", "band", [Band.high.value, Band.medium.value, Band.low.value], many=True)
     bands = cols[0].multiselect("Partners in risk band", [Band.high.value, Band.medium.value, Band.low.value],
                                 key="risk_rank_bands", placeholder="All bands")
     search = cols[1].text_input("Find a partner", key="risk_rank_search", placeholder="Code, name or country")
