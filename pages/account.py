@@ -3,7 +3,7 @@
 import streamlit as st
 
 from services.core import users
-from ui import auth, state
+from ui import auth, presentation, state
 from ui.text import plain
 
 
@@ -16,6 +16,9 @@ def render() -> None:
         st.success(message, icon=":material/check_circle:")
     if st.session_state.get("must_change_password"):
         st.warning("Set a new password before you continue.")
+    if presentation.active():
+        st.info("Presentation mode is on: turn it off to change your password.", icon=":material/slideshow:")
+        return
     st.caption(f"Signed in as **{plain(actor.username)}** with the role **{actor.role}**.")
     with st.form("change_password", clear_on_submit=True):
         current = st.text_input("Current password", type="password")

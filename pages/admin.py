@@ -14,7 +14,7 @@ from services.core.permissions import Actor
 from services.exports.safe import csv_bytes
 from services.reference import mra
 from services.reference.loader import MRA_CAVEAT
-from ui import auth, labels, state
+from ui import auth, labels, presentation, state
 from ui.labels import changes_text
 from ui.text import plain
 
@@ -25,6 +25,7 @@ FIRST_CTPAT_DATE = date(2001, 11, 1)  # CTPAT started in November 2001: no earli
 
 
 FLASH = "admin_flash"
+PRESENTING = "Presentation mode is on: turn it off to make changes here."
 
 
 def _write(action, success: str) -> None:
@@ -124,6 +125,9 @@ def _users_tab(url: str, actor: Actor) -> None:
                  overrides={"locked": st.column_config.CheckboxColumn(
                      "Locked", help="Too many failed logins; unlocks by itself after 15 minutes or with a password "
                                     "reset.")})
+    if not actor.can_write:  # presentation mode: the admin reads, edits with the mode off
+        st.info(PRESENTING, icon=":material/slideshow:")
+        return
     left, right = st.columns(2)
     with left:
         _create_user_form(actor)
@@ -139,6 +143,9 @@ def _profile(url: str) -> tuple[dict | None, dict | None]:
 
 
 def _company_tab(url: str, actor: Actor) -> None:
+    if not actor.can_write:  # presentation mode: the admin reads, edits with the mode off
+        st.info(PRESENTING, icon=":material/slideshow:")
+        return
     profile, dates = _profile(url)
     p = profile or {}
     latest = date.today() + timedelta(days=5 * 366)
@@ -193,6 +200,9 @@ def _mra_tab(url: str, actor: Actor) -> None:
     programs = _programs(url)
     labels.table(programs, ["partner_country", "acronym", "program_name", "signed", "confirmed", "country_codes",
                             "customs_administration", "source"])
+    if not actor.can_write:  # presentation mode: the admin reads, edits with the mode off
+        st.info(PRESENTING, icon=":material/slideshow:")
+        return
     names = {int(r.id): f"{r.acronym} · {r.partner_country} ({r.signed})" for r in programs.itertuples()}
     pick = st.selectbox("Add or correct a program", [None, *names], key="admin_mra_pick",
                         format_func=lambda i: "New program" if i is None else names[i])
@@ -253,7 +263,8 @@ def _audit_tab(url: str) -> None:
     recent = _events(url, {}, 5000)  # the choices offered in the filters; any other value can be typed
     usernames = sorted(set(_users(url)["username"]) | set(recent["user"]) | {"system"})
     c1, c2, c3 = st.columns(3)
-    c1.selectbox("User", usernames, index=None, placeholder="Anyone", key="admin_audit_user")
+    c1.selectbox("User", usernames, index=None, placeholder="Anyone", key="admin_audit_user",
+                 format_func=presentation.hidden)
     c2.selectbox("Record type", sorted(set(recent["entity"])), index=None, placeholder="Anything",
                  key="admin_audit_entity", accept_new_options=True)
     c3.selectbox("Action", sorted(set(recent["action"])), index=None, placeholder="Any action",

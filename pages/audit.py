@@ -8,7 +8,7 @@ import streamlit as st
 from models.common import Role
 from services import audittrail
 from services.core.permissions import Actor
-from ui import auth, labels, state
+from ui import auth, labels, presentation, state
 
 SHOWN = 500
 
@@ -35,9 +35,12 @@ def render() -> None:
                "everyone, admins included: the database refuses to change or delete an event.")
     url = state.database_url()
     version = state.data_version()
+    if presentation.active():  # ui.auth made the actor a viewer for writes; reading the trail needs the real role
+        actor = auth.current_user()
     options = _choices(url, version, actor.username, actor.role)
     c1, c2, c3 = st.columns(3)
-    person = c1.selectbox("Person", options["people"], index=None, placeholder="Anyone", key="audit_person")
+    person = c1.selectbox("Person", options["people"], index=None, placeholder="Anyone", key="audit_person",
+                          format_func=presentation.hidden)
     kind = c2.selectbox("Object", options["records"], index=None, placeholder="Anything", key="audit_object")
     record_id = c3.text_input("Object id", key="audit_object_id", placeholder="e.g. a partner code or 1.3")
     c4, c5, c6 = st.columns(3)

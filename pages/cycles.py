@@ -19,7 +19,7 @@ from services.exports import workbook
 from services.exports.safe import csv_bytes
 from services.reference import criteria
 from services.reports import overview
-from ui import auth, cached, charts, labels, state
+from ui import auth, cached, charts, filters, labels, presentation, state
 from ui.text import plain
 
 S = AssignmentStatus
@@ -208,7 +208,9 @@ def drill_down(frame: pd.DataFrame, *, states=(), countries=(), entity_types=(),
 def _filters(frame: pd.DataFrame) -> pd.DataFrame:
     a, b, c, d = st.columns(4)
     present = set(frame["status"])
-    chosen_states = a.multiselect("State", [s for s in cycles.FUNNEL_STATES if s in present], key="cycles_states")
+    states = [s for s in cycles.FUNNEL_STATES if s in present]
+    filters.initial("cycles_states", "state", states, many=True)  # the dashboard's "not yet assessed"
+    chosen_states = a.multiselect("State", states, key="cycles_states")
     chosen_countries = b.multiselect("Country", sorted(frame["country"].dropna().unique()), key="cycles_countries")
     chosen_types = c.multiselect("Entity type", sorted(frame["entity_type"].unique()), key="cycles_types")
     text = d.text_input("Code or name contains", key="cycles_text")
@@ -342,7 +344,8 @@ def _choose(shown: pd.DataFrame, partner_titles: dict[str, str]) -> pd.Series | 
                    "search to reach the others.")
     options = shown.head(MAX_PICK)
     labels = dict(zip(options["assignment_id"].astype(int),
-                      options["partner_code"] + " · " + options["legal_name"] + " · " + options["status"], strict=True))
+                      presentation.partner(options["partner_code"], options["legal_name"]) + " · " + options["status"],
+                      strict=True))
     assignment_id = st.selectbox("Partner", list(labels), format_func=labels.get, key="cycles_assignment")
     row = shown[shown["assignment_id"] == assignment_id].iloc[0]
     # Sent to the partner, so named as the partner reads it: code and title in its language.
@@ -478,6 +481,7 @@ def render() -> None:
     if st.session_state.get("cycles_choice") not in ids:
         st.session_state["cycles_choice"] = ids[0]
     names = dict(zip(ids, all_cycles["name"], strict=True))
+    filters.initial("cycles_choice", "cycle", ids)
     cycle_id = st.selectbox("Cycle", ids, format_func=names.get, key="cycles_choice")
     cycle = all_cycles[all_cycles["id"] == cycle_id].iloc[0]
     st.caption(f"Due {cycle['due_date']} · {cycle['status']} · opened by {plain(cycle['created_by'])}")

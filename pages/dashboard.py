@@ -7,12 +7,16 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from models.collection import AssignmentStatus
+from services.collection.cycles import FUNNEL_STATES
 from services.reports import dashboard, overview
 from ui import auth, charts, labels, links, presentation, state
 from ui.labels import show
 from ui.text import plain
 
 UNKNOWN = "Unknown"
+# The states of a partner in scope whose questionnaire is not accepted yet: "Assessed this cycle" links to them.
+NOT_ASSESSED = ",".join(str(s) for s in FUNNEL_STATES if s not in (AssignmentStatus.accepted, AssignmentStatus.exempt))
 
 
 @st.cache_data(show_spinner=False, max_entries=3)
@@ -69,20 +73,22 @@ def _headline(data: dict) -> None:
     else:
         name = plain(cycle["name"])
         _figure(cols[0], "Assessed this cycle", _percent(cycle["assessed_share"]),
-                ("cycles", "Cycles", {"cycle": str(cycle["id"])}),
+                ("cycles", "Not yet assessed", {"cycle": str(cycle["id"]), "state": NOT_ASSESSED}),
                 delta=f"{cycle['assessed']:,} of {cycle['in_scope']:,}",
                 help=f"Cycle {name}: partners whose questionnaire was accepted, of the {cycle['in_scope']:,} not "
                      f"exempt ({cycle['exempted']:,} exempt by a certificate).")
-        _figure(cols[1], "Response rate", _percent(cycle["response_rate"]), ("review", "Review", None),
+        _figure(cols[1], "Response rate", _percent(cycle["response_rate"]),
+                ("review", "Review", {"cycle": str(cycle["id"])}),
                 delta=f"{cycle['responded']:,} of {cycle['in_scope']:,}",
                 help=f"Cycle {name}: submitted, accepted, or returned after submitting, of the partners in scope; "
                      f"{cycle['late']:,} overdue.")
     head = data["headline"]
-    _figure(cols[2], "MRA coverage", _percent(data["coverage"]), ("mutual_recognition", "Mutual recognition", None),
+    _figure(cols[2], "MRA coverage", _percent(data["coverage"]),
+            ("mutual_recognition", "Certificates due", {"tab": "Watch list"}),
             delta=f"{head['certified']:,} of {head['active']:,}",
             help="Active partners a verified CTPAT or mutually recognized certificate covers.")
     _figure(cols[3], "Overdue actions", f"{data['actions_overdue']:,}",
-            ("actions", "Action plan", {"status": "past due"}), delta=f"{data['actions_open']:,} open",
+            ("actions", "Overdue items", {"overdue": "true"}), delta=f"{data['actions_open']:,} open",
             delta_color="inverse" if data["actions_overdue"] else "off")
     _figure(cols[4], "Days to annual review", _days(data["days_to_annual_review"]),
             ("self_assessment", "Security Profile", None),
@@ -115,6 +121,9 @@ def _risk(data: dict) -> None:
                 c.metric(row["band"], f"{row['now']:,}",
                          delta=None if move is None else f"{move:+,}",
                          delta_color={"High": "inverse", "Low": "normal"}.get(row["band"], "off"))
+                if kind == "partners":
+                    with c:
+                        links.page_link("scoring", f"{row['band']} partners", query_params={"band": row["band"]})
             st.vega_lite_chart(spec=data["band_specs"][kind], width="stretch")
     links.page_link("scoring", "Risk scoring: scores and snapshots")
 
@@ -170,11 +179,12 @@ def _partners(data: dict) -> None:
     head = data["headline"]
     st.subheader("Partners")
     cols = st.columns(4)
-    cols[0].metric("Active partners", f"{head['active']:,}")
-    cols[1].metric("Countries", head["countries"])
-    cols[2].metric("High or critical", f"{head['high_or_critical']:,}")
-    cols[3].metric("Inactive", f"{head['inactive']:,}")
-    links.page_link("partners", "Partners")
+    _figure(cols[0], "Active partners", f"{head['active']:,}", ("partners", "Active partners", {"status": "active"}))
+    _figure(cols[1], "Countries", f"{head['countries']:,}", ("partners", "Partners", None))
+    _figure(cols[2], "High or critical", f"{head['high_or_critical']:,}",
+            ("partners", "High or critical", {"status": "active", "criticality": "high,critical"}),
+            help="Active partners of high or critical criticality.")
+    _figure(cols[3], "Inactive", f"{head['inactive']:,}", ("partners", "Inactive partners", {"status": "inactive"}))
     by_country: pd.DataFrame = data["by_country"]
     if by_country.empty:
         st.info("No partners yet. Add them on the Partners page or import a file.")

@@ -17,7 +17,7 @@ from services.followups import engine as followup_engine
 from services.followups import outbox, pauses, quiet, templates
 from services.followups import settings as followup_settings
 from services.followups.rules import RULES
-from ui import auth, state
+from ui import auth, presentation, state
 from ui import text as ui_text
 
 FLASH = "followups_flash"
@@ -65,7 +65,7 @@ def _due_tab(data: dict, today: date) -> None:
         return
     today_rows = forecast[forecast["day"] == today]
     st.metric("Due today", len(today_rows[today_rows["hold"] == ""]))
-    st.dataframe(forecast[PREVIEW_COLUMNS], hide_index=True, width="stretch",
+    st.dataframe(presentation.masked(forecast[PREVIEW_COLUMNS]), hide_index=True, width="stretch",
                  column_config={"day": st.column_config.DateColumn("day"), "object_id": "object",
                                 "recipient_name": "name"})
 
@@ -79,7 +79,8 @@ def _outbox_tab(actor: Actor, data: dict) -> None:
         return
     status = st.multiselect("Status", [str(m) for m in MessageStatus], key="followups_status")
     shown = frame[frame["status"].isin(status)] if status else frame
-    st.dataframe(shown.drop(columns=["partner_id", "assignment_id"]), hide_index=True, width="stretch",
+    st.dataframe(presentation.masked(shown.drop(columns=["partner_id", "assignment_id"])),
+                 hide_index=True, width="stretch",
                  column_config={"due_on": st.column_config.DateColumn("due"),
                                 "queued_at": st.column_config.DatetimeColumn("queued on", format="YYYY-MM-DD HH:mm"),
                                 "sent_at": st.column_config.DatetimeColumn("sent on", format="YYYY-MM-DD HH:mm"),
@@ -114,7 +115,7 @@ def _pauses_tab(actor: Actor, data: dict, today: date) -> None:
     if current.empty:
         st.info("No partner is paused.")
     else:
-        st.dataframe(current.drop(columns=["partner_id"]), hide_index=True, width="stretch")
+        st.dataframe(presentation.masked(current.drop(columns=["partner_id"])), hide_index=True, width="stretch")
     if not actor.can_write:
         return
     partners = data["partners"]
@@ -196,7 +197,8 @@ def _quiet_tab(actor: Actor, data: dict, today: date) -> None:
         if candidates.empty:
             st.caption("No open questionnaire of that country is due in or just after the period.")
         else:
-            st.dataframe(candidates.drop(columns=["assignment_id", "partner_id"]), hide_index=True, width="stretch")
+            st.dataframe(presentation.masked(candidates.drop(columns=["assignment_id", "partner_id"])),
+                         hide_index=True, width="stretch")
             if st.button(f"Move {len(candidates)} due date(s) to {candidates['new_due_date'].iloc[0]}",
                          icon=":material/event_upcoming:", key="followups_extend"):
                 if state.write(lambda s: quiet.extend_due_dates(

@@ -13,7 +13,7 @@ from services.lanes.registry import list_lanes
 from services.partners import registry as partners
 from services.partners import sites
 from ui import actions as actions_ui
-from ui import auth, labels, state
+from ui import auth, labels, presentation, state
 from ui.text import plain
 
 FLASH = "incidents_flash"
@@ -99,7 +99,8 @@ def _detail(actor, row: pd.Series) -> None:
     with st.container(border=True):
         st.markdown(f"**Incident {incident_id} · {row['kind']} on {row['occurred_on']}** "
                     f":{STATUS_COLORS[IncidentStatus(row['status'])]}-badge[{row['status']}]")
-        where = [f"**Partner:** {plain(row['partner_code'])} · {plain(row['partner_name'])}" if row["partner_code"]
+        where = [f"**Partner:** {presentation.partner(plain(row['partner_code']), plain(row['partner_name']))}"
+                 if row["partner_code"]
                  else "", f"**Site:** {plain(row['site_name'])}" if row["site_name"] else "",
                  f"**Lane:** {plain(row['lane_code'])}" if row["lane_code"] else ""]
         st.markdown("  \n".join(w for w in where if w))

@@ -1,5 +1,6 @@
 """Step 1 · Cargo flow: lanes of partners and places on a map, flow diagrams, flags, lane import, places."""
 
+import dataclasses
 import hashlib
 from datetime import date
 
@@ -15,7 +16,7 @@ from services.lanes import imports as lane_import
 from services.lanes import maps, registry
 from services.places import registry as places
 from services.places.regions import regions
-from ui import auth, state
+from ui import auth, presentation, state
 from ui.markdown import plain
 
 FLASH = "lanes_flash"
@@ -40,7 +41,8 @@ def _version(url: str) -> tuple:
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, flagged_only: bool) -> dict:
+def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, flagged_only: bool,
+         presenting: bool = False) -> dict:
     """Map spec, flags and counts, built once per data change and filter: the spec is what costs."""
     with state.session() as s:
         data = maps.map_data(session=s, today=today)
@@ -57,6 +59,8 @@ def _map(url: str, version: tuple, today: date, modes: tuple, countries: tuple, 
     if len(keep) != len(lanes):
         with state.session() as s:
             data = maps.map_data(session=s, today=today, lane_ids=sorted(keep))
+    if presenting:  # the places' tooltips name partners by code
+        data = dataclasses.replace(data, points=data.points.assign(partners=presentation.PLACEHOLDER))
     return {"spec": maps.lane_map_spec(data), "lanes": len(keep), "nodes": len(data.nodes),
             "flags": len(data.flags), "countries": sorted(origin.unique())}
 
@@ -119,7 +123,7 @@ def _map_tab(url: str, version: tuple, today: date) -> None:
     origins = cols[1].multiselect("Origin country", sorted(countries), key="lanes_map_countries",
                                   format_func=lambda c: f"{countries.get(c, c)} ({c})", placeholder="All origins")
     flagged = cols[2].toggle("Flagged lanes only", key="lanes_map_flagged")
-    shown = _map(url, version, today, tuple(modes), tuple(origins), flagged)
+    shown = _map(url, version, today, tuple(modes), tuple(origins), flagged, presentation.active())
     if not shown["lanes"]:
         st.info("No active lane matches. Add lanes on the Lanes tab or import them.")
         return
@@ -245,7 +249,8 @@ def _partner_finder(url: str) -> None:
     if text.strip():
         with state.session() as s:
             found = registry.find_partners(session=s, text=text)
-        st.dataframe(found, hide_index=True, width="stretch", height=min(38 + 35 * len(found), 280))
+        st.dataframe(presentation.masked(found),
+                     hide_index=True, width="stretch", height=min(38 + 35 * len(found), 280))
 
 
 def _lane_detail(url: str, version: tuple, actor: Actor, lane_id: int, today: date) -> None:
@@ -268,7 +273,8 @@ def _lane_detail(url: str, version: tuple, actor: Actor, lane_id: int, today: da
         st.success("No flags on this lane.", icon=":material/verified:")
     else:
         st.markdown(f"**Flags** ({len(found)})")
-        st.dataframe(found[["seq", "role", "location", "partner_code", "flag", "detail"]], hide_index=True,
+        st.dataframe(presentation.masked(found[["seq", "role", "location", "partner_code", "flag", "detail"]]),
+                     hide_index=True,
                      width="stretch")
     if not actor.can_write:
         return
@@ -300,7 +306,7 @@ def _flags_tab(url: str, version: tuple, today: date) -> None:
                                "what to do": [FLAG_HELP.get(f, "") for f in counts.index]}),
                  hide_index=True, width="stretch")
     table = shown[["lane_code", "lane_name", "seq", "role", "location", "partner_code", "flag", "detail"]]
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560))
+    st.dataframe(presentation.masked(table), hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560))
     st.download_button("Download the flags (CSV)", data=lambda: _csv(table), file_name="lane flags.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key="lanes_flags_csv")
 
@@ -369,7 +375,7 @@ def _places_tab(url: str, version: tuple, actor: Actor) -> None:
     kinds = st.multiselect("Kinds", [k.value for k in PlaceKind], key="lanes_place_kinds",
                            format_func=lambda k: PLACE_KIND_LABELS.get(k, k), placeholder="All kinds")
     shown = frame[frame["kind"].isin(kinds)] if kinds else frame
-    st.dataframe(shown.drop(columns=["id"]), hide_index=True, width="stretch", height=420,
+    st.dataframe(presentation.masked(shown.drop(columns=["id"])), hide_index=True, width="stretch", height=420,
                  column_config={"updated_at": st.column_config.DatetimeColumn("last change", format="YYYY-MM-DD"),
                                 "is_reference": st.column_config.CheckboxColumn("reference")})
     st.caption("Partner sites are places too: they are kept with their partner and picked by partner code and site "

@@ -13,7 +13,7 @@ from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.reference import mra
 from services.reference.loader import MRA_CAVEAT, MRA_TYPES_CAVEAT
-from ui import auth, charts, state
+from ui import auth, charts, filters, presentation, state
 from ui.certificates import certificates_section, import_panel
 
 FLASH = "mr_flash"
@@ -129,7 +129,7 @@ def _arrangements_tab(url: str, actor: Actor, today: date) -> None:
         certificate_types=programs["certificate_types"].replace("", "– none recorded –"),
         types_counted=[c or ("every certificate of the program" if not t else "none")
                        for c, t in zip(programs["types_counted"], programs["certificate_types"], strict=True)])
-    st.dataframe(shown, hide_index=True, width="stretch", column_order=[
+    st.dataframe(presentation.masked(shown), hide_index=True, width="stretch", column_order=[
         "partner_country", "customs_administration", "program_name", "acronym", "codes", "certificate_types",
         "types_counted", "signed", "in_force_from", "in_force_until", "confirmed", "caveat", "types_note",
         "certificates", "counting", "source", "checked_on"], column_config={
@@ -237,7 +237,7 @@ def _coverage_tab(url: str, today: date) -> None:
         st.markdown(f"**{title}**")
         shown = frame.assign(share_covered=frame["share_covered"].map(_percent),
                              share_of_import_covered=frame["share_of_import_covered"].map(_percent))
-        st.dataframe(shown, hide_index=True, width="stretch", column_order=[
+        st.dataframe(presentation.masked(shown), hide_index=True, width="stretch", column_order=[
             by, "partners", "covered", "by_ctpat", "by_mutual_recognition", "not_covered", "share_covered",
             "share_of_import_covered", "import_unknown"], column_config={
             by: by.replace("_", " ").capitalize(), "by_ctpat": "CTPAT", "by_mutual_recognition": "Mutual recognition",
@@ -276,7 +276,8 @@ def _watch_tab(url: str, actor: Actor, today: date) -> None:
         if frame.empty:
             st.caption("None.")
             continue
-        st.dataframe(frame.assign(**{c: frame[c].dt.date for c in ("valid_to", "last_verified", "recheck_by")}),
+        st.dataframe(presentation.masked(frame.assign(**{c: frame[c].dt.date
+                                                        for c in ("valid_to", "last_verified", "recheck_by")})),
                      hide_index=True, width="stretch", column_order=columns,
                      column_config={"window": "Within (days)", **WATCH_LABELS})
 
@@ -319,6 +320,7 @@ def render() -> None:
     url, today = state.database_url(), date.today()
     names = [name for name in TABS if (name != "Import certificates" or actor.can_write)
              and (name != "Settings" or actor.role == Role.admin)]
+    filters.initial("mr_tab", "tab", names)  # the dashboard's certificates due: the watch list
     tabs = dict(zip(names, st.tabs(names, key="mr_tab", on_change="rerun"), strict=True))
     for name, draw in (("Arrangements", lambda: _arrangements_tab(url, actor, today)),
                        ("Coverage", lambda: _coverage_tab(url, today)),

@@ -6,8 +6,9 @@ from datetime import date
 import streamlit as st
 
 from services import procedure
+from services.company import profile as company_profile
 from services.procedure import export
-from ui import auth, labels, state
+from ui import auth, labels, presentation, state
 from ui.text import plain
 
 FLASH = "procedure_flash"
@@ -17,7 +18,10 @@ LIVE = "Live draft (from the current configuration)"
 @st.cache_data(show_spinner=False, max_entries=5)
 def _data(url: str, version: int, today: date) -> dict:
     with state.session() as s:
-        return {"live": procedure.generate(session=s), "status": procedure.status(session=s, today=today),
+        company = company_profile.get_profile(session=s)
+        return {"live": procedure.generate(session=s),
+                "identifiers": (company.ctpat_account_number, company.ior_number) if company else (),
+                "status": procedure.status(session=s, today=today),
                 "versions": procedure.list_versions(session=s),
                 "saved": procedure.saved_texts(session=s)}
 
@@ -53,11 +57,11 @@ def _status(status: dict, today: date) -> None:
                 st.markdown("- " + plain(line))
 
 
-def _text(sections) -> None:
+def _text(sections, identifiers: tuple) -> None:
     for heading, paragraphs in sections:
         st.subheader(plain(heading))
         for paragraph in paragraphs:
-            st.markdown(plain(paragraph))
+            st.markdown(plain(presentation.scrub(paragraph, *identifiers)))
 
 
 def _save(actor) -> None:
@@ -121,7 +125,7 @@ def render() -> None:
                        file_name=f"risk-assessment-procedure-{'draft' if version is None else f'v{version}'}.pdf",
                        mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:",
                        key="procedure_pdf")
-    _text(data["live"] if version is None else data["saved"][version])
+    _text(data["live"] if version is None else data["saved"][version], data["identifiers"])
     st.divider()
     if actor.can_write:
         _save(actor)

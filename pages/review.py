@@ -11,7 +11,7 @@ from services import texts
 from services.collection import evidence, questionnaire, rules
 from services.core.permissions import Actor
 from services.exports import workbook
-from ui import auth, cached, labels, state
+from ui import auth, cached, filters, labels, presentation, state
 from ui.text import plain
 
 S = AssignmentStatus
@@ -75,6 +75,7 @@ def _pick(today: date) -> int | None:
         return None
     names = dict(zip(all_cycles["id"].astype(int), all_cycles["name"], strict=True))
     left, right = st.columns([1, 2])
+    filters.initial("review_cycle", "cycle", names)
     cycle_id = left.selectbox("Cycle", list(names), format_func=names.get, key="review_cycle")
     everyone = left.toggle("Show every partner of the cycle", key="review_everyone")
     queue = review_queue(cached.cycle_funnel(cycle_id, today), everyone=everyone)
@@ -83,7 +84,7 @@ def _pick(today: date) -> int | None:
                    else "This cycle has no partner to review.")
         return None
     choices = {
-        int(r.assignment_id): f"{r.partner_code} · {r.legal_name} · {r.status}"
+        int(r.assignment_id): f"{presentation.partner(r.partner_code, r.legal_name)} · {r.status}"
         + (f" {r.submitted_at:%Y-%m-%d}" if r.status == S.submitted and pd.notna(r.submitted_at) else "")
         for r in queue.itertuples()
     }
@@ -93,7 +94,7 @@ def _pick(today: date) -> int | None:
 
 
 def _header(info: dict, questions: pd.DataFrame) -> None:
-    st.subheader(f"{plain(info['partner_code'])} · {plain(info['legal_name'])}")
+    st.subheader(presentation.partner(plain(info['partner_code']), plain(info['legal_name'])))
     st.caption(f"{info['entity_type']} · {plain(info['cycle_name'])} (due {info['due_date']}) · questionnaire in "
                f"{LANGUAGES.get(info['language'], info['language'])}")
     answered = int((questions["value"] != "").sum())

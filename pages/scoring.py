@@ -18,7 +18,7 @@ from services.risk import assessment, explain
 from services.risk import config as risk_config
 from services.risk.config import CATEGORY_NUMBERS, LEVELS, THREAT_CATEGORIES, RiskConfig
 from services.risk.scoring import CODE, distribution, in_cell, matrix_cells, ranked
-from ui import auth, risk, state
+from ui import auth, filters, presentation, risk, state
 from ui.text import plain
 
 FLASH = "scoring_flash"
@@ -253,10 +253,12 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
         st.markdown(f"**Threat {threat} × vulnerability {vulnerability}**: {len(partners):,} partner(s), "
                     f"{len(lanes):,} lane(s)")
         if len(partners):
-            st.dataframe(partners, hide_index=True, width="stretch", height=min(38 + 35 * len(partners), 300),
+            st.dataframe(presentation.masked(partners),
+                         hide_index=True, width="stretch", height=min(38 + 35 * len(partners), 300),
                          column_order=[c for c in PARTNER_COLUMNS if c != "change"], column_config=risk.RANK_LABELS)
         if len(lanes):
-            st.dataframe(lanes, hide_index=True, width="stretch", column_order=[c for c in LANE_COLUMNS
+            st.dataframe(presentation.masked(lanes),
+                         hide_index=True, width="stretch", column_order=[c for c in LANE_COLUMNS
                                                                                 if c != "change"],
                          column_config=risk.RANK_LABELS)
 
@@ -268,9 +270,10 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
 
     partners, lanes = view["partners"], view["lanes"]
     st.markdown("**Lanes, high-risk first** (CBP advises assessing the high-risk supply chains first)")
-    st.dataframe(lanes, hide_index=True, width="stretch", height=min(38 + 35 * len(lanes), 320),
+    st.dataframe(presentation.masked(lanes), hide_index=True, width="stretch", height=min(38 + 35 * len(lanes), 320),
                  column_order=LANE_COLUMNS, column_config=risk.RANK_LABELS)
     cols = st.columns([2, 3])
+    filters.initial("risk_rank_bands", "band", [Band.high.value, Band.medium.value, Band.low.value], many=True)
     bands = cols[0].multiselect("Partners in risk band", [Band.high.value, Band.medium.value, Band.low.value],
                                 key="risk_rank_bands", placeholder="All bands")
     search = cols[1].text_input("Find a partner", key="risk_rank_search", placeholder="Code, name or country")
@@ -283,7 +286,7 @@ def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskCo
                       | shown["legal_name"].str.casefold().str.contains(text, regex=False)
                       | (shown["country_iso2"].str.casefold() == text)]
     st.markdown(f"**Partners, riskiest first** ({len(shown):,})")
-    st.dataframe(shown, hide_index=True, width="stretch", height=360, column_order=PARTNER_COLUMNS,
+    st.dataframe(presentation.masked(shown), hide_index=True, width="stretch", height=360, column_order=PARTNER_COLUMNS,
                  column_config=risk.RANK_LABELS)
     _why(loaded, found, shown, lanes)
 
@@ -292,7 +295,8 @@ def _why(loaded, found, partners: pd.DataFrame, lanes: pd.DataFrame) -> None:
     st.markdown("**Why is it in its band?**")
     cols = st.columns(2)
     options = partners.head(EXPLAIN_CHOICES)
-    labels = {int(r.partner_id): f"{r.partner_code} · {r.legal_name} ({r.risk})" for r in options.itertuples()}
+    labels = {int(r.partner_id): f"{presentation.partner(r.partner_code, r.legal_name)} ({r.risk})"
+              for r in options.itertuples()}
     partner_id = cols[0].selectbox("Partner", list(labels), format_func=labels.get, index=None, key="risk_why_partner",
                                    placeholder="Choose a partner (the list follows the filters above)")
     lane_labels = {int(r.lane_id): f"{r.code} · {r.name} ({r.risk})" for r in lanes.itertuples()}
@@ -344,7 +348,7 @@ def _snapshots_tab(url: str, actor: Actor, today: date) -> None:
     if found.empty:
         st.info("No snapshot yet.")
         return
-    st.dataframe(found.drop(columns="id"), hide_index=True, width="stretch", column_config={
+    st.dataframe(presentation.masked(found.drop(columns="id")), hide_index=True, width="stretch", column_config={
         "name": "Snapshot", "as_of": st.column_config.DateColumn("As of"), "run_by": "By",
         "run_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
         "configuration_version": st.column_config.NumberColumn("Configuration", format="%d"),
@@ -372,14 +376,14 @@ def _snapshots_tab(url: str, actor: Actor, today: date) -> None:
         if moves.empty:
             st.success("Nobody moved bands.", icon=":material/check_circle:")
         else:
-            st.dataframe(moves, hide_index=True, width="stretch", column_config={
+            st.dataframe(presentation.masked(moves), hide_index=True, width="stretch", column_config={
                 "kind": "Partner or lane", "code": "Code", "name": "Name", "before": "Before", "after": "After",
                 "direction": "Moved", "why": st.column_config.TextColumn("Why", width="large")})
     chosen = st.selectbox("Scores of a snapshot", ids, format_func=labels.get, index=None, key="risk_snapshot_view",
                           placeholder="Choose a snapshot")
     if chosen is not None:
         rows = _snapshot_scores(url, version, chosen)
-        st.dataframe(rows, hide_index=True, width="stretch", height=360)
+        st.dataframe(presentation.masked(rows), hide_index=True, width="stretch", height=360)
         st.download_button("Download its scores (CSV)", csv_bytes(rows), file_name=f"risk-snapshot-{chosen}.csv",
                            mime="text/csv", key="risk_snapshot_csv", icon=":material/download:")
 
@@ -396,7 +400,8 @@ def _reassessment_tab(actor: Actor, today: date) -> None:
                                format_func=lambda d: "overdue now" if d == 0 else f"{d} days")
     due = assessment.reassessment_due(assessment.Assessment(risk.inputs(today), found, number), horizon_days=horizon)
     st.markdown(f"**{len(due):,} partner(s)** due within {horizon} days")
-    st.dataframe(due.drop(columns="partner_id"), hide_index=True, width="stretch", height=360, column_config={
+    st.dataframe(presentation.masked(due.drop(columns="partner_id")),
+                 hide_index=True, width="stretch", height=360, column_config={
         "partner_code": "Code", "legal_name": "Partner", "country_iso2": "Country", "risk": "Risk",
         "last_assessed": st.column_config.DateColumn("Last assessed"), "every_months": "Every (months)",
         "due_on": st.column_config.DateColumn("Due"), "days_left": "Days left", "why": "Why"})
@@ -424,7 +429,8 @@ def _site_visits_tab(url: str, actor: Actor, today: date) -> None:
     st.markdown(f"**{len(visits):,} site visit(s)** recorded. A finding overrides what the partner reported for that "
                 "criterion while it is within the answer age.")
     if not visits.empty:
-        st.dataframe(visits, hide_index=True, width="stretch", height=300, column_config=risk.VISIT_LABELS,
+        st.dataframe(presentation.masked(visits),
+                     hide_index=True, width="stretch", height=300, column_config=risk.VISIT_LABELS,
                      column_order=["visited_on", "partner_code", "legal_name", "site", "visited_by", "findings",
                                    "not_met", "partly_met", "notes"])
     loaded = risk.inputs(today)
@@ -435,7 +441,8 @@ def _site_visits_tab(url: str, actor: Actor, today: date) -> None:
         text = search.strip().casefold()
         partners = partners[partners["partner_code"].str.casefold().str.contains(text, regex=False)
                             | partners["legal_name"].str.casefold().str.contains(text, regex=False)]
-    labels = {int(r.partner_id): f"{r.partner_code} · {r.legal_name}" for r in partners.head(200).itertuples()}
+    labels = {int(r.partner_id): presentation.partner(r.partner_code, r.legal_name)
+              for r in partners.head(200).itertuples()}
     chosen = st.selectbox("Partner", list(labels), format_func=labels.get, index=None, key="risk_visit_partner",
                           placeholder="Choose a partner")
     if chosen is not None:
@@ -452,7 +459,7 @@ def _configurations_tab() -> None:
     rows = [{"version": v["version"], "saved_by": v["saved_by"], "saved_at": v["saved_at"], "note": v["note"],
              "changes": "; ".join(risk_config.describe_changes(before, RiskConfig.from_dict(v["settings"])))
              or "no change"} for v, before in zip(found, previous, strict=True)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+    st.dataframe(presentation.masked(pd.DataFrame(rows)), hide_index=True, width="stretch", column_config={
         "version": st.column_config.NumberColumn("Version", format="%d"), "saved_by": "Saved by",
         "saved_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"), "note": "Why",
         "changes": st.column_config.TextColumn("What changed (from the version before)", width="large")})

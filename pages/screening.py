@@ -10,7 +10,7 @@ from services.core.permissions import Actor, PermissionDenied, ValidationError
 from services.imports import reader as tabular
 from services.lanes import flags as lane_flags
 from services.screening import lists
-from ui import auth, state
+from ui import auth, presentation, state
 from ui.markdown import plain
 
 FLASH = "screening_flash"
@@ -44,7 +44,8 @@ def _matches_tab(actor: Actor, data: dict) -> None:
     if shown.empty:
         st.info("No match with this status.")
         return
-    st.dataframe(shown[MATCH_COLUMNS], hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 420),
+    st.dataframe(presentation.masked(shown[MATCH_COLUMNS]),
+                 hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 420),
                  column_config={"listed_on": st.column_config.DateColumn("listed on"),
                                 "decided_at": st.column_config.DatetimeColumn("decided", format="YYYY-MM-DD"),
                                 "match_kind": "matched on", "country_iso2": "country"})

@@ -2,12 +2,15 @@
 snapshots, the trend across cycles, links to the pages behind the figures, and presentation mode."""
 
 from datetime import date, timedelta
+from urllib.parse import parse_qs
 
 import pytest
+from sqlmodel import select
 
-from models import CompanyProfile
+from models import CompanyProfile, Cycle, Partner
 from services.actions import items as action_items
 from services.collection import cycles
+from services.partners import registry
 from services.reports import dashboard
 from services.risk import assessment
 from tests.action_support import DUE, accepted, add_partner
@@ -91,3 +94,84 @@ def test_the_page_says_unknown_without_data(page_app, staff):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Assessed this cycle"] == "Unknown" and metrics["Days to revalidation"] == "Unknown"
     assert any("risk by band is Unknown" in w.value for w in at.warning)
+
+
+def _links(at) -> dict[str, tuple[str, dict[str, str]]]:
+    """The dashboard's links: label -> (target page, query parameters)."""
+    return {link.proto.label: (link.proto.page, {k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
+            for link in at.get("page_link")}
+
+
+def _follow(page_app, link: tuple[str, dict[str, str]], role: str = "viewer"):
+    page, params = link
+    at = page_app(page, role=role)
+    at.query_params.update(params)
+    return at.run()
+
+
+def _frame(at, column: str):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+@pytest.fixture
+def links(page_app, session, company):
+    partners = {p.partner_code: p for p in session.exec(select(Partner)).all()}
+    action_items.add_item(session=session, actor=ANALYST, values={
+        "title": "Replace the seals", "due_date": TODAY - timedelta(days=2), "partner_id": partners["CN-F01"].id})
+    registry.update_partner(session=session, actor=ANALYST, partner_id=partners["VN-F01"].id,
+                            values={"criticality": "critical"})
+    session.add(Partner(partner_code="OLD-01", legal_name="Closed Works", normalized_name="closed works",
+                        entity_type="Foreign Manufacturer", country_iso2="CN", status="inactive"))
+    session.commit()
+    at = page_app("dashboard", role="viewer").run()
+    assert not at.exception
+    return _links(at)
+
+
+def test_overdue_actions_open_the_plan_filtered_to_overdue(page_app, links):
+    at = _follow(page_app, links["Overdue items"])
+    assert not at.exception and at.toggle(key="actions_overdue").value is True
+    assert _frame(at, "title")["title"].tolist() == ["Replace the seals"]
+    assert "overdue" not in at.query_params  # read once: the user's choice holds from now on
+    at.toggle(key="actions_overdue").set_value(False).run()
+    assert sorted(_frame(at, "title")["title"]) == ["Fix seals", "Replace the seals"]
+
+
+def test_each_partner_band_opens_risk_scoring_filtered_to_that_band(page_app, links):
+    shown = 0
+    for band in ("High", "Medium", "Low"):
+        at = _follow(page_app, links[f"{band} partners"])
+        assert not at.exception and at.multiselect(key="risk_rank_bands").value == [band]
+        rows = next(df.value for df in at.dataframe if "rank" in df.value.columns and "legal_name" in df.value.columns)
+        assert set(rows["risk"]) <= {band}
+        shown += len(rows)
+    assert shown == 3  # every active partner is in exactly one band
+
+
+def test_partner_figures_open_the_partner_list_filtered(page_app, links):
+    at = _follow(page_app, links["High or critical"])
+    assert at.multiselect(key="partner_f_crit").value == ["high", "critical"]
+    assert at.multiselect(key="partner_f_status").value == ["active"]
+    assert _frame(at, "legal_name")["partner_code"].tolist() == ["VN-F01"]
+    at = _follow(page_app, links["Inactive partners"])
+    assert _frame(at, "legal_name")["partner_code"].tolist() == ["OLD-01"]
+    at = _follow(page_app, links["Active partners"])
+    assert sorted(_frame(at, "legal_name")["partner_code"]) == ["CN-F01", "MX-C01", "VN-F01"]
+
+
+def test_assessed_this_cycle_opens_the_partners_not_yet_assessed(page_app, links, session):
+    at = _follow(page_app, links["Not yet assessed"])
+    assert not at.exception
+    [cycle] = [c for c in session.exec(select(Cycle)).all() if c.name == "2027 annual"]
+    assert at.selectbox(key="cycles_choice").value == cycle.id
+    assert "accepted" not in at.multiselect(key="cycles_states").value
+    assert sorted(_frame(at, "partner_code")["partner_code"]) == ["CN-F01", "VN-F01"]  # MX-C01 is exempt
+
+
+def test_response_rate_and_coverage_open_their_pages_on_the_cycle_and_the_watch_list(page_app, links, session):
+    [cycle] = [c for c in session.exec(select(Cycle)).all() if c.name == "2027 annual"]
+    at = _follow(page_app, links["Review"])
+    assert not at.exception and at.selectbox(key="review_cycle").value == cycle.id
+    at = _follow(page_app, links["Certificates due"])
+    assert not at.exception and at.session_state["mr_tab"] == "Watch list"
+    assert any("Expiring within 90 days" in m.value for m in at.markdown)

@@ -22,7 +22,7 @@ from services.collection import links
 from services.core import users
 from services.core.permissions import Actor, ValidationError
 from services.reference import criteria
-from ui import charts, labels, state
+from ui import charts, labels, presentation, state
 from ui.text import plain
 
 FLASH = "actions_flash"
@@ -109,7 +109,7 @@ def plan_table(frame: pd.DataFrame, key: str, *, height: int | str = "auto") -> 
 def _where(item: dict) -> str:
     parts = []
     if item["partner_code"]:
-        parts.append(f"**Partner:** {plain(item['partner_code'])} · {plain(item['partner_name'])}")
+        parts.append(f"**Partner:** {presentation.partner(plain(item['partner_code']), plain(item['partner_name']))}")
     if item["criterion_id"]:
         parts.append(f"**Criterion:** {item['criterion_id']}" + (f" (answered {item['answer_value']})"
                                                                    if item["answer_value"] else ""))

@@ -14,7 +14,7 @@ from services.certificates import records, rule
 from services.core.permissions import Actor, ValidationError
 from services.imports import reader as tabular
 from services.partners import registry as partners
-from ui import state
+from ui import presentation, state
 from ui.text import plain
 
 FLASH = "certificates_flash"
@@ -79,8 +79,10 @@ def _write(action, message: str) -> None:
         st.rerun()
 
 
-def coverage_line(cover: dict | None) -> None:
-    """Whether the partner is covered today, in one sentence."""
+def coverage_line(cover: dict | None, numbers: tuple = ()) -> None:
+    """Whether the partner is covered today, in one sentence (its certificate `numbers` hidden while presenting)."""
+    if cover is not None:
+        cover = {**cover, "reason": presentation.scrub(cover["reason"], *numbers)}
     if cover is None:
         st.info("No certificate recorded. Without a CTPAT or mutually recognized certificate that is verified and "
                 "current, this partner answers the questionnaire (MSC 3.4).", icon=":material/info:")
@@ -103,15 +105,15 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
     if message := st.session_state.pop(FLASH, None):
         st.success(message, icon=":material/check_circle:")
     data = _partner_certificates(url, partner_id, today)
-    coverage_line(data["coverage"])
     frame: pd.DataFrame = data["certificates"]
+    coverage_line(data["coverage"], tuple(frame["certificate_number"]) if len(frame) else ())
     if actor.can_write:
         _add_form(url, actor, partner_id)
     if frame.empty:
         return
     shown = frame.assign(valid_to=[("no expiry" if n else (str(v) if pd.notna(v) else "–"))
                                    for n, v in zip(frame["no_expiry"], frame["valid_to"], strict=True)])
-    st.dataframe(shown, hide_index=True, width="stretch", column_order=list(LIST_LABELS),
+    st.dataframe(presentation.masked(shown), hide_index=True, width="stretch", column_order=list(LIST_LABELS),
                  column_config={**{c: st.column_config.Column(label) for c, label in LIST_LABELS.items()},
                                 "counts": st.column_config.CheckboxColumn("Counts today"),
                                 "valid_from": st.column_config.DateColumn("Valid from"),
@@ -119,8 +121,9 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
                                 "recheck_by": st.column_config.DateColumn("Re-check by")})
     # No status in the label: a label that changes with a check makes the browser send the old one back on the next
     # run, which Streamlit no longer finds, so the picker would jump to the first certificate.
-    labels = {int(r.id): f"{rule.certificate_name(r.program, r.certificate_type)} {r.certificate_number} "
-                         f"({r.issuing_country})" for r in frame.itertuples()}
+    labels = {int(r.id): f"{rule.certificate_name(r.program, r.certificate_type)} "
+                         f"{presentation.hidden(r.certificate_number)} ({r.issuing_country})"
+              for r in frame.itertuples()}
     chosen = st.selectbox("Certificate", list(labels), format_func=labels.get, key=f"cert_pick_{partner_id}")
     if chosen is None:
         return
@@ -130,7 +133,7 @@ def certificates_section(url: str, actor: Actor, partner_id: int) -> None:
 
 def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: pd.Series, today: date) -> None:
     detail = _certificate_detail(url, certificate_id, today)
-    st.markdown(detail["explanation"])
+    st.markdown(presentation.scrub(detail["explanation"], row["certificate_number"]))
     if not row["covers_all_sites"]:
         st.markdown("**Sites it names:** " + (plain(row["sites"]) or "none linked"))
     if row["covered_sites"]:
@@ -145,7 +148,7 @@ def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: p
     if checks.empty:
         st.caption("Never checked.")
     else:
-        st.dataframe(checks.drop(columns=["id"]), hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(checks.drop(columns=["id"])), hide_index=True, width="stretch", column_config={
             "verified_on": st.column_config.DateColumn("Verified on"), "verified_by": "By", "method": "How",
             "reference": "Reference", "evidence_filename": "Proof", "recorded_by": "Recorded by",
             "recorded_at": st.column_config.DatetimeColumn("Recorded (UTC)", format="YYYY-MM-DD HH:mm")})
@@ -156,7 +159,8 @@ def _detail(url: str, actor: Actor, partner_id: int, certificate_id: int, row: p
                                file_name=proof.evidence_filename, on_click="ignore", icon=":material/download:",
                                key=f"cert_check_{proof.id}")
     with st.expander(f"History ({len(detail['events'])} events)", icon=":material/history:"):
-        st.dataframe(detail["events"].drop(columns=["id", "certificate_id"]), hide_index=True, width="stretch",
+        st.dataframe(presentation.masked(detail["events"].drop(columns=["id", "certificate_id"])),
+                     hide_index=True, width="stretch",
                      column_config={"kind": "What", "effective_on": st.column_config.DateColumn("From"),
                                     "from_status": "Status before", "to_status": "Status after", "note": "Note",
                                     "recorded_by": "By", "recorded_at": st.column_config.DatetimeColumn(

@@ -14,6 +14,7 @@ import streamlit as st
 from models.collection import AnswerValue
 from models.common import LANGUAGES
 from services.partners.identifiers import IDENTIFIER_FORMATS
+from ui import presentation
 
 EMPTY = "–"  # shown for a missing value, in tables and in text
 ANSWERS = {AnswerValue.yes: "Yes", AnswerValue.partial: "Partial", AnswerValue.no: "No",
@@ -189,11 +190,12 @@ def column_config(columns: Iterable[str], overrides: Mapping[str, Any] | None = 
 def table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *,
           overrides: Mapping[str, Any] | None = None, **options):
     """``st.dataframe`` of the frame's columns (or ``columns``, in that order) with labels and formats; empty cells
-    show a dash. Other keyword options go to ``st.dataframe`` (key, on_select, height, ...)."""
+    show a dash; in presentation mode e-mail addresses and identifiers read "hidden" (ui.presentation). Other keyword
+    options go to ``st.dataframe`` (key, on_select, height, ...)."""
     shown = list(frame.columns if columns is None else columns)
     options.setdefault("hide_index", True)
     options.setdefault("width", "stretch")
-    return st.dataframe(frame, column_order=shown, column_config=column_config(shown, overrides),
+    return st.dataframe(presentation.masked(frame), column_order=shown, column_config=column_config(shown, overrides),
                         placeholder=EMPTY, **options)
 
 
@@ -208,10 +210,13 @@ def show(value: object, unit: str = "") -> str:
 def changes_text(before: Mapping | None, after: Mapping | None) -> str:
     """An audit event's changes in words: "Label: old → new" (or "Label: value" for what was created)."""
     def short(value: object) -> str:
-        text = show(value)
+        text = presentation.scrub(show(value))
         return text if len(text) <= 80 else text[:77] + "…"
 
     before, after = before or {}, after or {}
+    if presentation.active():
+        before, after = ({k: presentation.hidden(v) if k in presentation.SENSITIVE else v for k, v in values.items()}
+                         for values in (before, after))
     if not before:
         return "; ".join(f"{label(k)}: {short(v)}" for k, v in after.items() if v not in (None, ""))
     return "; ".join(f"{label(k)}: {short(before.get(k))} → {short(after.get(k))}"

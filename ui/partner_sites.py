@@ -13,7 +13,7 @@ from models.sites import SiteActivity
 from services.core.permissions import Actor
 from services.partners import contacts, sites
 from services.places.regions import regions
-from ui import labels, state
+from ui import labels, presentation, state
 from ui.text import plain
 
 FLASH = "partner_sites_flash"
@@ -143,7 +143,8 @@ def _owner(partner: dict, actor: Actor, data: dict, round_: int) -> None:
     """The internal owner: the staff member responsible for the relationship, who gets its escalations."""
     choices, owner = data["owner_choices"], data["owner"]
     st.markdown("**Internal owner**")
-    shown = plain(choices.get(owner, owner)) if owner else "None: escalations and warnings go to the admins"
+    shown = (plain(presentation.scrub(choices.get(owner, owner), owner)) if owner
+             else "None: escalations and warnings go to the admins")
     if not actor.can_write:
         st.write(shown)
         return

@@ -21,7 +21,7 @@ from services.risk import inputs as risk_inputs
 from services.risk.config import RiskConfig
 from services.risk.inputs import Inputs
 from services.risk.scoring import VULNERABILITY_COLUMNS, Scores, score
-from ui import state
+from ui import presentation, state
 from ui.text import plain
 
 COLORS = {Band.low.value: "#16a34a", Band.medium.value: "#f59e0b", Band.high.value: "#dc2626",
@@ -133,16 +133,17 @@ def sentences(items: list[str]) -> None:
         st.markdown("\n".join(f"- {plain(item)}" for item in items))
 
 
-def partner_explanation(found: dict) -> None:
-    """A partner's explanation (services.risk.explain.explain_partner) on the page."""
-    st.markdown(f"**{plain(found['headline'])}**")
+def partner_explanation(found: dict, code: str = "") -> None:
+    """A partner's explanation (services.risk.explain.explain_partner) on the page; the partner's `code` is hidden
+    from it in presentation mode."""
+    st.markdown(f"**{plain(presentation.scrub(found['headline'], code))}**")
     st.markdown("**Threat**")
-    sentences(found["threat"])
+    sentences([presentation.scrub(s, code) for s in found["threat"]])
     st.markdown("**Vulnerability**")
-    sentences(found["vulnerability"])
+    sentences([presentation.scrub(s, code) for s in found["vulnerability"]])
     if found["adjustments"]:
         st.markdown("**Credit, incidents, impact and flags**")
-        sentences(found["adjustments"])
+        sentences([presentation.scrub(s, code) for s in found["adjustments"]])
     categories = found["categories"]
     if not categories.empty:
         chart = alt.Chart(categories).mark_bar(color=COLORS[Band.medium.value]).encode(
@@ -152,13 +153,13 @@ def partner_explanation(found: dict) -> None:
         ).properties(height=alt.Step(20))
         st.altair_chart(chart, width="stretch")
     with st.expander("Criteria: what counts and what each gap weighs", icon=":material/checklist:"):
-        st.dataframe(found["criteria"], hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(found["criteria"]), hide_index=True, width="stretch", column_config={
             "criterion_id": "Criterion", "category": "Category", "requirement": "Must/should",
             "summary": st.column_config.TextColumn("Criterion", width="large"), "value": "Counts as",
             "source": "From", "day": st.column_config.DateColumn("On"), "counts": st.column_config.CheckboxColumn(
                 "Counts"), "gap": st.column_config.NumberColumn("Gap weight", format="%.1f"), "note": "Note"})
     with st.expander("Threat categories of its place, with sources", icon=":material/crisis_alert:"):
-        st.dataframe(found["threats"], hide_index=True, width="stretch", column_config={
+        st.dataframe(presentation.masked(found["threats"]), hide_index=True, width="stretch", column_config={
             "category": "Category", "level": "Level", "counts": st.column_config.CheckboxColumn("Counts"),
             "status": "Status", "rule": st.column_config.TextColumn("Rule", width="large"), "source": "Source",
             "as_of": st.column_config.DateColumn("As of"), "stale": st.column_config.CheckboxColumn("Stale")})
@@ -174,7 +175,7 @@ def lane_explanation(found: dict) -> None:
     if found["adjustments"]:
         st.markdown("**Incidents and impact**")
         sentences(found["adjustments"])
-    st.dataframe(found["nodes"], hide_index=True, width="stretch", column_config={
+    st.dataframe(presentation.masked(found["nodes"]), hide_index=True, width="stretch", column_config={
         "seq": st.column_config.NumberColumn("#", format="%d"), "role": "Node", "location": "Where",
         "partner_code": "Partner", "custody": "Custody", "iso2": "Country",
         "rests": st.column_config.CheckboxColumn("Rests"), "dwell_hours": st.column_config.NumberColumn(
@@ -222,14 +223,15 @@ def site_visits_section(url: str, actor: Actor, partner_id: int, today: date) ->
     st.markdown(f"**Site visits** ({len(visits)}): a finding overrides what the partner reported for that criterion "
                 "while it is within the answer age (MSC 3.5).")
     if not visits.empty:
-        st.dataframe(visits, hide_index=True, width="stretch", column_config=VISIT_LABELS,
+        st.dataframe(presentation.masked(visits), hide_index=True, width="stretch", column_config=VISIT_LABELS,
                      column_order=["visited_on", "visited_by", "site", "findings", "not_met", "partly_met", "notes",
                                    "recorded_by"])
         labels = {int(r.visit_id): f"{r.visited_on} · {r.visited_by}" for r in visits.itertuples()}
         chosen = st.selectbox("Findings of the visit", list(labels), format_func=labels.get,
                               key=f"risk_visit_pick_{partner_id}")
         if chosen is not None:
-            st.dataframe(_findings(url, version, chosen), hide_index=True, width="stretch", column_config={
+            st.dataframe(presentation.masked(_findings(url, version, chosen)),
+                         hide_index=True, width="stretch", column_config={
                 "criterion_id": "Criterion", "category": "Category", "requirement": "Must/should",
                 "summary": st.column_config.TextColumn("Criterion", width="large"), "finding": "Finding",
                 "note": "Note"})
@@ -303,7 +305,7 @@ def risk_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> N
         cols[3].metric("Rank", f"{int(r['rank'])} of {len(found.partners):,}")
         used = f"configuration version {number}" if number else "the default configuration"
         st.caption(f"Scored today with {used} (Risk scoring page, docs/RISK-METHOD.md).")
-        partner_explanation(explain.explain_partner(inputs(today), found, partner_id))
+        partner_explanation(explain.explain_partner(inputs(today), found, partner_id), data["partner"]["partner_code"])
         due = assessment.reassessment_due(assessment.Assessment(inputs(today), found, number), horizon_days=10**5)
         mine = due[due["partner_id"] == partner_id]
         if len(mine):

@@ -9,7 +9,7 @@ from pages.partners.common import FOCUS, VERSION, after_write, detail
 from services.core.permissions import Actor
 from services.partners import registry as partners
 from services.partners.identifiers import IDENTIFIER_FORMATS
-from ui import certificates, labels, partner_roles, partner_sites, risk, state
+from ui import certificates, labels, partner_roles, partner_sites, presentation, risk, state
 from ui.actions import actions_tab
 from ui.labels import show
 from ui.text import plain
@@ -26,7 +26,8 @@ def _field_lines(p: dict, countries: dict[str, str]) -> tuple[str, str]:
             f"**City:** {typed(p['city'])}  \n**Address:** {typed(p['address'])}  \n"
             f"**Coordinates:** {typed(coordinates)}  \n"
             f"**Criticality:** {p['criticality']}  \n**Import share:** {typed(p['import_share'], ' %')}")
-    right = (f"**Contact:** {typed(p['contact_name'])}  \n**Email:** {typed(p['contact_email'])}  \n"
+    email = presentation.hidden(p["contact_email"])
+    right = (f"**Contact:** {typed(p['contact_name'])}  \n**Email:** {typed(email)}  \n"
              f"**Questionnaire language:** {LANGUAGES.get(p['language'], p['language'])}  \n"
              f"**Status:** {p['status']}  \n"
              f"**Added:** {p['created_at']:%Y-%m-%d}  \n**Last change:** {p['updated_at']:%Y-%m-%d %H:%M} UTC")
@@ -42,12 +43,13 @@ def _details_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) 
     if p["notes"]:
         st.markdown(f"**Notes:**  \n{plain(p['notes'])}")
     st.markdown("**Trade identifiers**")
-    identifiers = pd.DataFrame([{"identifier": label, "value": p[field], "format": description}
+    identifiers = pd.DataFrame([{"identifier": label, "value": presentation.hidden(p[field]), "format": description}
                                 for field, (label, _pattern, description) in IDENTIFIER_FORMATS.items()])
     labels.table(identifiers)
     parent = data["parent"]
     if parent:
-        st.markdown(f"**Works through:** {plain(parent['partner_code'])} · {plain(parent['legal_name'])} "
+        who = presentation.partner(plain(parent["partner_code"]), plain(parent["legal_name"]))
+        st.markdown(f"**Works through:** {who} "
                     f"({parent['entity_type']}, {parent['country_iso2']}, {parent['status']})")
     kids = data["children"]
     if not kids.empty:
@@ -115,7 +117,7 @@ def panel(url: str, actor: Actor, partner_id: int, countries: dict[str, str]) ->
     p = data["partner"]
     st.divider()
     head, actions = st.columns([3, 2], vertical_alignment="center")
-    head.subheader(f"{plain(p['partner_code'])} · {plain(p['legal_name'])}")
+    head.subheader(presentation.partner(plain(p['partner_code']), plain(p['legal_name'])))
     if p["status"] != "active":
         head.badge("inactive", color="gray", icon=":material/block:")
     buttons = actions.columns(2)

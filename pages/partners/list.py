@@ -9,6 +9,7 @@ from models.common import CRITICALITIES, ENTITY_TYPES, PARTNER_STATUSES
 from pages.partners.common import FOCUS, VERSION
 from services.exports.safe import csv_bytes
 from services.partners import registry as partners
+from ui import filters as initial_filters
 from ui import labels, state
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -41,6 +42,8 @@ def filters(countries: dict[str, str]) -> dict:
     cols[0].multiselect("Entity type", ENTITY_TYPES, key="partner_f_type", placeholder="All entity types")
     cols[1].multiselect("Country", list(countries), key="partner_f_country", placeholder="All countries",
                         format_func=lambda c: f"{countries.get(c, c)} ({c})")
+    initial_filters.initial("partner_f_status", "status", PARTNER_STATUSES, many=True)  # e.g. from the dashboard
+    initial_filters.initial("partner_f_crit", "criticality", CRITICALITIES, many=True)
     cols[2].multiselect("Status", PARTNER_STATUSES, key="partner_f_status", placeholder="Any status")
     cols[3].multiselect("Criticality", CRITICALITIES, key="partner_f_crit", placeholder="Any criticality")
     ss = st.session_state
