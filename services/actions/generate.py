@@ -14,6 +14,7 @@ Reads are set-wise (a handful of queries whatever the number of partners) and ne
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, type_coerce, update
 from sqlmodel import Session, col, func, select
@@ -57,6 +58,8 @@ def _frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype(object).fillna("").astype(str)
     frame["criterion_id"] = frame["criterion_id"].astype(object).where(frame["criterion_id"].notna(), None)
     frame["shared_with_partner"] = frame["shared_with_partner"].fillna(False).astype(bool)
+    # One dtype in every part, so joining them keeps it (a column of objects costs a conversion per row twice).
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True)
     return frame
 
 
@@ -74,8 +77,8 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
     connection = session.connection()
     latest = (select(Assignment.partner_id, func.max(Assignment.cycle_id).label("cycle_id"))
               .where(Assignment.status == AssignmentStatus.accepted).group_by(Assignment.partner_id).subquery())
-    assignments = bulk.read_frame(connection, select(
-        Assignment.id, Assignment.partner_id, Assignment.reviewed_at, Cycle.name)
+    assignments = bulk.read_plain(connection, select(
+        Assignment.id, Assignment.partner_id, type_coerce(Assignment.reviewed_at, String), Cycle.name)
         .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
         .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
@@ -83,7 +86,8 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
         ["assignment_id", "partner_id", "observed_at", "cycle"])
     if assignments.empty:
         return _frame([])
-    gaps = bulk.read_frame(connection, select(
+    assignments["observed_at"] = bulk.utc_times(assignments["observed_at"])
+    gaps = bulk.read_plain(connection, select(
         Answer.assignment_id, Answer.criterion_id, type_coerce(Answer.value, String), Answer.comment)
         .join(Assignment, col(Assignment.id) == Answer.assignment_id)
         .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
@@ -263,23 +267,26 @@ class Plan:
 
 def plan_changes(*, session: Session, causes: pd.DataFrame, mark_gone: bool = True) -> Plan:
     """Compare the causes with the stored items (the latest occurrence of each cause key)."""
-    items = bulk.read_frame(session.connection(), select(
+    items = bulk.read_plain(session.connection(), select(
         ActionItem.id, ActionItem.cause_key, ActionItem.occurrence, type_coerce(ActionItem.status, String),
-        ActionItem.closed_at, ActionItem.cause_gone_on).where(ActionItem.source != ActionSource.manual),
-        ["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])
+        type_coerce(ActionItem.closed_at, String), type_coerce(ActionItem.cause_gone_on, String))
+        .where(ActionItem.source != ActionSource.manual),
+        ["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])  # gone_on: only whether it is set
     latest = items.sort_values("occurrence").drop_duplicates("cause_key", keep="last")
     merged = causes.merge(latest, on="cause_key", how="left")
     known = merged["item_id"].notna()
     closed = merged["status"] == ActionStatus.closed.value
     observed = pd.to_datetime(merged["observed_at"], utc=True)
-    closed_at = pd.to_datetime(merged["closed_at"], utc=True)
+    closed_at = bulk.utc_times(merged["closed_at"])
     returned = known & closed & (merged["gone_on"].notna() | (observed > closed_at).fillna(False))
     new = merged[~known | returned].copy()
     new["occurrence"] = pd.to_numeric(new["occurrence"]).fillna(0).astype(int) + 1
     back = merged[known & ~closed & merged["gone_on"].notna()]["item_id"].astype(int).tolist()
     gone: list[int] = []
     if mark_gone:
-        missing = latest[~latest["cause_key"].isin(causes["cause_key"]) & latest["gone_on"].isna()]
+        present = set(causes["cause_key"].tolist())  # a set: pandas' isin on text probes value by value
+        absent = np.array([key not in present for key in latest["cause_key"].tolist()], dtype=bool)
+        missing = latest[absent & latest["gone_on"].isna().to_numpy()]
         gone = missing["item_id"].astype(int).tolist()
     return Plan(new=new[[*CAUSE_COLUMNS, "occurrence"]].reset_index(drop=True), returned=int(returned.sum()),
                 tracked=int((known & ~returned).sum()), back_ids=back, gone_ids=gone)
