@@ -8,8 +8,8 @@ PostgreSQL.
 """
 
 from collections.abc import Sequence
-from itertools import chain
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
@@ -43,15 +43,22 @@ def _python(value: object) -> object:
     return value.item() if hasattr(value, "item") and not isinstance(value, str | bytes) else value
 
 
-def _column(connection: Connection, table: Table, name: str, values: pd.Series) -> list:
+def _column(connection: Connection, table: Table, name: str, values: pd.Series) -> np.ndarray:
     """The column's values as the driver takes them: each distinct value through the type's bind processor once."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     process = table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    done = [_python(u) for u in (uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))]
+    if uniques.dtype.kind == "M":
+        done = list(uniques.to_pydatetime())
+    else:
+        done = uniques.tolist()  # plain Python values, except in a column of objects
+        if uniques.dtype == object:
+            done = [_python(u) for u in done]
     if process is not None:
         done = [process(u) for u in done]
     done.append(None)  # code -1: a missing value
-    return [done[c] for c in codes.tolist()]
+    distinct = np.empty(len(done), dtype=object)
+    distinct[:] = done
+    return distinct[codes]
 
 
 def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
@@ -65,21 +72,21 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
     if frame.empty:
         return 0
     names = list(frame.columns)
-    data = [_column(connection, table, name, frame[name]) for name in names]
+    width = len(names)
+    rows = np.empty((len(frame), width), dtype=object)
+    for i, name in enumerate(names):
+        rows[:, i] = _column(connection, table, name, frame[name])
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    one = f"({', '.join([mark] * len(names))})"
+    one = f"({', '.join([mark] * width)})"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     tail = f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING" if skip_conflicts_on else ""
-    params = list(chain.from_iterable(zip(*data, strict=True)))  # row after row, in one flat list
-    width = len(names)
-    per_statement = width * ROWS_PER_INSERT
-    whole = len(params) - len(params) % per_statement
+    whole = len(rows) - len(rows) % ROWS_PER_INSERT
     many = head + ", ".join([one] * ROWS_PER_INSERT) + tail
-    for start in range(0, whole, per_statement * STATEMENTS_PER_CALL):
-        stop = min(whole, start + per_statement * STATEMENTS_PER_CALL)
-        connection.exec_driver_sql(many, [tuple(params[i:i + per_statement]) for i in range(start, stop,
-                                                                                              per_statement)])
-    if whole < len(params):
-        connection.exec_driver_sql(head + one + tail, [tuple(params[i:i + width])
-                                                       for i in range(whole, len(params), width)])
+    for start in range(0, whole, ROWS_PER_INSERT * STATEMENTS_PER_CALL):
+        stop = min(whole, start + ROWS_PER_INSERT * STATEMENTS_PER_CALL)
+        # ROWS_PER_INSERT rows side by side: one statement's parameters
+        block = rows[start:stop].reshape(-1, width * ROWS_PER_INSERT)
+        connection.exec_driver_sql(many, [tuple(params) for params in block.tolist()])
+    if whole < len(rows):
+        connection.exec_driver_sql(head + one + tail, [tuple(params) for params in rows[whole:].tolist()])
     return len(frame)
