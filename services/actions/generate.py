@@ -128,21 +128,31 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
     })
 
 
-def lane_flag_causes(*, session: Session, today: date) -> pd.DataFrame:
+def _active_lanes(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Active lanes (lane_rows) and their nodes (nodes_frame), read once for the lane and threat causes."""
+    lanes = lane_rows(session=session, status=LaneStatus.active)
+    if lanes.empty:
+        return lanes, nodes_frame(session=session, lane_ids=[])
+    return lanes, nodes_frame(session=session, lane_ids=lanes["id"].astype(int).tolist())
+
+
+def lane_flag_causes(*, session: Session, today: date,
+                     active: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Flags of active lanes that call for an action (rules.LANE_FLAG_RULES), one cause per lane, node and flag.
 
     A node is named by its partner, else its site, else its place, so inserting a stop before it keeps its key.
+    `active`: the active lanes and their nodes (_active_lanes) when the caller has read them.
     """
-    lanes = lane_rows(session=session, status=LaneStatus.active)
+    lanes, nodes = active or _active_lanes(session)
     if lanes.empty:
         return _frame([])
     ids = lanes["id"].astype(int).tolist()
-    found = flags.all_flags(session=session, today=today, lane_ids=ids)
+    found = flags.all_flags(session=session, today=today, lane_ids=ids, nodes=nodes)
     found = found[found["flag"].isin(list(rules.LANE_FLAG_RULES))]
     if found.empty:
         return _frame([])
-    nodes = nodes_frame(session=session, lane_ids=ids)[["lane_id", "seq", "partner_id", "site_id", "place_id"]]
-    found = found.merge(nodes, on=["lane_id", "seq"], how="left")
+    found = found.merge(nodes[["lane_id", "seq", "partner_id", "site_id", "place_id"]], on=["lane_id", "seq"],
+                        how="left")
     who = [f"p{p}" if pd.notna(p) else f"s{s}" if pd.notna(s) else f"l{pl}" if pd.notna(pl) else f"n{q}"
            for p, s, pl, q in zip(found["partner_id"], found["site_id"], found["place_id"], found["seq"],
                                   strict=True)]
@@ -187,16 +197,16 @@ def _mitigated(session: Session) -> tuple[set[tuple], set[tuple]]:
     return {(c, i, r) for c, i, r, _ in rows}, {(c, p) for c, _, _, p in rows if p is not None}
 
 
-def threat_causes(*, session: Session, today: date) -> pd.DataFrame:
+def threat_causes(*, session: Session, today: date,
+                  active: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """High threats where active partners are or active lanes pass, and partners' restricted-party matches, that no
-    item added by hand mitigates (rules.MITIGATION; generated ones are found by their key)."""
+    item added by hand mitigates (rules.MITIGATION; generated ones are found by their key). `active`: as in
+    lane_flag_causes."""
     table = register.threat_table(session=session, today=today)
     partners = register.partner_threats(session=session, today=today)
-    active = set(session.exec(select(Partner.id).where(Partner.status == "active")).all())
-    partners = partners[partners["partner_id"].isin(active)]
-    lanes = lane_rows(session=session, status=LaneStatus.active)
-    nodes = nodes_frame(session=session, lane_ids=lanes["id"].astype(int).tolist()) if not lanes.empty else \
-        pd.DataFrame(columns=["lane_id", "iso2", "region_code"])
+    working = set(session.exec(select(Partner.id).where(Partner.status == "active")).all())
+    partners = partners[partners["partner_id"].isin(working)]
+    _, nodes = active or _active_lanes(session)
     exposed = pd.concat([partners[["partner_id", "iso2", "region_code"]].assign(lane_id=pd.NA),
                          nodes[["lane_id", "iso2", "region_code"]].assign(partner_id=pd.NA)], ignore_index=True)
     exposed = exposed[exposed["iso2"].fillna("") != ""]
@@ -246,8 +256,9 @@ def threat_causes(*, session: Session, today: date) -> pd.DataFrame:
 
 def all_causes(*, session: Session, today: date) -> pd.DataFrame:
     """Every cause of the plan today, one row per cause key (the most urgent where two sources meet)."""
-    parts = [gap_causes(session=session), lane_flag_causes(session=session, today=today),
-             incident_causes(session=session), threat_causes(session=session, today=today)]
+    active = _active_lanes(session)
+    parts = [gap_causes(session=session), lane_flag_causes(session=session, today=today, active=active),
+             incident_causes(session=session), threat_causes(session=session, today=today, active=active)]
     causes = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else _frame([])
     return causes.sort_values(["priority", "cause_key"], kind="stable").drop_duplicates("cause_key") \
