@@ -14,6 +14,7 @@ Reads are set-wise (a handful of queries whatever the number of partners) and ne
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, type_coerce, update
 from sqlmodel import Session, col, func, select
@@ -57,6 +58,8 @@ def _frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype(object).fillna("").astype(str)
     frame["criterion_id"] = frame["criterion_id"].astype(object).where(frame["criterion_id"].notna(), None)
     frame["shared_with_partner"] = frame["shared_with_partner"].fillna(False).astype(bool)
+    # One dtype in every part, so joining them keeps it (a column of objects costs a conversion per row twice).
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True)
     return frame
 
 
@@ -74,8 +77,8 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
     connection = session.connection()
     latest = (select(Assignment.partner_id, func.max(Assignment.cycle_id).label("cycle_id"))
               .where(Assignment.status == AssignmentStatus.accepted).group_by(Assignment.partner_id).subquery())
-    assignments = bulk.read_frame(connection, select(
-        Assignment.id, Assignment.partner_id, Assignment.reviewed_at, Cycle.name)
+    assignments = bulk.read_plain(connection, select(
+        Assignment.id, Assignment.partner_id, type_coerce(Assignment.reviewed_at, String), Cycle.name)
         .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
         .join(Cycle, col(Cycle.id) == Assignment.cycle_id)
         .join(Partner, col(Partner.id) == Assignment.partner_id)
@@ -83,7 +86,8 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
         ["assignment_id", "partner_id", "observed_at", "cycle"])
     if assignments.empty:
         return _frame([])
-    gaps = bulk.read_frame(connection, select(
+    assignments["observed_at"] = bulk.utc_times(assignments["observed_at"])
+    gaps = bulk.read_plain(connection, select(
         Answer.assignment_id, Answer.criterion_id, type_coerce(Answer.value, String), Answer.comment)
         .join(Assignment, col(Assignment.id) == Answer.assignment_id)
         .join(latest, (latest.c.partner_id == Assignment.partner_id) & (latest.c.cycle_id == Assignment.cycle_id))
@@ -124,21 +128,31 @@ def gap_causes(*, session: Session) -> pd.DataFrame:
     })
 
 
-def lane_flag_causes(*, session: Session, today: date) -> pd.DataFrame:
+def _active_lanes(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Active lanes (lane_rows) and their nodes (nodes_frame), read once for the lane and threat causes."""
+    lanes = lane_rows(session=session, status=LaneStatus.active)
+    if lanes.empty:
+        return lanes, nodes_frame(session=session, lane_ids=[])
+    return lanes, nodes_frame(session=session, lane_ids=lanes["id"].astype(int).tolist())
+
+
+def lane_flag_causes(*, session: Session, today: date,
+                     active: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Flags of active lanes that call for an action (rules.LANE_FLAG_RULES), one cause per lane, node and flag.
 
     A node is named by its partner, else its site, else its place, so inserting a stop before it keeps its key.
+    `active`: the active lanes and their nodes (_active_lanes) when the caller has read them.
     """
-    lanes = lane_rows(session=session, status=LaneStatus.active)
+    lanes, nodes = active or _active_lanes(session)
     if lanes.empty:
         return _frame([])
     ids = lanes["id"].astype(int).tolist()
-    found = flags.all_flags(session=session, today=today, lane_ids=ids)
+    found = flags.all_flags(session=session, today=today, lane_ids=ids, nodes=nodes)
     found = found[found["flag"].isin(list(rules.LANE_FLAG_RULES))]
     if found.empty:
         return _frame([])
-    nodes = nodes_frame(session=session, lane_ids=ids)[["lane_id", "seq", "partner_id", "site_id", "place_id"]]
-    found = found.merge(nodes, on=["lane_id", "seq"], how="left")
+    found = found.merge(nodes[["lane_id", "seq", "partner_id", "site_id", "place_id"]], on=["lane_id", "seq"],
+                        how="left")
     who = [f"p{p}" if pd.notna(p) else f"s{s}" if pd.notna(s) else f"l{pl}" if pd.notna(pl) else f"n{q}"
            for p, s, pl, q in zip(found["partner_id"], found["site_id"], found["place_id"], found["seq"],
                                   strict=True)]
@@ -183,16 +197,16 @@ def _mitigated(session: Session) -> tuple[set[tuple], set[tuple]]:
     return {(c, i, r) for c, i, r, _ in rows}, {(c, p) for c, _, _, p in rows if p is not None}
 
 
-def threat_causes(*, session: Session, today: date) -> pd.DataFrame:
+def threat_causes(*, session: Session, today: date,
+                  active: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """High threats where active partners are or active lanes pass, and partners' restricted-party matches, that no
-    item added by hand mitigates (rules.MITIGATION; generated ones are found by their key)."""
+    item added by hand mitigates (rules.MITIGATION; generated ones are found by their key). `active`: as in
+    lane_flag_causes."""
     table = register.threat_table(session=session, today=today)
     partners = register.partner_threats(session=session, today=today)
-    active = set(session.exec(select(Partner.id).where(Partner.status == "active")).all())
-    partners = partners[partners["partner_id"].isin(active)]
-    lanes = lane_rows(session=session, status=LaneStatus.active)
-    nodes = nodes_frame(session=session, lane_ids=lanes["id"].astype(int).tolist()) if not lanes.empty else \
-        pd.DataFrame(columns=["lane_id", "iso2", "region_code"])
+    working = set(session.exec(select(Partner.id).where(Partner.status == "active")).all())
+    partners = partners[partners["partner_id"].isin(working)]
+    _, nodes = active or _active_lanes(session)
     exposed = pd.concat([partners[["partner_id", "iso2", "region_code"]].assign(lane_id=pd.NA),
                          nodes[["lane_id", "iso2", "region_code"]].assign(partner_id=pd.NA)], ignore_index=True)
     exposed = exposed[exposed["iso2"].fillna("") != ""]
@@ -242,8 +256,9 @@ def threat_causes(*, session: Session, today: date) -> pd.DataFrame:
 
 def all_causes(*, session: Session, today: date) -> pd.DataFrame:
     """Every cause of the plan today, one row per cause key (the most urgent where two sources meet)."""
-    parts = [gap_causes(session=session), lane_flag_causes(session=session, today=today),
-             incident_causes(session=session), threat_causes(session=session, today=today)]
+    active = _active_lanes(session)
+    parts = [gap_causes(session=session), lane_flag_causes(session=session, today=today, active=active),
+             incident_causes(session=session), threat_causes(session=session, today=today, active=active)]
     causes = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
         else _frame([])
     return causes.sort_values(["priority", "cause_key"], kind="stable").drop_duplicates("cause_key") \
@@ -263,23 +278,26 @@ class Plan:
 
 def plan_changes(*, session: Session, causes: pd.DataFrame, mark_gone: bool = True) -> Plan:
     """Compare the causes with the stored items (the latest occurrence of each cause key)."""
-    items = bulk.read_frame(session.connection(), select(
+    items = bulk.read_plain(session.connection(), select(
         ActionItem.id, ActionItem.cause_key, ActionItem.occurrence, type_coerce(ActionItem.status, String),
-        ActionItem.closed_at, ActionItem.cause_gone_on).where(ActionItem.source != ActionSource.manual),
-        ["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])
+        type_coerce(ActionItem.closed_at, String), type_coerce(ActionItem.cause_gone_on, String))
+        .where(ActionItem.source != ActionSource.manual),
+        ["item_id", "cause_key", "occurrence", "status", "closed_at", "gone_on"])  # gone_on: only whether it is set
     latest = items.sort_values("occurrence").drop_duplicates("cause_key", keep="last")
     merged = causes.merge(latest, on="cause_key", how="left")
     known = merged["item_id"].notna()
     closed = merged["status"] == ActionStatus.closed.value
     observed = pd.to_datetime(merged["observed_at"], utc=True)
-    closed_at = pd.to_datetime(merged["closed_at"], utc=True)
+    closed_at = bulk.utc_times(merged["closed_at"])
     returned = known & closed & (merged["gone_on"].notna() | (observed > closed_at).fillna(False))
     new = merged[~known | returned].copy()
     new["occurrence"] = pd.to_numeric(new["occurrence"]).fillna(0).astype(int) + 1
     back = merged[known & ~closed & merged["gone_on"].notna()]["item_id"].astype(int).tolist()
     gone: list[int] = []
     if mark_gone:
-        missing = latest[~latest["cause_key"].isin(causes["cause_key"]) & latest["gone_on"].isna()]
+        present = set(causes["cause_key"].tolist())  # a set: pandas' isin on text probes value by value
+        absent = np.array([key not in present for key in latest["cause_key"].tolist()], dtype=bool)
+        missing = latest[absent & latest["gone_on"].isna().to_numpy()]
         gone = missing["item_id"].astype(int).tolist()
     return Plan(new=new[[*CAUSE_COLUMNS, "occurrence"]].reset_index(drop=True), returned=int(returned.sum()),
                 tracked=int((known & ~returned).sum()), back_ids=back, gone_ids=gone)

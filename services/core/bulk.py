@@ -1,15 +1,15 @@
 """Bulk reads into pandas and bulk inserts from pandas, without per-row ORM or parameter handling.
 
 The ORM turns every row into objects and every parameter through its column type: at a hundred thousand rows that
-costs several times the database work. Here a read fetches plain tuples into columns, and an insert puts each
+costs several times the database work. Here a read takes the driver's plain tuples into columns, and an insert puts each
 column's distinct values through the column type's bind processor once, then sends multi-row INSERTs through the
 driver (the approach of services.collection.answers.store_answers, made reusable). Both work on SQLite and
 PostgreSQL.
 """
 
 from collections.abc import Sequence
-from itertools import chain
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
@@ -19,12 +19,22 @@ ROWS_PER_INSERT = 100  # SQLite inserts 100 rows per statement about a quarter f
 STATEMENTS_PER_CALL = 1_000
 
 
-def read_frame(connection: Connection, stmt: Select, columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of `stmt` as a DataFrame with `columns`, built column by column from plain tuples."""
-    rows = connection.execute(stmt).all()
-    if not rows:
-        return pd.DataFrame(columns=list(columns))
-    return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
+def read_plain(connection: Connection, stmt: Select, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows of `stmt` as the driver returns them, without SQLAlchemy's Row objects and result conversions, which
+    cost more than the query at a hundred thousand rows. Only for columns that need no conversion: type_coerce the
+    others (dates, enums) to String and convert them in pandas."""
+    result = connection.execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return pd.DataFrame(rows, columns=list(columns)) if rows else pd.DataFrame(columns=list(columns))
+
+
+def utc_times(values: pd.Series) -> pd.Series:
+    """Times read by read_plain as UTC timestamps: SQLite gives the stored text (UTC without an offset), PostgreSQL
+    aware datetimes."""
+    return pd.to_datetime(values, utc=True, format="ISO8601")
 
 
 def _python(value: object) -> object:
@@ -33,15 +43,22 @@ def _python(value: object) -> object:
     return value.item() if hasattr(value, "item") and not isinstance(value, str | bytes) else value
 
 
-def _column(connection: Connection, table: Table, name: str, values: pd.Series) -> list:
+def _column(connection: Connection, table: Table, name: str, values: pd.Series) -> np.ndarray:
     """The column's values as the driver takes them: each distinct value through the type's bind processor once."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     process = table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    done = [_python(u) for u in (uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))]
+    if uniques.dtype.kind == "M":
+        done = list(uniques.to_pydatetime())
+    else:
+        done = uniques.tolist()  # plain Python values, except in a column of objects
+        if uniques.dtype == object:
+            done = [_python(u) for u in done]
     if process is not None:
         done = [process(u) for u in done]
     done.append(None)  # code -1: a missing value
-    return [done[c] for c in codes.tolist()]
+    distinct = np.empty(len(done), dtype=object)
+    distinct[:] = done
+    return distinct[codes]
 
 
 def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
@@ -55,21 +72,21 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
     if frame.empty:
         return 0
     names = list(frame.columns)
-    data = [_column(connection, table, name, frame[name]) for name in names]
+    width = len(names)
+    rows = np.empty((len(frame), width), dtype=object)
+    for i, name in enumerate(names):
+        rows[:, i] = _column(connection, table, name, frame[name])
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    one = f"({', '.join([mark] * len(names))})"
+    one = f"({', '.join([mark] * width)})"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     tail = f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING" if skip_conflicts_on else ""
-    params = list(chain.from_iterable(zip(*data, strict=True)))  # row after row, in one flat list
-    width = len(names)
-    per_statement = width * ROWS_PER_INSERT
-    whole = len(params) - len(params) % per_statement
+    whole = len(rows) - len(rows) % ROWS_PER_INSERT
     many = head + ", ".join([one] * ROWS_PER_INSERT) + tail
-    for start in range(0, whole, per_statement * STATEMENTS_PER_CALL):
-        stop = min(whole, start + per_statement * STATEMENTS_PER_CALL)
-        connection.exec_driver_sql(many, [tuple(params[i:i + per_statement]) for i in range(start, stop,
-                                                                                              per_statement)])
-    if whole < len(params):
-        connection.exec_driver_sql(head + one + tail, [tuple(params[i:i + width])
-                                                       for i in range(whole, len(params), width)])
+    for start in range(0, whole, ROWS_PER_INSERT * STATEMENTS_PER_CALL):
+        stop = min(whole, start + ROWS_PER_INSERT * STATEMENTS_PER_CALL)
+        # ROWS_PER_INSERT rows side by side: one statement's parameters
+        block = rows[start:stop].reshape(-1, width * ROWS_PER_INSERT)
+        connection.exec_driver_sql(many, [tuple(params) for params in block.tolist()])
+    if whole < len(rows):
+        connection.exec_driver_sql(head + one + tail, [tuple(params) for params in rows[whole:].tolist()])
     return len(frame)

@@ -98,18 +98,21 @@ def lane_flags(*, nodes: pd.DataFrame, threats: pd.DataFrame, assessed: set[int]
     return frame[FLAG_COLUMNS].reset_index(drop=True)
 
 
-def all_flags(*, session: Session, today: date, lane_ids: list[int] | None = None) -> pd.DataFrame:
-    """Flags of every (or the given) lanes, with the lane's code and name."""
-    from services.lanes.registry import list_lanes, nodes_frame
+def all_flags(*, session: Session, today: date, lane_ids: list[int] | None = None,
+              nodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Flags of every (or the given) lanes, with the lane's code and name. `nodes`: those lanes' nodes
+    (services.lanes.registry.nodes_frame) when the caller has them already."""
+    from services.lanes.registry import lane_rows, nodes_frame
 
-    nodes = nodes_frame(session=session, lane_ids=lane_ids)
+    if nodes is None:
+        nodes = nodes_frame(session=session, lane_ids=lane_ids)
     settings = register.get_settings(session=session)
     table = register.threat_table(session=session, today=today)
     flags = lane_flags(nodes=nodes, threats=node_threats(nodes, table, unknown_as=settings.unknown_as),
                        assessed=assessed_partners(session=session, today=today,
                                                   partner_ids=nodes["partner_id"].dropna().astype(int).unique().tolist()),
                        restricted=register.confirmed_forced_labor(session=session), unknown_as=settings.unknown_as)
-    lanes = list_lanes(session=session).set_index("id")
+    lanes = lane_rows(session=session).set_index("id")
     return flags.assign(lane_code=flags["lane_id"].map(lanes["code"]), lane_name=flags["lane_id"].map(lanes["name"]))
 
 

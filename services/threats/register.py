@@ -375,8 +375,9 @@ def partner_threats(*, session: Session, today: date, unknown_as: str | None = N
                                PartnerSite.region_code)
                         .outerjoin(PartnerSite, (col(PartnerSite.partner_id) == Partner.id) & PartnerSite.is_primary)
                         ).all()
-    frame = pd.DataFrame(rows, columns=["partner_id", "partner_code", "partner_country", "site_country",
-                                        "region_code"])
+    # Plain tuples: pandas probes each row for attributes, which a SQLAlchemy Row answers through an exception.
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["partner_id", "partner_code", "partner_country",
+                                                            "site_country", "region_code"])
     frame["iso2"] = frame["site_country"].fillna(frame["partner_country"])
     frame["region_code"] = frame["region_code"].fillna("")
     table = threat_table(session=session, today=today)
