@@ -112,7 +112,7 @@ def _assignments(session: Session, partner_ids: set[int], today: date) -> pd.Dat
     out = pd.DataFrame({"partner_id": latest["partner_id"].to_numpy(), "questionnaire_overdue": overdue.to_numpy(),
                         "overdue_cycle": latest["cycle"].where(overdue.to_numpy(), "").to_numpy()})
     out["last_accepted"] = out["partner_id"].map(pd.to_datetime(last["reviewed_at"], utc=True).dt.date)
-    out["last_cycle"] = out["partner_id"].map(last["cycle"]).fillna("")
+    out["last_cycle"] = out["partner_id"].map(last["cycle"]).astype(object).fillna("")  # all missing: float NaN
     return out
 
 

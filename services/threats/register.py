@@ -385,7 +385,8 @@ def partner_threats(*, session: Session, today: date, unknown_as: str | None = N
     out = pd.concat([frame[["partner_id", "partner_code", "iso2", "region_code"]], found], axis=1)
     flagged = confirmed_forced_labor(session=session)
     hit = out["partner_id"].isin(flagged["partner_id"])
-    out["restricted_party"] = out["partner_id"].map(flagged.set_index("partner_id")["list"]).fillna("")
+    out["restricted_party"] = (out["partner_id"].map(flagged.set_index("partner_id")["list"])
+                              .astype(object).fillna(""))  # none flagged: float NaN
     if hit.any():
         out.loc[hit, ThreatCategory.forced_labor.value] = ThreatLevel.high.value
         out.loc[hit, ["overall", "score_level"]] = ThreatLevel.high.value
