@@ -3,8 +3,8 @@
 The ORM turns every row into objects and every parameter through its column type: at a hundred thousand rows that
 costs several times the database work. Here a read takes the driver's plain tuples into columns, and an insert puts each
 column's distinct values through the column type's bind processor once, then sends multi-row INSERTs through the
-driver (the approach of services.collection.answers.store_answers, made reusable). Both work on SQLite and
-PostgreSQL.
+driver (the approach of services.collection.answers.store_answers, made reusable), or COPY on PostgreSQL. Both work
+on SQLite and PostgreSQL.
 """
 
 from collections.abc import Sequence
@@ -76,6 +76,9 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
     rows = np.empty((len(frame), width), dtype=object)
     for i, name in enumerate(names):
         rows[:, i] = _column(connection, table, name, frame[name])
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, names, rows, skip_conflicts_on)
+        return len(frame)
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     one = f"({', '.join([mark] * width)})"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
@@ -90,3 +93,25 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *,
     if whole < len(rows):
         connection.exec_driver_sql(head + one + tail, [tuple(params) for params in rows[whole:].tolist()])
     return len(frame)
+
+
+def _copy_rows(connection: Connection, table: Table, names: list[str], rows: np.ndarray,
+               skip_conflicts_on: str | None) -> None:
+    """PostgreSQL: COPY the rows (several times faster than multi-row INSERTs), within the connection's transaction.
+    With a conflict column they go into a temporary table first, then INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
+    columns = ", ".join(names)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        target = table.name
+        if skip_conflicts_on:
+            target = f"bulk_{table.name}"
+            cursor.execute(f"CREATE TEMPORARY TABLE {target} AS SELECT {columns} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for row in rows.tolist():
+                copy.write_row(row)
+        if skip_conflicts_on:
+            cursor.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {target} "
+                           f"ON CONFLICT ({skip_conflicts_on}) DO NOTHING")
+            cursor.execute(f"DROP TABLE {target}")
+    finally:
+        cursor.close()
