@@ -48,7 +48,7 @@ def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
     chosen_owners = c2.multiselect("Owner", owners, key="actions_owner", placeholder="Anyone")
     partner = c3.text_input("Partner", key="actions_partner", placeholder="Code or name")
     sources = c4.multiselect("Source", SOURCES, key="actions_source", placeholder="Any source")
-    filters.initial("actions_overdue", "overdue")  # the dashboard's "Overdue actions"
+    filters.initial("actions_overdue", "past_due")  # the dashboard's "Overdue actions"
     overdue = c5.toggle("Overdue", key="actions_overdue")
     search = st.text_input("Search", key="actions_search", placeholder="Words in what is to be done, criterion or lane")
     shown = frame

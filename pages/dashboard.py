@@ -88,7 +88,7 @@ def _headline(data: dict) -> None:
             delta=f"{head['certified']:,} of {head['active']:,}",
             help="Active partners a verified CTPAT or mutually recognized certificate covers.")
     _figure(cols[3], "Overdue actions", f"{data['actions_overdue']:,}",
-            ("actions", "Overdue items", {"overdue": "true"}), delta=f"{data['actions_open']:,} open",
+            ("actions", "Overdue items", {"past_due": "true"}), delta=f"{data['actions_open']:,} open",
             delta_color="inverse" if data["actions_overdue"] else "off")
     _figure(cols[4], "Days to annual review", _days(data["days_to_annual_review"]),
             ("self_assessment", "Security Profile", None),

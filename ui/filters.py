@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-TRUE = ("1", "true", "yes", "on")
+TRUE = ("1", "true", "on")
 
 
 def initial(key: str, param: str, options: Iterable | None = None, *, many: bool = False) -> None:
