@@ -131,7 +131,7 @@ def page_problems(page) -> list[str]:
 
 
 def sidebar_link(page, url_path: str):
-    return page.locator(f"[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink'][href$='/{url_path}']")
+    return page.locator(f"[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink'][href='{url_path}']")
 
 
 def server_memory(pid: int) -> dict:
