@@ -51,6 +51,7 @@ def _sidebar(actor, sections: dict[str, list[st.Page]]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="CTPAT Workbench", page_icon=ICON, layout="wide")
+    state.freeze_heap()
     state.engine()
     state.data_version()  # another process wrote since this one last looked: cached reads are dropped
     if _supplier_token():

@@ -1,5 +1,6 @@
 """The process-wide engine, first-start initialisation, and per-action sessions for the pages."""
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -61,6 +62,24 @@ def session() -> Iterator[Session]:
 def invalidate() -> None:
     """Drop cached reads after a write so every page shows the change."""
     st.cache_data.clear()
+
+
+_heap_frozen = threading.Event()
+
+
+def freeze_heap() -> None:
+    """Once per process, at the start of its first script run (the app's modules and libraries imported): collect
+    the garbage, then move every object still alive out of the garbage collector's reach (``gc.freeze``).
+
+    Those are some 300,000 long-lived objects (altair's schema, pandas, SQLAlchemy, the pages); a full collection
+    walks all of them, about 0.1 s on a quiet 2-core machine and up to 1 s under load, and lands in the middle of a
+    random page run a few times a minute (bench/bench_pages_browser.py, docs/PERFORMANCE.md).
+    """
+    if _heap_frozen.is_set():
+        return
+    _heap_frozen.set()
+    gc.collect()
+    gc.freeze()
 
 
 _seen: dict[str, int] = {}  # database URL -> the data version this process saw last
