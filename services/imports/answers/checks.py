@@ -81,10 +81,14 @@ class Check:
         orphan = np.flatnonzero(blank & comment.fillna("").ne("").to_numpy())
         self.report(orphan, "answer", "", "The answer is empty but a comment is given: choose an answer or clear "
                                           "the comment.")
-        keep = ~blank
-        self.rows = rows.loc[keep].reset_index(drop=True)
-        self.rows["answer_text"] = answer[keep].array
-        self.rows["comment"] = comment[keep].array
+        if blank.any():
+            keep = ~blank
+            self.rows = rows.loc[keep].reset_index(drop=True)
+            answer, comment = answer[keep], comment[keep]
+        else:  # no row to drop (a full file): no copy of its cells
+            self.rows = rows.reset_index(drop=True)
+        self.rows["answer_text"] = answer.array
+        self.rows["comment"] = comment.array
         self.file_order = self.rows["file_order"].to_numpy()
         self.bad = np.zeros(len(self.rows), dtype=bool)
 
@@ -131,8 +135,12 @@ class Check:
         info = self.context.partners.reindex(self.partner_codes)
         self.partner_info = info
         unknown_entity = len(self.context.entities)
-        self.entity = info["entity"].fillna(unknown_entity).astype("int64").to_numpy()[codes]
-        self.assignment = info["assignment_id"].fillna(-1).astype("int64").to_numpy()[codes]
+        # Per partner code (position in partner_codes), then spread to the rows.
+        self.code_assignment = info["assignment_id"].fillna(-1).astype("int64").to_numpy()
+        self.code_entity = info["entity"].fillna(unknown_entity).to_numpy(dtype="int64", copy=True)
+        self.code_entity[self.code_assignment < 0] = unknown_entity
+        self.entity = self.code_entity[codes]
+        self.assignment = self.code_assignment[codes]
         self.locked = info["status"].isin(list(states.LOCKED)).to_numpy()[codes]
         empty = np.asarray(self.partner_codes == "")[codes]
         at = np.flatnonzero(empty)
@@ -143,7 +151,6 @@ class Check:
         cycle = self.context.cycle.name
         self.per_partner(known & (self.assignment < 0), lambda code, n: (
             f"Partner {code} has no questionnaire in cycle '{cycle}'" + _times(n) + "."))
-        self.entity[self.assignment < 0] = unknown_entity
         self.bad |= self.assignment < 0
 
     def per_partner(self, mask: np.ndarray, message, role: str = "partner") -> None:
