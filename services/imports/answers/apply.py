@@ -26,7 +26,6 @@ def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview)
     superseded = [int(i) for i in writes["current_id"].dropna()]
     _guard_unchanged(session, preview, superseded)
     rows = writes.assign(source=AnswerSource.file, answered_by=actor.username)
-    rows["answered_on"] = rows["answered_on"].astype(object).where(rows["answered_on"].notna(), None)
     try:
         answers.store_answers(session=session, rows=rows, superseded_ids=superseded)
     except IntegrityError as exc:
@@ -56,8 +55,10 @@ def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview)
                               created=result.new, changed=result.changed, unchanged=result.unchanged)
         session.add(record)
         session.flush()
-        partners = set(writes.loc[writes["file"] == result.filename, "partner"])
-        moved = changes[changes["partner_code"].isin(partners) & (changes["status"] != changes["status_after"])]
+        moved = changes[changes["status"] != changes["status_after"]]
+        if len(preview.files) > 1:  # the questionnaires this file moved
+            moved = moved[moved["partner_code"].isin(writes.loc[writes["file"] == result.filename, "partner"]
+                                                     .unique())]
         audit.record(session=session, actor=actor, action="import", entity="answers", entity_id=record.id,
                      summary=(f"Imported {result.filename} into '{preview.cycle_name}': {result.new} new, "
                               f"{result.changed} changed, {result.unchanged} unchanged answers"),
