@@ -1,5 +1,7 @@
 """Writing a checked answer import: answers, questionnaire statuses (by the transition table), records, audit."""
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -25,7 +27,9 @@ def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview)
     writes = preview.writes
     superseded = [int(i) for i in writes["current_id"].dropna()]
     _guard_unchanged(session, preview, superseded)
-    rows = writes.assign(source=AnswerSource.file, answered_by=actor.username)
+    same = np.zeros(len(writes), dtype="int64")  # one value for every row, as a category (bound once)
+    rows = writes.assign(source=pd.Categorical.from_codes(same, [AnswerSource.file.value]),
+                         answered_by=pd.Categorical.from_codes(same, [actor.username]))
     try:
         answers.store_answers(session=session, rows=rows, superseded_ids=superseded)
     except IntegrityError as exc:

@@ -125,6 +125,10 @@ class Check:
         good = diff.compare_with_current(self, good)
         return diff.outcome(self, good, results)
 
+    def date_iso(self, at: np.ndarray) -> np.ndarray:
+        """The ISO text of the rows' dates ("" where none)."""
+        return self.days_iso[self.day[at]]
+
     def key(self, at: np.ndarray) -> np.ndarray:
         """One number per (assignment, criterion) of the rows at `at`."""
         return self.assignment[at] * len(self.context.ids) + self.criterion[at]
@@ -182,8 +186,13 @@ class Check:
         codes, texts = pd.factorize(self.rows["date_text"].fillna("").astype("str").str.strip())
         today = date.today()
         parsed = [parse_answer_date(t, today) if t else (None, "") for t in texts]
-        self.date = np.array([d for d, _ in parsed] or [None], dtype=object)[codes]
-        self.date_iso = np.array([iso_day(d) for d, _ in parsed] or [""], dtype=object)[codes]
+        # Per distinct date text: `days_iso` its ISO text ("" for none), `date_code` its date's position in
+        # `dates` (-1 for none); `day` is each row's text code.
+        self.day = codes if len(texts) else np.zeros(len(codes), dtype="int64")
+        self.days_iso = np.array([iso_day(d) for d, _ in parsed] or [""], dtype=object)
+        self.dates = list(dict.fromkeys(d for d, _ in parsed if d is not None))
+        position = {d: i for i, d in enumerate(self.dates)}
+        self.date_code = np.array([position.get(d, -1) for d, _ in parsed] or [-1], dtype="int64")
         self.date_given = np.array([bool(t) for t in texts] or [False])[codes]
         errors = np.array([e for _, e in parsed] or [""], dtype=object)[codes]
         wrong = np.flatnonzero(errors != "")

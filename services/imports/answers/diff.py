@@ -49,7 +49,7 @@ def merge_duplicates(check: "Check", good: np.ndarray) -> np.ndarray:
     group = good[repeated]
     comment = [c if c is not None else "\x00" for c in check.texts("comment", group)]
     frame = pd.DataFrame({"key": keys[repeated].to_numpy(), "at": group, "value": check.value[group],
-                          "comment": comment, "date": check.date_iso[group]})
+                          "comment": comment, "date": check.date_iso(group)})
     first = frame.groupby("key", sort=False)[["at", "value", "comment", "date"]].transform("first")
     later = frame.index[frame["key"].duplicated(keep="first")]
     same = ((frame.loc[later, ["value", "comment", "date"]] == first.loc[later, ["value", "comment", "date"]])
@@ -146,7 +146,7 @@ def compare_with_current(check: "Check", good: np.ndarray) -> np.ndarray:
     same = np.zeros(len(good), dtype=bool)
     if len(stored):
         rows = good[stored]
-        same_date = ~check.date_given[rows] | (check.date_iso[rows] == known["date"].to_numpy()[pick])
+        same_date = ~check.date_given[rows] | (check.date_iso(rows) == known["date"].to_numpy()[pick])
         same[stored] = ((value[stored] == known["value"].to_numpy()[pick]) & same_date
                         & (comment.iloc[stored].to_numpy(dtype=object) == known["comment"].to_numpy()[pick]))
     check.change = np.where(~exists, NEW, np.where(same, UNCHANGED, CHANGED))
@@ -187,24 +187,25 @@ def outcome(check: "Check", good: np.ndarray,
     write = check.change != UNCHANGED
     every = bool(write.all())  # a first import: every row is written, no mask to apply
     at = good if every else good[write]
-    names = np.array([f.name for f in check.files], dtype=object)
-    writes = pd.DataFrame({  # object columns: the writer hands Python values to the database anyway
+    names = list(dict.fromkeys(f.name for f in check.files))
+    file_code = np.array([names.index(f.name) for f in check.files], dtype="int64")
+    writes = pd.DataFrame({  # categories on the codes the checks worked with: no column of a million objects
         "assignment_id": check.assignment[at],
-        "criterion_id": pd.Series(check.context.ids[check.criterion[at]], dtype=object),
-        "value": pd.Series(np.asarray(rules.ANSWER_VALUES, dtype=object)[check.value[at]], dtype=object),
+        "criterion_id": _categories(check.criterion[at], check.context.ids),
+        "value": _categories(check.value[at], rules.ANSWER_VALUES),
         "comment": (check.final_comment if every else check.final_comment[write]).array,
-        "answered_on": pd.Series(check.date[at], dtype=object),
+        "answered_on": _categories(check.date_code[check.day[at]], check.dates),
         "current_id": pd.array(check.current_id if every else check.current_id[write], dtype="Int64"),
-        "file": pd.Series(names[check.file_order[at]], dtype=object),
-        "partner": pd.Series(np.asarray(check.partner_codes, dtype=object)[check.partner[at]], dtype=object),
-    }, columns=WRITE_COLUMNS)
+        "file": _categories(file_code[check.file_order[at]], names),
+        "partner": _categories(check.partner[at], check.partner_codes),
+    }, columns=WRITE_COLUMNS, copy=False)
     status_after = _status_after(check, good, at)
     info = check.partner_info.loc[counts.index]
     summary = pd.DataFrame({"partner_code": counts.index, "legal_name": info["legal_name"].to_numpy(),
                             "status": info["status"].to_numpy(), **{c: counts[c].to_numpy() for c in counts}})
     after = dict(zip(status_after["partner_code"], status_after["status_after"], strict=True))
-    summary["status_after"] = [after.get(c, s) for c, s in zip(summary["partner_code"], summary["status"],
-                                                                strict=True)]
+    summary["status_after"] = [after.get(c, s) for c, s in zip(summary["partner_code"].tolist(),
+                                                                summary["status"].tolist(), strict=True)]
     return writes, summary[SUMMARY_COLUMNS], status_after
 
 
@@ -246,3 +247,8 @@ def _status_after(check: "Check", good: np.ndarray, written: np.ndarray) -> pd.D
              for key in zip(complete.tolist(), status, strict=True)]
     return pd.DataFrame({"assignment_id": touched, "partner_code": codes, "status": status, "status_after": after},
                         columns=STATUS_COLUMNS)
+
+
+def _categories(codes: np.ndarray, values) -> pd.Categorical:
+    """A column of `values` by their codes (-1: missing), kept as the Python objects given."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(values), dtype=object), validate=False)
