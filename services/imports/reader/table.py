@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
+from pandas.arrays import ArrowStringArray
 
 from services.core.permissions import ValidationError
 from services.exports.safe import csv_bytes
@@ -171,6 +173,8 @@ def check_cells(table: Table) -> None:
     """
     for position in table.cells.columns:
         column = table.cells[position]
+        if _most_bytes(column) <= MAX_CELL_CHARS:  # no cell can hold more characters than bytes
+            continue
         too_long = column.str.len() > MAX_CELL_CHARS
         if too_long.any():
             for row, value in column[too_long].items():
@@ -190,3 +194,12 @@ def check_cells(table: Table) -> None:
         table.problems.append(Problem(table.filename, row, table.label(position), table.cells.at[row, position][:200], (
             "Formulas are not accepted (they are never calculated here): type the value itself, without the "
             "leading '='.")))
+
+
+def _most_bytes(column: pd.Series) -> int:
+    """The largest number of bytes (UTF-8) of a cell of a text column; a bound on its characters."""
+    values = column.array
+    if isinstance(values, ArrowStringArray):
+        most = pc.max(pc.binary_length(values.__arrow_array__())).as_py()  # (no copy of the text)
+        return most or 0
+    return MAX_CELL_CHARS + 1  # not Arrow text: count the characters
