@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import update
+from sqlalchemy import TextClause, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -46,10 +46,10 @@ def apply_responses(*, session: Session, actor: Actor, preview: ResponsePreview)
             values = {"status": status, "updated_at": now}
             if submitted:
                 values["submitted_at"] = now
-            session.exec(update(Assignment).where(col(Assignment.id).in_(chunk), col(Assignment.status).in_(sources))
+            session.exec(update(Assignment).where(_among(Assignment.id, chunk), col(Assignment.status).in_(sources))
                          .values(**values))
             if submitted:  # as on submitting through the link: open review comments are answered
-                session.exec(update(ReviewComment).where(col(ReviewComment.assignment_id).in_(chunk),
+                session.exec(update(ReviewComment).where(_among(ReviewComment.assignment_id, chunk),
                                                          col(ReviewComment.resolved).is_(False))
                              .values(resolved=True))
     records = []
@@ -81,11 +81,13 @@ def _guard_unchanged(session: Session, preview: ResponsePreview, superseded: lis
         chunk = superseded[start:start + 5_000]
         still += session.exec(select(func.count()).select_from(Answer)
                               .where(col(Answer.id).in_(chunk), Answer.is_current)).one()
-    ids = preview.writes["assignment_id"].unique().tolist()
-    locked = 0
-    for start in range(0, len(ids), 5_000):
-        chunk = [int(i) for i in ids[start:start + 5_000]]
-        locked += session.exec(select(func.count()).select_from(Assignment).where(
-            col(Assignment.id).in_(chunk), col(Assignment.status).in_(sorted(states.LOCKED)))).one()
-    if still != len(superseded) or locked:
+    locked = session.exec(select(Assignment.id).where(Assignment.cycle_id == preview.cycle_id,
+                                                      col(Assignment.status).in_(sorted(states.LOCKED)))).all()
+    if still != len(superseded) or np.isin(preview.writes["assignment_id"].to_numpy(), locked).any():
         raise ValidationError("Answers or questionnaire states changed since the preview; preview again.")
+
+
+def _among(column, ids: list[int]) -> TextClause:
+    """`column IN (ids)` with the integer ids written into the statement: binding thousands of parameters costs
+    SQLAlchemy several microseconds each, more than the update itself."""
+    return text(f"{column.table.name}.{column.name} IN ({', '.join(str(int(i)) for i in ids)})")
