@@ -74,9 +74,9 @@ class Check:
     def __init__(self, session: Session, context: CycleContext, rows: pd.DataFrame, files: list[FileLayout],
                  problems: ProblemLog):
         self.session, self.context, self.files, self.problems = session, context, files, problems
-        answer = rows["answer_text"].astype("str").str.strip()
+        answer, self.answer_words = _codes(rows["answer_text"], lambda words: words.str.strip())
         comment = rows["comment"].astype("str").str.replace("\r\n", "\n", regex=False).str.strip()
-        blank = answer.eq("").to_numpy()
+        blank = np.append(np.asarray(self.answer_words == ""), False)[answer]
         self.rows = rows  # the rows as read, for messages about blank answers
         orphan = np.flatnonzero(blank & comment.fillna("").ne("").to_numpy())
         self.report(orphan, "answer", "", "The answer is empty but a comment is given: choose an answer or clear "
@@ -87,7 +87,7 @@ class Check:
             answer, comment = answer[keep], comment[keep]
         else:  # no row to drop (a full file): no copy of its cells
             self.rows = rows.reset_index(drop=True)
-        self.rows["answer_text"] = answer.array
+        self.answer = answer  # code of each row's answer text (stripped) in answer_words
         self.rows["comment"] = comment.array
         self.file_order = self.rows["file_order"].to_numpy()
         self.bad = np.zeros(len(self.rows), dtype=bool)
@@ -104,7 +104,10 @@ class Check:
         self.problems.table(names, rows["row"].to_numpy(), columns, _values(value), _values(message), severity)
 
     def texts(self, column: str, at: np.ndarray) -> np.ndarray:
-        """The cells of one column at the given row positions, as Python strings (None where empty)."""
+        """The cells of one column at the given row positions, as Python strings (None where empty); answers
+        without their surrounding spaces."""
+        if column == "answer_text":
+            return np.append(np.asarray(self.answer_words, dtype=object), None)[self.answer[at]]
         return self.rows[column].iloc[at].astype(object).where(lambda s: s.notna(), None).to_numpy()
 
     def _label(self, order: int, position: int, role: str) -> str:
@@ -134,7 +137,7 @@ class Check:
         return self.assignment[at] * len(self.context.ids) + self.criterion[at]
 
     def _partners(self) -> None:
-        codes, self.partner_codes = pd.factorize(self.rows["partner"].astype("str").str.strip().str.upper())
+        codes, self.partner_codes = _codes(self.rows["partner"], lambda code: code.str.strip().str.upper())
         self.partner = codes
         info = self.context.partners.reindex(self.partner_codes)
         self.partner_info = info
@@ -169,9 +172,8 @@ class Check:
         self.report(first, role, codes, [message(c, int(n)) for c, n in zip(codes, groups["size"], strict=True)])
 
     def _answers(self) -> None:
-        codes, spellings = pd.factorize(self.rows["answer_text"])
-        value = np.array([VALUE_NUMBER.get(answer_value(s), -1) for s in spellings], dtype="int64")
-        self.value = value[codes] if len(codes) else np.zeros(0, dtype="int64")
+        value = np.array([VALUE_NUMBER.get(answer_value(s), -1) for s in self.answer_words] + [-1], dtype="int64")
+        self.value = value[self.answer]
         wrong = np.flatnonzero(self.value < 0)
         texts = self.texts("answer_text", wrong)
         self.report(wrong, "answer", texts, [f"'{t}' is not an answer: use {_ALLOWED}." for t in texts])
@@ -199,6 +201,15 @@ class Check:
         self.report(wrong, "date", np.asarray(texts, dtype=object)[codes[wrong]],
                     ["answered_on: " + e for e in errors[wrong]])
         self.bad[wrong] = True
+
+
+def _codes(values: pd.Series, clean) -> tuple[np.ndarray, pd.Index]:
+    """Each value's code among the distinct values after `clean` (text operations on a Series), which only the
+    distinct values go through: a million rows hold a few thousand partner codes and a handful of answers.
+    Missing values get code -1."""
+    codes, uniques = pd.factorize(values)
+    again, distinct = pd.factorize(clean(pd.Series(uniques, dtype="str")))
+    return np.append(again, -1)[codes], distinct
 
 
 def _values(values) -> object:
