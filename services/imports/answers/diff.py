@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from services.imports.answers.checks import Check
 
 NEW, CHANGED, UNCHANGED = 0, 1, 2
+_COUNTED_KEYS = 10_000_000  # duplicates found by counting up to this many (partner, criterion) pairs
 _IN_LIST = 5_000  # questionnaires read with an IN list; more: the whole cycle's answers, filtered here
 VALUE_NUMBER = {value: number for number, value in enumerate(rules.ANSWER_VALUES)}  # answers as integer codes
 
@@ -43,7 +44,12 @@ _NEEDS_COMMENT = _needs_comment()
 def merge_duplicates(check: "Check", good: np.ndarray) -> np.ndarray:
     """Same partner and criterion more than once: identical -> imported once (warning); different -> error."""
     keys = pd.Series(check.key(good))
-    repeated = keys.duplicated(keep=False).to_numpy()
+    width = len(check.context.ids)
+    if len(check.partner_codes) * width <= _COUNTED_KEYS:  # count (partner code, criterion) pairs, no hashing
+        local = check.partner[good].astype("int64") * width + check.criterion[good]
+        repeated = np.bincount(local, minlength=1)[local] > 1
+    else:
+        repeated = keys.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return good
     group = good[repeated]
@@ -128,7 +134,9 @@ def compare_with_current(check: "Check", good: np.ndarray) -> np.ndarray:
     exists = found >= 0
     stored = np.flatnonzero(exists)
     pick = found[stored]
-    given = check.rows["comment"].iloc[good].reset_index(drop=True)
+    comments = check.rows["comment"]
+    every = len(good) == len(comments)  # (good is sorted: then it is every row, and needs no copy)
+    given = comments.reset_index(drop=True) if every else comments.iloc[good].reset_index(drop=True)
     comment = given
     absent = given.isna().to_numpy()
     if absent.any():  # no comment column: the stored comment stays

@@ -132,7 +132,7 @@ def from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str],
     `raw` holds text cells (no missing values), indexed by spreadsheet row number, one column per spreadsheet
     column from A; `formulas` are the (row, column) of workbook formula cells.
     """
-    blank = raw[raw.columns[0]].str.strip().eq("").to_numpy().copy()
+    blank = _blank(raw[raw.columns[0]])
     for column in raw.columns[1:]:  # only rows blank so far can be blank (usually a handful)
         if not blank.any():
             break
@@ -194,6 +194,16 @@ def check_cells(table: Table) -> None:
         table.problems.append(Problem(table.filename, row, table.label(position), table.cells.at[row, position][:200], (
             "Formulas are not accepted (they are never calculated here): type the value itself, without the "
             "leading '='.")))
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Which cells are empty or only white space (a writable array)."""
+    values = column.array
+    if isinstance(values, ArrowStringArray):  # without stripping a copy of every cell
+        arrow = values.__arrow_array__()
+        blank = pc.or_(pc.equal(pc.binary_length(arrow), 0), pc.utf8_is_space(arrow))
+        return blank.to_numpy(zero_copy_only=False).astype(bool)
+    return column.str.strip().eq("").to_numpy().copy()
 
 
 def _most_bytes(column: pd.Series) -> int:
