@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 import manage
 from models import Answer, Assignment, AuditEvent, Cycle, ImportRecord, Partner, ReviewComment
 from services.core.permissions import PermissionDenied, ValidationError
-from services.imports.answers import ANSWER_WORDS, apply_responses, criterion_text, preview_responses
+from services.imports.answers import ANSWER_WORDS, apply_responses, criterion_text, diff, preview_responses
 from services.imports.reader import problems_csv
 from services.reference import criteria
 from tests.conftest import ANALYST, VIEWER
@@ -455,3 +455,24 @@ def test_cli_import_responses(session, factory, database_url, monkeypatch, tmp_p
     assert session.exec(select(func.count()).select_from(Answer)).one() == 1
     assert run("import-responses", str(good), "--cycle", "nope") == 2
     assert "No cycle named 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("in_list", [5_000, 0])
+def test_stored_answers_read_per_questionnaire_or_for_the_whole_cycle(session, factory, monkeypatch, in_list):
+    monkeypatch.setattr(diff, "_IN_LIST", in_list)  # 0: every answer of the cycle is read, the file's kept
+    ids = questionnaire_ids(session, "Foreign Manufacturer")[:4]
+    store(session, factory.assignments["SUP1"], {ids[0]: ("no", "none yet"), ids[1]: ("yes", ""),
+                                                 ids[2]: ("partial", "half done")})
+    store(session, factory.assignments["IMP1"], {"1.1": ("no", "other partner")})
+    data = csv_bytes([["SUP1", ids[0], "yes", "done in March"], ["SUP1", ids[1], "Y", ""],
+                      ["SUP1", ids[2], "partial", "half done"], ["SUP1", ids[3], "no", "not yet"]])
+    preview = preview_responses(session=session, files=[("s.csv", data)], cycle_id=factory.cycle_id)
+    assert not preview.has_errors and preview.totals == {"new": 1, "changed": 1, "unchanged": 2}
+    stored = dict(session.exec(select(Answer.criterion_id, Answer.id).where(
+        Answer.assignment_id == factory.assignments["SUP1"])).all())
+    written = dict(zip(preview.writes["criterion_id"], preview.writes["current_id"], strict=True))
+    assert written[ids[0]] == stored[ids[0]] and pd.isna(written[ids[3]]) and len(written) == 2
+    apply_responses(session=session, actor=ANALYST, preview=preview)
+    session.commit()
+    assert current(session, factory.assignments["SUP1"])[ids[0]] == ("yes", "done in March")
+    assert current(session, factory.assignments["IMP1"]) == {"1.1": ("no", "other partner")}

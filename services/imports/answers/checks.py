@@ -74,17 +74,21 @@ class Check:
     def __init__(self, session: Session, context: CycleContext, rows: pd.DataFrame, files: list[FileLayout],
                  problems: ProblemLog):
         self.session, self.context, self.files, self.problems = session, context, files, problems
-        answer = rows["answer_text"].astype("str").str.strip()
+        answer, self.answer_words = _codes(rows["answer_text"], lambda words: words.str.strip())
         comment = rows["comment"].astype("str").str.replace("\r\n", "\n", regex=False).str.strip()
-        blank = answer.eq("").to_numpy()
+        blank = np.append(np.asarray(self.answer_words == ""), False)[answer]
         self.rows = rows  # the rows as read, for messages about blank answers
         orphan = np.flatnonzero(blank & comment.fillna("").ne("").to_numpy())
         self.report(orphan, "answer", "", "The answer is empty but a comment is given: choose an answer or clear "
                                           "the comment.")
-        keep = ~blank
-        self.rows = rows.loc[keep].reset_index(drop=True)
-        self.rows["answer_text"] = answer[keep].array
-        self.rows["comment"] = comment[keep].array
+        if blank.any():
+            keep = ~blank
+            self.rows = rows.loc[keep].reset_index(drop=True)
+            answer, comment = answer[keep], comment[keep]
+        else:  # no row to drop (a full file): no copy of its cells
+            self.rows = rows.reset_index(drop=True)
+        self.answer = answer  # code of each row's answer text (stripped) in answer_words
+        self.rows["comment"] = comment.array
         self.file_order = self.rows["file_order"].to_numpy()
         self.bad = np.zeros(len(self.rows), dtype=bool)
 
@@ -100,7 +104,10 @@ class Check:
         self.problems.table(names, rows["row"].to_numpy(), columns, _values(value), _values(message), severity)
 
     def texts(self, column: str, at: np.ndarray) -> np.ndarray:
-        """The cells of one column at the given row positions, as Python strings (None where empty)."""
+        """The cells of one column at the given row positions, as Python strings (None where empty); answers
+        without their surrounding spaces."""
+        if column == "answer_text":
+            return np.append(np.asarray(self.answer_words, dtype=object), None)[self.answer[at]]
         return self.rows[column].iloc[at].astype(object).where(lambda s: s.notna(), None).to_numpy()
 
     def _label(self, order: int, position: int, role: str) -> str:
@@ -121,18 +128,26 @@ class Check:
         good = diff.compare_with_current(self, good)
         return diff.outcome(self, good, results)
 
+    def date_iso(self, at: np.ndarray) -> np.ndarray:
+        """The ISO text of the rows' dates ("" where none)."""
+        return self.days_iso[self.day[at]]
+
     def key(self, at: np.ndarray) -> np.ndarray:
         """One number per (assignment, criterion) of the rows at `at`."""
         return self.assignment[at] * len(self.context.ids) + self.criterion[at]
 
     def _partners(self) -> None:
-        codes, self.partner_codes = pd.factorize(self.rows["partner"].astype("str").str.strip().str.upper())
+        codes, self.partner_codes = _codes(self.rows["partner"], lambda code: code.str.strip().str.upper())
         self.partner = codes
         info = self.context.partners.reindex(self.partner_codes)
         self.partner_info = info
         unknown_entity = len(self.context.entities)
-        self.entity = info["entity"].fillna(unknown_entity).astype("int64").to_numpy()[codes]
-        self.assignment = info["assignment_id"].fillna(-1).astype("int64").to_numpy()[codes]
+        # Per partner code (position in partner_codes), then spread to the rows.
+        self.code_assignment = info["assignment_id"].fillna(-1).astype("int64").to_numpy()
+        self.code_entity = info["entity"].fillna(unknown_entity).to_numpy(dtype="int64", copy=True)
+        self.code_entity[self.code_assignment < 0] = unknown_entity
+        self.entity = self.code_entity[codes]
+        self.assignment = self.code_assignment[codes]
         self.locked = info["status"].isin(list(states.LOCKED)).to_numpy()[codes]
         empty = np.asarray(self.partner_codes == "")[codes]
         at = np.flatnonzero(empty)
@@ -143,7 +158,6 @@ class Check:
         cycle = self.context.cycle.name
         self.per_partner(known & (self.assignment < 0), lambda code, n: (
             f"Partner {code} has no questionnaire in cycle '{cycle}'" + _times(n) + "."))
-        self.entity[self.assignment < 0] = unknown_entity
         self.bad |= self.assignment < 0
 
     def per_partner(self, mask: np.ndarray, message, role: str = "partner") -> None:
@@ -158,9 +172,8 @@ class Check:
         self.report(first, role, codes, [message(c, int(n)) for c, n in zip(codes, groups["size"], strict=True)])
 
     def _answers(self) -> None:
-        codes, spellings = pd.factorize(self.rows["answer_text"])
-        value = np.array([VALUE_NUMBER.get(answer_value(s), -1) for s in spellings], dtype="int64")
-        self.value = value[codes] if len(codes) else np.zeros(0, dtype="int64")
+        value = np.array([VALUE_NUMBER.get(answer_value(s), -1) for s in self.answer_words] + [-1], dtype="int64")
+        self.value = value[self.answer]
         wrong = np.flatnonzero(self.value < 0)
         texts = self.texts("answer_text", wrong)
         self.report(wrong, "answer", texts, [f"'{t}' is not an answer: use {_ALLOWED}." for t in texts])
@@ -175,14 +188,28 @@ class Check:
         codes, texts = pd.factorize(self.rows["date_text"].fillna("").astype("str").str.strip())
         today = date.today()
         parsed = [parse_answer_date(t, today) if t else (None, "") for t in texts]
-        self.date = np.array([d for d, _ in parsed] or [None], dtype=object)[codes]
-        self.date_iso = np.array([iso_day(d) for d, _ in parsed] or [""], dtype=object)[codes]
+        # Per distinct date text: `days_iso` its ISO text ("" for none), `date_code` its date's position in
+        # `dates` (-1 for none); `day` is each row's text code.
+        self.day = codes if len(texts) else np.zeros(len(codes), dtype="int64")
+        self.days_iso = np.array([iso_day(d) for d, _ in parsed] or [""], dtype=object)
+        self.dates = list(dict.fromkeys(d for d, _ in parsed if d is not None))
+        position = {d: i for i, d in enumerate(self.dates)}
+        self.date_code = np.array([position.get(d, -1) for d, _ in parsed] or [-1], dtype="int64")
         self.date_given = np.array([bool(t) for t in texts] or [False])[codes]
         errors = np.array([e for _, e in parsed] or [""], dtype=object)[codes]
         wrong = np.flatnonzero(errors != "")
         self.report(wrong, "date", np.asarray(texts, dtype=object)[codes[wrong]],
                     ["answered_on: " + e for e in errors[wrong]])
         self.bad[wrong] = True
+
+
+def _codes(values: pd.Series, clean) -> tuple[np.ndarray, pd.Index]:
+    """Each value's code among the distinct values after `clean` (text operations on a Series), which only the
+    distinct values go through: a million rows hold a few thousand partner codes and a handful of answers.
+    Missing values get code -1."""
+    codes, uniques = pd.factorize(values)
+    again, distinct = pd.factorize(clean(pd.Series(uniques, dtype="str")))
+    return np.append(again, -1)[codes], distinct
 
 
 def _values(values) -> object:

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import String, select, type_coerce
 
+from models import Answer, Assignment
 from models.collection import AnswerValue, AssignmentStatus
 from models.common import Requirement
-from services.collection import answers, rules, states
+from services.collection import rules, states
 from services.collection.states import Action
 from services.imports.answers.result import STATUS_COLUMNS, SUMMARY_COLUMNS, WRITE_COLUMNS, FileResult
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from services.imports.answers.checks import Check
 
 NEW, CHANGED, UNCHANGED = 0, 1, 2
+_COUNTED_KEYS = 10_000_000  # duplicates found by counting up to this many (partner, criterion) pairs
+_IN_LIST = 5_000  # questionnaires read with an IN list; more: the whole cycle's answers, filtered here
 VALUE_NUMBER = {value: number for number, value in enumerate(rules.ANSWER_VALUES)}  # answers as integer codes
 
 
@@ -40,13 +44,18 @@ _NEEDS_COMMENT = _needs_comment()
 def merge_duplicates(check: "Check", good: np.ndarray) -> np.ndarray:
     """Same partner and criterion more than once: identical -> imported once (warning); different -> error."""
     keys = pd.Series(check.key(good))
-    repeated = keys.duplicated(keep=False).to_numpy()
+    width = len(check.context.ids)
+    if len(check.partner_codes) * width <= _COUNTED_KEYS:  # count (partner code, criterion) pairs, no hashing
+        local = check.partner[good].astype("int64") * width + check.criterion[good]
+        repeated = np.bincount(local, minlength=1)[local] > 1
+    else:
+        repeated = keys.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return good
     group = good[repeated]
     comment = [c if c is not None else "\x00" for c in check.texts("comment", group)]
     frame = pd.DataFrame({"key": keys[repeated].to_numpy(), "at": group, "value": check.value[group],
-                          "comment": comment, "date": check.date_iso[group]})
+                          "comment": comment, "date": check.date_iso(group)})
     first = frame.groupby("key", sort=False)[["at", "value", "comment", "date"]].transform("first")
     later = frame.index[frame["key"].duplicated(keep="first")]
     same = ((frame.loc[later, ["value", "comment", "date"]] == first.loc[later, ["value", "comment", "date"]])
@@ -70,58 +79,111 @@ def merge_duplicates(check: "Check", good: np.ndarray) -> np.ndarray:
     return np.setdiff1d(good, at, assume_unique=True)
 
 
+def current_rows(check: "Check", assignment_ids: np.ndarray) -> pd.DataFrame:
+    """The stored current answers of the given assignments, as numbers: id, assignment_id, number (criterion
+    position, -1 for an id not in the catalogue), key, value (answer code), comment (text), date (ISO text).
+
+    One SELECT of only these columns, through the driver (no ORM rows, no enum objects): the whole cycle's answers
+    when the files touch many questionnaires (then filtered here), else those of the touched ones.
+    """
+    columns = ["id", "assignment_id", "criterion_id", "value", "comment", "answered_on"]
+    wanted = [int(a) for a in assignment_ids if a >= 0]
+    empty = pd.DataFrame({"id": np.zeros(0, "int64"), "assignment_id": np.zeros(0, "int64"),
+                          "number": np.zeros(0, "int64"), "key": np.zeros(0, "int64"), "value": np.zeros(0, "int64"),
+                          "comment": np.zeros(0, object), "date": np.zeros(0, object)})
+    if not wanted:
+        return empty
+    table = Answer.__table__
+    picked = [type_coerce(table.c[c], String) if c in ("value", "answered_on") else table.c[c] for c in columns]
+    stmt = select(*picked).where(table.c.is_current)
+    if len(wanted) <= _IN_LIST:
+        stmt = stmt.where(table.c.assignment_id.in_(wanted))
+    else:
+        stmt = stmt.join(Assignment.__table__, Assignment.__table__.c.id == table.c.assignment_id).where(
+            Assignment.__table__.c.cycle_id == check.context.cycle.id)
+    rows = check.session.connection().execute(stmt).all()
+    if not rows:
+        return empty
+    ids, assignment, criterion, value, comment, answered_on = (np.array(c, dtype=object) for c in zip(*rows,
+                                                                                                     strict=True))
+    assignment = assignment.astype("int64")
+    mine = np.isin(assignment, wanted)
+    if not mine.all():
+        ids, assignment, criterion, value, comment, answered_on = (
+            a[mine] for a in (ids, assignment, criterion, value, comment, answered_on))
+    index = check.context.index
+    codes, uniques = pd.factorize(criterion)
+    number = np.array([index.get(c, -1) for c in uniques] + [-1], dtype="int64")[codes]
+    codes, uniques = pd.factorize(value)
+    value_number = np.array([VALUE_NUMBER.get(v, -1) for v in uniques] + [-1], dtype="int64")[codes]
+    codes, uniques = pd.factorize(answered_on)  # date objects (PostgreSQL) or ISO text (SQLite)
+    day = np.array([iso_day(d) if isinstance(d, date) else str(d)[:10] for d in uniques] + [""],
+                   dtype=object)[codes]
+    comment[pd.isna(comment)] = ""
+    return pd.DataFrame({"id": ids.astype("int64"), "assignment_id": assignment, "number": number,
+                         "key": assignment * len(check.context.ids) + number, "value": value_number,
+                         "comment": comment, "date": day})
+
+
 def compare_with_current(check: "Check", good: np.ndarray) -> np.ndarray:
     """Classify answers as new, changed or unchanged; check required comments and locked questionnaires."""
-    assignment_ids = np.unique(check.assignment[good]).tolist()
-    current = answers.current_answers(session=check.session, assignment_ids=assignment_ids)
-    current_number = current["criterion_id"].map(check.context.index).fillna(-1).astype("int64").to_numpy()
-    current_keys = current["assignment_id"].astype("int64").to_numpy() * len(check.context.ids) + current_number
-    check.current = current.assign(key=current_keys, number=current_number)
-    found = pd.Index(current_keys).get_indexer(check.key(good))
+    current = current_rows(check, np.unique(check.code_assignment[np.unique(check.partner[good])]))
+    check.current = current
+    known = current[current["number"] >= 0]
+    found = pd.Index(known["key"].to_numpy()).get_indexer(check.key(good))
     exists = found >= 0
-    pick = np.maximum(found, 0)
-    if len(current):
-        stored_id = current["id"].to_numpy(dtype="float64")[pick]
-        stored_value = current["value"].map(VALUE_NUMBER).fillna(-1).astype("int64").to_numpy()[pick]
-        codes, uniques = pd.factorize(current["answered_on"])
-        stored_date = np.array([iso_day(d) for d in uniques] + [""], dtype=object)[codes][pick]
-        stored_comment = current["comment"].fillna("").astype("str").take(pick).reset_index(drop=True)
-    else:
-        stored_id, stored_value, stored_date = np.zeros(len(good)), np.full(len(good), -1), np.full(len(good), "")
-        stored_comment = pd.Series("", index=range(len(good)), dtype="str")
-    check.current_id = np.where(exists, stored_id, np.nan)
-    stored_comment = stored_comment.where(exists, "")
-    given = check.rows["comment"].iloc[good].reset_index(drop=True)
-    comment = given.where(given.notna(), stored_comment)  # no comment column: the stored comment stays
-    check.final_comment = comment
+    stored = np.flatnonzero(exists)
+    pick = found[stored]
+    comments = check.rows["comment"]
+    every = len(good) == len(comments)  # (good is sorted: then it is every row, and needs no copy)
+    given = comments.reset_index(drop=True) if every else comments.iloc[good].reset_index(drop=True)
+    comment = given
+    absent = given.isna().to_numpy()
+    if absent.any():  # no comment column: the stored comment stays
+        kept = np.full(len(good), "", dtype=object)
+        kept[stored] = known["comment"].to_numpy()[pick]
+        comment = given.where(~absent, pd.Series(kept, dtype="str"))
+    empty_comment = comment.eq("").to_numpy()
     value = check.value[good]
     must = check.context.must[check.entity[good], check.criterion[good]]
-    needs = _NEEDS_COMMENT[value, must.astype(int)] & comment.eq("").to_numpy()
+    needs = _NEEDS_COMMENT[value, must.astype(int)] & empty_comment
     at = good[needs]
     check.report(at, "comment", check.texts("answer_text", at), [
         f"A comment is required when the answer is '{rules.ANSWER_VALUES[v]}'"
         + (" on a must criterion." if v == VALUE_NUMBER[AnswerValue.na] else ".") for v in value[needs]])
-    same_date = ~check.date_given[good] | (check.date_iso[good] == stored_date)
-    same = exists & (value == stored_value) & comment.eq(stored_comment).to_numpy() & same_date
+    same = np.zeros(len(good), dtype=bool)
+    if len(stored):
+        rows = good[stored]
+        same_date = ~check.date_given[rows] | (check.date_iso(rows) == known["date"].to_numpy()[pick])
+        same[stored] = ((value[stored] == known["value"].to_numpy()[pick]) & same_date
+                        & (comment.iloc[stored].to_numpy(dtype=object) == known["comment"].to_numpy()[pick]))
     check.change = np.where(~exists, NEW, np.where(same, UNCHANGED, CHANGED))
+    check.current_id = np.full(len(good), np.nan)
+    check.current_id[stored] = known["id"].to_numpy()[pick]
     locked = check.locked[good] & (check.change != UNCHANGED)
     if locked.any():
         status = dict(zip(check.partner_codes, check.partner_info["status"], strict=True))
-        check.per_partner(np.isin(np.arange(len(check.rows)), good[locked]), lambda code, n: (
+        mask = np.zeros(len(check.rows), dtype=bool)
+        mask[good[locked]] = True
+        check.per_partner(mask, lambda code, n: (
             f"The questionnaire of {code} is {status[code]}; this file would change {n} of its answers. "
             + ("Reopen it first (Review page), then import again." if status[code] == AssignmentStatus.accepted
                else "Remove the exemption first, then import again.")), role="answer")
-    keep = ~needs
-    check.change, check.current_id = check.change[keep], check.current_id[keep]
-    check.final_comment = comment[keep].reset_index(drop=True)
-    return good[keep]
+    if needs.any():
+        keep = ~needs
+        check.change, check.current_id = check.change[keep], check.current_id[keep]
+        comment = comment[keep]
+        good = good[keep]
+    check.final_comment = comment.reset_index(drop=True)
+    return good
 
 
 def outcome(check: "Check", good: np.ndarray,
             results: list[FileResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Counts per file and partner, the rows to write, and each touched questionnaire's status after."""
+    files = check.file_order[good]
     for order, result in enumerate(results):
-        mine = check.change[check.file_order[good] == order]
+        mine = check.change[files == order] if len(results) > 1 else check.change
         result.answers = len(mine)
         result.new, result.changed, result.unchanged = (int((mine == k).sum()) for k in (NEW, CHANGED, UNCHANGED))
     partner = check.partner[good]
@@ -131,25 +193,27 @@ def outcome(check: "Check", good: np.ndarray,
     counts.index = check.partner_codes
     counts = counts[counts.sum(axis=1) > 0]
     write = check.change != UNCHANGED
-    at = good[write]
-    names = np.array([f.name for f in check.files], dtype=object)
-    writes = pd.DataFrame({  # object columns: the writer hands Python values to the database anyway
+    every = bool(write.all())  # a first import: every row is written, no mask to apply
+    at = good if every else good[write]
+    names = list(dict.fromkeys(f.name for f in check.files))
+    file_code = np.array([names.index(f.name) for f in check.files], dtype="int64")
+    writes = pd.DataFrame({  # categories on the codes the checks worked with: no column of a million objects
         "assignment_id": check.assignment[at],
-        "criterion_id": pd.Series(check.context.ids[check.criterion[at]], dtype=object),
-        "value": pd.Series(np.asarray(rules.ANSWER_VALUES, dtype=object)[check.value[at]], dtype=object),
-        "comment": check.final_comment[write].array,
-        "answered_on": pd.Series(check.date[at], dtype=object),
-        "current_id": pd.array(check.current_id[write], dtype="Int64"),
-        "file": pd.Series(names[check.file_order[at]], dtype=object),
-        "partner": pd.Series(np.asarray(check.partner_codes, dtype=object)[check.partner[at]], dtype=object),
-    }, columns=WRITE_COLUMNS)
+        "criterion_id": _categories(check.criterion[at], check.context.ids),
+        "value": _categories(check.value[at], rules.ANSWER_VALUES),
+        "comment": (check.final_comment if every else check.final_comment[write]).array,
+        "answered_on": _categories(check.date_code[check.day[at]], check.dates),
+        "current_id": pd.array(check.current_id if every else check.current_id[write], dtype="Int64"),
+        "file": _categories(file_code[check.file_order[at]], names),
+        "partner": _categories(check.partner[at], check.partner_codes),
+    }, columns=WRITE_COLUMNS, copy=False)
     status_after = _status_after(check, good, at)
     info = check.partner_info.loc[counts.index]
     summary = pd.DataFrame({"partner_code": counts.index, "legal_name": info["legal_name"].to_numpy(),
                             "status": info["status"].to_numpy(), **{c: counts[c].to_numpy() for c in counts}})
     after = dict(zip(status_after["partner_code"], status_after["status_after"], strict=True))
-    summary["status_after"] = [after.get(c, s) for c, s in zip(summary["partner_code"], summary["status"],
-                                                                strict=True)]
+    summary["status_after"] = [after.get(c, s) for c, s in zip(summary["partner_code"].tolist(),
+                                                                summary["status"].tolist(), strict=True)]
     return writes, summary[SUMMARY_COLUMNS], status_after
 
 
@@ -158,35 +222,41 @@ def _status_after(check: "Check", good: np.ndarray, written: np.ndarray) -> pd.D
     applicable criterion has an answer (with the comments the answer rules require), else a draft in progress.
 
     Only stored answers count, not last cycle's pre-fill: a file is the partner's answers, nothing else.
+    Counted per partner code (one code, one questionnaire of the cycle), in questionnaire id order.
     """
-    touched = np.unique(check.assignment[written])
-    if len(touched) == 0:
+    touched_codes = np.unique(check.partner[written])
+    if len(touched_codes) == 0:
         return pd.DataFrame(columns=STATUS_COLUMNS)
-    # Answers after the import: the files' ones plus the current ones the files do not mention. The files' rows
-    # lacking a required comment were refused already.
-    complete = np.ones(len(good), dtype=bool)
-    mine = np.isin(check.assignment[good], touched)
-    done = pd.Series(complete[mine]).groupby(check.assignment[good][mine]).sum()
+    touched_codes = touched_codes[np.argsort(check.code_assignment[touched_codes], kind="stable")]
+    touched = check.code_assignment[touched_codes]
+    # Answers after the import: the files' ones (one per partner and criterion, each applicable; rows lacking a
+    # required comment were refused already) plus the current ones the files do not mention.
+    done = np.bincount(check.partner[good], minlength=len(check.partner_codes)).astype("int64")
     current = check.current
-    kept = current[current["assignment_id"].isin(touched) & ~current["key"].isin(check.key(good))
-                   & (current["number"] >= 0)]
-    entity_of = dict(zip(check.assignment[good], check.entity[good], strict=True))
-    entity = kept["assignment_id"].map(entity_of).to_numpy(dtype="int64")
-    number = kept["number"].to_numpy()
-    value = kept["value"].map(VALUE_NUMBER).fillna(0).astype("int64").to_numpy()
-    ok = check.context.applies[entity, number] & ~(
-        _NEEDS_COMMENT[value, check.context.must[entity, number].astype(int)]
-        & kept["comment"].fillna("").eq("").to_numpy())
-    done = done.add(pd.Series(ok).groupby(kept["assignment_id"].to_numpy()).sum(), fill_value=0)
+    if len(current):
+        code_of = pd.Index(check.code_assignment).get_indexer(current["assignment_id"].to_numpy())
+        kept = current[(code_of >= 0) & np.isin(code_of, touched_codes) & (current["number"] >= 0).to_numpy()
+                       & ~np.isin(current["key"].to_numpy(), check.key(good))]
+        code = pd.Index(check.code_assignment).get_indexer(kept["assignment_id"].to_numpy())
+        entity = check.code_entity[code]
+        number = kept["number"].to_numpy()
+        value = np.maximum(kept["value"].to_numpy(), 0)
+        ok = check.context.applies[entity, number] & ~(
+            _NEEDS_COMMENT[value, check.context.must[entity, number].astype(int)]
+            & (kept["comment"].to_numpy() == ""))
+        done += np.bincount(code[ok], minlength=len(check.partner_codes))
     needed = check.context.applies.sum(axis=1)
-    entities = np.array([entity_of[a] for a in touched])
-    complete = done.reindex(touched).fillna(0).to_numpy() >= needed[entities]
-    first = pd.Series(np.arange(len(good)), index=check.assignment[good]).groupby(level=0).first()
-    rows_of = good[first.loc[touched].to_numpy()]
-    codes = np.asarray(check.partner_codes, dtype=object)[check.partner[rows_of]]
-    status = check.partner_info["status"].to_numpy()[check.partner[rows_of]]
-    after = [(done and states.target(Action.submit, now)) or states.target(Action.answer, now) or now
-             for done, now in zip(complete, status, strict=True)]
+    complete = done[touched_codes] >= needed[check.code_entity[touched_codes]]
+    codes = np.asarray(check.partner_codes, dtype=object)[touched_codes]
+    status = check.partner_info["status"].to_numpy()[touched_codes]
+    moves: dict[tuple, object] = {}
+    after = [moves[key] if key in moves else moves.setdefault(key, (
+        (key[0] and states.target(Action.submit, key[1])) or states.target(Action.answer, key[1]) or key[1]))
+             for key in zip(complete.tolist(), status, strict=True)]
     return pd.DataFrame({"assignment_id": touched, "partner_code": codes, "status": status, "status_after": after},
                         columns=STATUS_COLUMNS)
 
+
+def _categories(codes: np.ndarray, values) -> pd.Categorical:
+    """A column of `values` by their codes (-1: missing), kept as the Python objects given."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(values), dtype=object), validate=False)

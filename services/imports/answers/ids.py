@@ -71,7 +71,11 @@ def read_criteria(check: "Check") -> None:
     numeric = np.array([flag for _, flag in read] or [False])[codes]
     longer = np.array([context.index.get(context.short_to_long.get(t, ""), -1) for t, _ in read] or [0],
                       dtype="int64")[codes]
-    check.read_as = np.array([t for t, _ in read] or [""], dtype=object)[codes]
+    texts_read = np.array([t for t, _ in read] + [""], dtype=object)  # each distinct id as read, for messages
+
+    def read_as(at: np.ndarray) -> np.ndarray:
+        return texts_read[codes[at]]
+
     criterion = number[codes]
     applies = (criterion >= 0) & context.applies[check.entity, np.maximum(criterion, 0)]
     long_applies = (longer >= 0) & context.applies[check.entity, np.maximum(longer, 0)]
@@ -83,11 +87,11 @@ def read_criteria(check: "Check") -> None:
     check.report(at, "id", check.texts("cid_text", at), [
         f"Read as criterion {context.ids[long]}: a spreadsheet turns {context.ids[long]} into {short}, and {short} "
         + ("does not apply to this partner." if short in context.index else "does not exist.")
-        for long, short in zip(longer[at], check.read_as[at], strict=True)], "warning")
+        for long, short in zip(longer[at], read_as(at), strict=True)], "warning")
     check.report(rule_b, "id", check.texts("cid_text", rule_b), [
         f"Read as criterion {context.ids[long]}: {short} appears twice for {check.partner_codes[p]}, "
         f"{context.ids[long]} is missing, and the rows show which one it is."
-        for long, short, p in zip(longer[rule_b], check.read_as[rule_b], check.partner[rule_b], strict=True)],
+        for long, short, p in zip(longer[rule_b], read_as(rule_b), check.partner[rule_b], strict=True)],
         "warning")
     resolved = rule_a.copy()
     resolved[rule_b] = True

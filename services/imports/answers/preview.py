@@ -31,14 +31,16 @@ def preview_responses(*, session: Session, files: list[tuple[str, bytes]], cycle
     frames = []
     with reader_limits.one_import():  # the row limit counts every file of the import together
         for order, (filename, data) in enumerate(files):
-            result = FileResult(filename=filename, sha256=sha256_hex(data))
+            result = FileResult(filename=filename, sha256="")
             results.append(result)
             metas.append(FileLayout(filename, "", {}))
             try:
                 table = read_table(filename=filename, data=data, sheet="Answers", header_keys=ALIASES["partner_code"])
             except UnreadableFile as exc:
+                result.sha256 = sha256_hex(data)
                 problems.add(exc.problem)
                 continue
+            result.sha256 = table.sha256  # (the reader's; hashing a large file twice costs)
             result.sheet, result.rows = table.sheet, len(table.cells)
             problems.extend(table.problems)
             found = answer_rows(table, context, problems, metas[order])

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
+from pandas.arrays import ArrowStringArray
 
 from services.core.permissions import ValidationError
 from services.exports.safe import csv_bytes
@@ -130,7 +132,7 @@ def from_rows(name: str, raw: pd.DataFrame, header_keys: Collection[str],
     `raw` holds text cells (no missing values), indexed by spreadsheet row number, one column per spreadsheet
     column from A; `formulas` are the (row, column) of workbook formula cells.
     """
-    blank = raw[raw.columns[0]].str.strip().eq("").to_numpy().copy()
+    blank = _blank(raw[raw.columns[0]])
     for column in raw.columns[1:]:  # only rows blank so far can be blank (usually a handful)
         if not blank.any():
             break
@@ -171,6 +173,8 @@ def check_cells(table: Table) -> None:
     """
     for position in table.cells.columns:
         column = table.cells[position]
+        if _most_bytes(column) <= MAX_CELL_CHARS:  # no cell can hold more characters than bytes
+            continue
         too_long = column.str.len() > MAX_CELL_CHARS
         if too_long.any():
             for row, value in column[too_long].items():
@@ -190,3 +194,22 @@ def check_cells(table: Table) -> None:
         table.problems.append(Problem(table.filename, row, table.label(position), table.cells.at[row, position][:200], (
             "Formulas are not accepted (they are never calculated here): type the value itself, without the "
             "leading '='.")))
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Which cells are empty or only white space (a writable array)."""
+    values = column.array
+    if isinstance(values, ArrowStringArray):  # without stripping a copy of every cell
+        arrow = values.__arrow_array__()
+        blank = pc.or_(pc.equal(pc.binary_length(arrow), 0), pc.utf8_is_space(arrow))
+        return blank.to_numpy(zero_copy_only=False).astype(bool)
+    return column.str.strip().eq("").to_numpy().copy()
+
+
+def _most_bytes(column: pd.Series) -> int:
+    """The largest number of bytes (UTF-8) of a cell of a text column; a bound on its characters."""
+    values = column.array
+    if isinstance(values, ArrowStringArray):
+        most = pc.max(pc.binary_length(values.__arrow_array__())).as_py()  # (no copy of the text)
+        return most or 0
+    return MAX_CELL_CHARS + 1  # not Arrow text: count the characters
