@@ -232,3 +232,16 @@ def expect_only_login_form(page: Page, titles: list[str]) -> None:
     for testid in ("stSidebar", "stSidebarNav", "stPageLink", "stDataFrame", "stMetric", "stVegaLiteChart",
                    "stException", "stDialog"):
         expect(page.get_by_test_id(testid)).to_have_count(0)
+
+
+def submit_questionnaire(page: Page, button: str, confirmation: str) -> None:
+    """Press the supplier page's submit button (its text in the partner's language) and wait for the confirmation
+    (a regex of its start), which must show on the first screen, with the form gone."""
+    submit = page.get_by_role("button", name=button)
+    submit.scroll_into_view_if_needed()
+    submit.click()
+    wait_for_app_run(page)
+    shown = page.get_by_text(re.compile(confirmation))
+    expect(shown).to_be_visible()
+    expect(shown).to_be_in_viewport()
+    expect(page.get_by_test_id("stForm")).to_have_count(0)

@@ -33,7 +33,7 @@ from tests.e2e.support import (
     free_port,
     log_in,
     open_app,
-    wait_for_app_run,
+    submit_questionnaire,
 )
 from tests.mail_support import smtp_server
 
@@ -139,14 +139,7 @@ def test_invitation_mail_to_submission_on_a_phone(browser: Browser, page: Page, 
         expect(radios.first).to_be_in_viewport()
         for i in range(count):
             radios.nth(i).get_by_text("Sí", exact=True).click()
-        submit = form.get_by_role("button", name="Enviar cuestionario")
-        submit.scroll_into_view_if_needed()
-        submit.click()
-        wait_for_app_run(mobile)
-        confirmation = mobile.get_by_text(re.compile("Gracias: el cuestionario se envió el"))
-        expect(confirmation).to_be_visible()
-        expect(confirmation).to_be_in_viewport()
-        expect(mobile.get_by_test_id("stForm")).to_have_count(0)
+        submit_questionnaire(mobile, "Enviar cuestionario", "Gracias: el cuestionario se envió el")
         _screenshot(mobile, "invitation-phone-submitted")
     finally:
         phone.close()

@@ -15,7 +15,7 @@ from services.collection import cycles, links, questionnaire
 from services.core import db
 from services.partners import registry as partners
 from tests.conftest import ADMIN, ANALYST, via_link
-from tests.e2e.support import expect_only_login_form, open_app, page_paths, wait_for_app_run
+from tests.e2e.support import expect_only_login_form, open_app, page_paths, submit_questionnaire, wait_for_app_run
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 STAFF_TITLES = [title for _path, title in page_paths()]
@@ -147,11 +147,4 @@ def test_supplier_on_a_phone_sees_the_first_question_and_the_confirmation(page: 
                      for c in questionnaire.applicable_criteria(session=s, assignment_id=assignment_id)],
             actor=via_link(s, assignment_id))
     open_app(page, f"{app_server.url}/?token={token}")
-    submit = page.get_by_role("button", name="提交问卷")
-    submit.scroll_into_view_if_needed()
-    submit.click()
-    wait_for_app_run(page)
-    confirmation = page.get_by_text(re.compile("谢谢：问卷已于"))
-    expect(confirmation).to_be_visible()
-    expect(confirmation).to_be_in_viewport()
-    expect(page.get_by_test_id("stForm")).to_have_count(0)
+    submit_questionnaire(page, "提交问卷", "谢谢：问卷已于")
