@@ -23,12 +23,17 @@ def read_plain(connection: Connection, stmt: Select, columns: Sequence[str]) -> 
     """The rows of `stmt` as the driver returns them, without SQLAlchemy's Row objects and result conversions, which
     cost more than the query at a hundred thousand rows. Only for columns that need no conversion: type_coerce the
     others (dates, enums) to String and convert them in pandas."""
+    rows = plain_rows(connection, stmt)
+    return pd.DataFrame(rows, columns=list(columns)) if rows else pd.DataFrame(columns=list(columns))
+
+
+def plain_rows(connection: Connection, stmt: Select) -> list[tuple]:
+    """The rows of `stmt` as the driver's tuples (see read_plain: no conversions; booleans are 0/1 on SQLite)."""
     result = connection.execute(stmt)
     try:
-        rows = result.cursor.fetchall()
+        return result.cursor.fetchall()
     finally:
         result.close()
-    return pd.DataFrame(rows, columns=list(columns)) if rows else pd.DataFrame(columns=list(columns))
 
 
 def utc_times(values: pd.Series) -> pd.Series:
