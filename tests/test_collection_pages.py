@@ -176,11 +176,15 @@ def test_partners_read_the_title_for_partners_never_the_cycle_name(page_app, sup
                                                                     partner_ids, downloads):
     """Issue 7, item 6: the page, the workbook, its file name and its properties show the title in the partner's
     language; a language without one gets the neutral default; viewers see the titles, writers change them."""
-    viewer = page_app("cycles", role="viewer").run()
+    viewer = page_app("cycles", role="viewer")
+    viewer.session_state[f"cycles_titles_open_{cycle.id}"] = True  # the panel is drawn only when opened
+    viewer.run()
     neutral = f"Cuestionario de seguridad de la cadena de suministro {cycle.due_date.year}"
     assert f"Español: {neutral} (neutral default)" in texts(viewer)
 
-    at = page_app("cycles", role="analyst").run()
+    at = page_app("cycles", role="analyst")
+    at.session_state[f"cycles_titles_open_{cycle.id}"] = True
+    at.run()
     at.text_input(key=f"cycles_title_{cycle.id}_es").set_value("Revisión anual de seguridad 2027")
     at.text_input(key=f"cycles_title_{cycle.id}_en").set_value("Annual security review 2027")
     at.button(key="cycles_titles_save").click().run()
@@ -211,6 +215,9 @@ def test_partners_read_the_title_for_partners_never_the_cycle_name(page_app, sup
 
 def test_open_cycle_problem_is_shown(page_app, cycle):
     at = page_app("cycles", role="admin").run()
+    assert not any(t.key == "open_name" for t in at.text_input)  # a cycle exists: the form waits until opened
+    at.session_state["cycles_open"] = True
+    at.run()
     at.text_input(key="open_name").set_value(cycle.name)
     at.button(key="open_submit").click().run()
     assert "already exists" in "\n".join(e.value for e in at.error)
