@@ -839,13 +839,15 @@ def test_review_return_follows_the_view_with_the_comment_box_first(page_app, ses
     # the note.
     assert len(ids) > 3 * review.BOXES_PER_PART
     assert len(boxes) == review.BOXES_PER_PART + 1 and f"review_return_{submitted.id}_{second}_text" in boxes
+    at.text_area(key=f"review_return_{submitted.id}_{second}_text").set_value("Which seals?").run()
     last = 3 * review.BOXES_PER_PART
     at.segmented_control(key=f"review_return_{submitted.id}_all_part").set_value(last).run()
     rest = [t.key for t in at.text_area if t.key.endswith("_text")]
     assert len(rest) == len(ids) - last and not set(rest) & set(boxes)
+    assert f"Also kept: your comments on {second}" in texts(at)  # typed in the first part
     at.segmented_control(key=f"review_return_{submitted.id}_all_part").set_value(0).run()
+    assert at.text_area(key=f"review_return_{submitted.id}_{second}_text").value == "Which seals?"
 
-    at.text_area(key=f"review_return_{submitted.id}_{second}_text").set_value("Which seals?").run()
     at.segmented_control(key="review_view").set_value("attention").run()
     assert not at.exception
     boxes = [t.key for t in at.text_area if t.key.endswith("_text")]
