@@ -267,7 +267,7 @@ def _send_back(actor: Actor, info: dict, questions: pd.DataFrame, view: str, kin
 
 def _box_part(shown: pd.DataFrame, key: str) -> pd.DataFrame:
     """The questions whose comment boxes are drawn: all of the view, or one part of BOXES_PER_PART when there are
-    more. Every box costs the browser a few elements to mount after a page switch (93 questions took Review to
+    more. Every box costs the browser a few elements to mount after a page switch (95 questions took Review to
     about 1 s in Chromium at 10,000 partners; docs/PERFORMANCE.md); comments typed in another part are kept."""
     if len(shown) <= BOXES_PER_PART:
         return shown
