@@ -411,7 +411,11 @@ def _titles_panel(actor: Actor, cycle: pd.Series) -> None:
     """What partners read as this cycle's title, per language; writers change it here."""
     cycle_id = int(cycle["id"])
     stored, shown = _partner_titles(state.database_url(), state.data_version(), cycle_id)
-    with st.expander(f"Title for partners: {plain(shown['en'])}", icon=":material/title:"):
+    panel = st.expander(f"Title for partners: {plain(shown['en'])}", icon=":material/title:",
+                        key=f"cycles_titles_open_{cycle_id}", on_change="rerun")
+    if not panel.open:  # drawn only when opened: a collapsed form still costs the browser its elements
+        return
+    with panel:
         if not actor.can_write:
             for language, name in LANGUAGES.items():
                 default = "" if language in stored else " (neutral default)"
@@ -469,8 +473,12 @@ def render() -> None:
     today = date.today()
     all_cycles = cached.cycle_list(today)
     if actor.can_write:
-        with st.expander("Open a cycle", expanded=all_cycles.empty, icon=":material/add_circle:"):
-            _open_form(actor)
+        # Drawn only when opened (a rerun on opening): its dozen fields cost the browser time on every page switch.
+        opener = st.expander("Open a cycle", expanded=all_cycles.empty, icon=":material/add_circle:",
+                             key="cycles_open", on_change="rerun")
+        if opener.open:
+            with opener:
+                _open_form(actor)
     if all_cycles.empty:
         st.info("No cycle yet." + (" Open one above." if actor.can_write else ""))
         return

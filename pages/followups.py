@@ -23,6 +23,7 @@ from ui import text as ui_text
 FLASH = "followups_flash"
 QUIET_HORIZON = 120  # days of quiet periods listed ahead
 PREVIEW_COLUMNS = ["day", "kind", "recipients", "recipient_name", "language", "object_id", "step", "hold"]
+TABS = ("Due this week", "Outbox", "Pauses", "Quiet periods", "Messages", "Settings")
 
 
 @st.cache_data(show_spinner=False, max_entries=5)
@@ -275,18 +276,22 @@ def render() -> None:
     _smtp_line()
     today = date.today()
     data = _data(state.database_url(), state.data_version(), today)
-    due, box, paused, calm, words, settings = st.tabs(["Due this week", "Outbox", "Pauses", "Quiet periods",
-                                                        "Messages", "Settings"])
-    with due:
-        _due_tab(data, today)
-    with box:
-        _outbox_tab(actor, data)
-    with paused:
-        _pauses_tab(actor, data, today)
-    with calm:
-        _quiet_tab(actor, data, today)
-    with words:
-        _templates_tab(actor, data)
-    with settings:
-        _settings_tab(actor, data)
+    # Only the open tab is drawn (a rerun on switching tabs): drawing all six made a page switch cost the browser
+    # some 0.5 s of mounting hidden tables and forms (bench/bench_page_switch.py, docs/PERFORMANCE.md).
+    for name, tab in zip(TABS, st.tabs(list(TABS), key="followups_tab", on_change="rerun"), strict=True):
+        if not tab.open:
+            continue
+        with tab:
+            if name == "Due this week":
+                _due_tab(data, today)
+            elif name == "Outbox":
+                _outbox_tab(actor, data)
+            elif name == "Pauses":
+                _pauses_tab(actor, data, today)
+            elif name == "Quiet periods":
+                _quiet_tab(actor, data, today)
+            elif name == "Messages":
+                _templates_tab(actor, data)
+            else:
+                _settings_tab(actor, data)
     st.caption(f"Window: {today.isoformat()} to {(today + timedelta(days=6)).isoformat()}.")

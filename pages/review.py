@@ -24,6 +24,7 @@ VIEWS = {
     "attention": "Partial, no or flagged",
     "open": "Not answered",
 }
+BOXES_PER_PART = 25  # comment boxes drawn at once under "Return" and "Reopen"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ANSWER = ("Answer", "answer")  # answer values in words in every table of the page
 ANSWER_COLUMNS = ["criterion_id", "requirement", "question", "value", "comment", "flag", "previous_value",
@@ -236,7 +237,8 @@ def _send_back(actor: Actor, info: dict, questions: pd.DataFrame, view: str, kin
     shown = answer_view(questions, view)
     st.caption(f"Questions shown: {VIEWS[view].lower()} ({len(shown)} of {len(questions)}); choose others with "
                "“Show” above.")
-    for row in shown.itertuples():
+    drawn = _box_part(shown, f"{prefix}{view}_part")
+    for row in drawn.itertuples():
         with st.container(key=f"{prefix}{row.criterion_id}_box"):
             answer = labels.ANSWERS.get(row.value, row.value) if row.value else "not answered"
             line = f"**{row.criterion_id}** · {row.requirement} · answer: **{answer}**"
@@ -247,9 +249,9 @@ def _send_back(actor: Actor, info: dict, questions: pd.DataFrame, view: str, kin
                 st.caption(f"Partner's comment: {plain(row.comment)}")
             _draft_box(prefix, row.criterion_id, placeholder)
     drafts = _drafts(prefix, questions["criterion_id"])
-    elsewhere = sorted(set(drafts) - set(shown["criterion_id"]))
+    elsewhere = sorted(set(drafts) - set(drawn["criterion_id"]))
     if elsewhere:
-        st.caption(f"Also kept: your comments on {', '.join(elsewhere)} (not shown in this view).")
+        st.caption(f"Also kept: your comments on {', '.join(elsewhere)} (not shown here).")
     note = st.text_area(note_label, max_chars=1000, key=f"{prefix}note")
     if st.button(button, icon=":material/undo:" if kind == "return" else ":material/lock_open:",
                  key=f"review_{kind}_submit"):
@@ -261,6 +263,21 @@ def _send_back(actor: Actor, info: dict, questions: pd.DataFrame, view: str, kin
             for key in [k for k in st.session_state if str(k).startswith(prefix)]:
                 del st.session_state[key]
             st.rerun()
+
+
+def _box_part(shown: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The questions whose comment boxes are drawn: all of the view, or one part of BOXES_PER_PART when there are
+    more. Every box costs the browser a few elements to mount after a page switch (95 questions took Review to
+    about 1 s in Chromium at 10,000 partners; docs/PERFORMANCE.md); comments typed in another part are kept."""
+    if len(shown) <= BOXES_PER_PART:
+        return shown
+    starts = list(range(0, len(shown), BOXES_PER_PART))
+    names = {start: f"{start + 1}–{min(start + BOXES_PER_PART, len(shown))}" for start in starts}
+    if st.session_state.get(key, 0) not in starts:  # the view has fewer questions than when that part was chosen
+        st.session_state.pop(key, None)
+    start = st.segmented_control("Questions", starts, format_func=names.get, default=0, key=key,
+                                 required=True) or 0
+    return shown.iloc[start:start + BOXES_PER_PART]
 
 
 def _draft_box(prefix: str, criterion_id: str, placeholder: str) -> None:

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from models import Answer, Assignment, CriterionText, Cycle, Partner
+from pages import review
 from pages.supplier import INVALID_LINK, TOO_MANY_LINKS
 from services import texts as texts_catalogue
 from services.collection import cycles, evidence, guesses, links, questionnaire
@@ -175,11 +176,15 @@ def test_partners_read_the_title_for_partners_never_the_cycle_name(page_app, sup
                                                                     partner_ids, downloads):
     """Issue 7, item 6: the page, the workbook, its file name and its properties show the title in the partner's
     language; a language without one gets the neutral default; viewers see the titles, writers change them."""
-    viewer = page_app("cycles", role="viewer").run()
+    viewer = page_app("cycles", role="viewer")
+    viewer.session_state[f"cycles_titles_open_{cycle.id}"] = True  # the panel is drawn only when opened
+    viewer.run()
     neutral = f"Cuestionario de seguridad de la cadena de suministro {cycle.due_date.year}"
     assert f"Español: {neutral} (neutral default)" in texts(viewer)
 
-    at = page_app("cycles", role="analyst").run()
+    at = page_app("cycles", role="analyst")
+    at.session_state[f"cycles_titles_open_{cycle.id}"] = True
+    at.run()
     at.text_input(key=f"cycles_title_{cycle.id}_es").set_value("Revisión anual de seguridad 2027")
     at.text_input(key=f"cycles_title_{cycle.id}_en").set_value("Annual security review 2027")
     at.button(key="cycles_titles_save").click().run()
@@ -210,6 +215,9 @@ def test_partners_read_the_title_for_partners_never_the_cycle_name(page_app, sup
 
 def test_open_cycle_problem_is_shown(page_app, cycle):
     at = page_app("cycles", role="admin").run()
+    assert not any(t.key == "open_name" for t in at.text_input)  # a cycle exists: the form waits until opened
+    at.session_state["cycles_open"] = True
+    at.run()
     at.text_input(key="open_name").set_value(cycle.name)
     at.button(key="open_submit").click().run()
     assert "already exists" in "\n".join(e.value for e in at.error)
@@ -827,9 +835,19 @@ def test_review_return_follows_the_view_with_the_comment_box_first(page_app, ses
     session.commit()
     at = page_app("review", role="analyst").run()
     boxes = [t.key for t in at.text_area if t.key.startswith(f"review_return_{submitted.id}_")]
-    assert len(boxes) == len(questions_of(session, submitted)) + 1  # every question (view "all"), and the note
-
+    # View "all" has 93 questions: their boxes come in parts of BOXES_PER_PART (a page switch mounts fewer), then
+    # the note.
+    assert len(ids) > 3 * review.BOXES_PER_PART
+    assert len(boxes) == review.BOXES_PER_PART + 1 and f"review_return_{submitted.id}_{second}_text" in boxes
     at.text_area(key=f"review_return_{submitted.id}_{second}_text").set_value("Which seals?").run()
+    last = 3 * review.BOXES_PER_PART
+    at.segmented_control(key=f"review_return_{submitted.id}_all_part").set_value(last).run()
+    rest = [t.key for t in at.text_area if t.key.endswith("_text")]
+    assert len(rest) == len(ids) - last and not set(rest) & set(boxes)
+    assert f"Also kept: your comments on {second}" in texts(at)  # typed in the first part
+    at.segmented_control(key=f"review_return_{submitted.id}_all_part").set_value(0).run()
+    assert at.text_area(key=f"review_return_{submitted.id}_{second}_text").value == "Which seals?"
+
     at.segmented_control(key="review_view").set_value("attention").run()
     assert not at.exception
     boxes = [t.key for t in at.text_area if t.key.endswith("_text")]

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from models import FollowupPause
 from models.followups import FollowupKind
+from pages import followups as followups_page
 from services.collection import cycles
 from services.followups import settings as followup_settings
 from tests.conftest import ANALYST
@@ -23,6 +24,17 @@ def cycle(session, staff):
     return {"tw": tw.id, "co": co.id}
 
 
+TAB = "followups_tab"
+
+
+def buttons_on(at, tab: str) -> set[str]:
+    """The button labels on one tab of the page (only the open tab is drawn)."""
+    at.session_state[TAB] = tab
+    at.run()
+    assert not at.exception
+    return {b.label for b in at.button}
+
+
 @pytest.mark.parametrize("role", ["admin", "analyst", "viewer"])
 def test_renders_for_every_role_with_the_preview(page_app, cycle, role, monkeypatch):
     monkeypatch.delenv("CTPAT_SMTP_HOST", raising=False)
@@ -33,13 +45,16 @@ def test_renders_for_every_role_with_the_preview(page_app, cycle, role, monkeypa
     preview = at.dataframe[0].value
     assert sorted(preview["kind"].astype(str)) == ["invitation", "invitation"]
     assert sorted(preview["language"]) == ["es", "zh"]
-    buttons = {b.label for b in at.button}
-    assert ("Save settings" in buttons) == (role == "admin")
-    assert ("Pause" in buttons) == (role != "viewer")
+    assert {t.label for t in at.tabs} == set(followups_page.TABS)
+    assert not at.text_input  # only the open tab is drawn
+    assert ("Save settings" in buttons_on(at, "Settings")) == (role == "admin")
+    assert ("Pause" in buttons_on(at, "Pauses")) == (role != "viewer")
 
 
 def test_an_analyst_pauses_a_partner_and_the_preview_holds_it(page_app, cycle, session):
-    at = page_app("followups", role="analyst").run()
+    at = page_app("followups", role="analyst")
+    at.session_state[TAB] = "Pauses"
+    at.run()
     form = next(s for s in at.selectbox if s.label == "Partner")
     form.set_value(cycle["tw"])
     [reason] = [t for t in at.text_input if t.label == "Reason"]
@@ -51,12 +66,16 @@ def test_an_analyst_pauses_a_partner_and_the_preview_holds_it(page_app, cycle, s
     [pause] = session.exec(select(FollowupPause)).all()
     assert pause.partner_id == cycle["tw"] and pause.reason == "Factory moving to a new site"
     assert "Paused TW-F01" in at.success[0].value
+    at.session_state[TAB] = "Due this week"
+    at.run()
     preview = at.dataframe[0].value
     assert preview.loc[preview["recipients"] == "tw-f01@partner.example", "hold"].tolist() == ["partner paused"]
 
 
 def test_an_admin_changes_the_settings_and_bad_values_are_refused(page_app, cycle, session):
-    at = page_app("followups", role="admin").run()
+    at = page_app("followups", role="admin")
+    at.session_state[TAB] = "Settings"
+    at.run()
     field = next(t for t in at.text_input if t.label == "Reminders, days before the due date")
     field.input("21, 7")
     next(b for b in at.button if b.label == "Save settings").click()
@@ -77,7 +96,9 @@ def test_an_admin_adds_a_quiet_period_and_moves_the_due_dates_around_it(page_app
     from models import Assignment, QuietPeriod
 
     due = date.today() + timedelta(days=30)
-    at = page_app("followups", role="admin").run()
+    at = page_app("followups", role="admin")
+    at.session_state[TAB] = "Quiet periods"
+    at.run()
     next(t for t in at.text_input if t.label == "Country (ISO code, e.g. CN)").input("CO")
     next(t for t in at.text_input if t.label == "Name").input("Plant shutdown")
     next(d for d in at.date_input if d.label == "First day").set_value(due - timedelta(days=3))
@@ -100,7 +121,9 @@ def test_an_admin_adds_a_quiet_period_and_moves_the_due_dates_around_it(page_app
 
 @pytest.mark.parametrize("role", ["admin", "analyst", "viewer"])
 def test_every_message_shows_in_each_language_and_only_admins_edit_it(page_app, cycle, session, role):
-    at = page_app("followups", role=role).run()
+    at = page_app("followups", role=role)
+    at.session_state[TAB] = "Messages"
+    at.run()
     next(s for s in at.selectbox if s.label == "Message").set_value(FollowupKind.reminder)
     at.run()
     assert not at.exception
@@ -125,5 +148,4 @@ def test_presentation_mode_draws_the_page_read_only_for_an_admin(page_app, cycle
     at.session_state["presentation_mode"] = True
     at.run()
     assert not at.exception
-    labels = {b.label for b in at.button}
-    assert "Save settings" not in labels and "Pause" not in labels
+    assert "Save settings" not in buttons_on(at, "Settings") and "Pause" not in buttons_on(at, "Pauses")
