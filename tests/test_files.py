@@ -1,6 +1,6 @@
 """The registry of downloadable files: random id, owner, expiry, and only files inside the data folder."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -65,3 +65,15 @@ def test_purge_removes_expired_entries_and_generated_files(session, staff, data_
     assert not generated.exists() and kept.exists()  # evidence is not the registry's to delete
     assert files.find(session=session, token=live, username="luis") is not None
     assert files.purge_expired(session=session) == 0
+
+
+def test_purge_removes_half_written_exports_a_day_old(session, staff, data_dir):
+    import os
+
+    old, running = files.export_path(".zip.part"), files.export_path(".zip.part")
+    old.write_bytes(b"half a pack")
+    running.write_bytes(b"an export writing now")
+    day_ago = (datetime.now() - files.PARTIAL_KEPT - timedelta(minutes=1)).timestamp()
+    os.utime(old, (day_ago, day_ago))
+    files.purge_expired(session=session)
+    assert not old.exists() and running.exists()

@@ -86,9 +86,18 @@ def find(*, session: Session, token: str, username: str, now: datetime | None = 
     return entry
 
 
+PARTIAL_KEPT = timedelta(days=1)  # longer than any export runs
+
+
 def purge_expired(*, session: Session, now: datetime | None = None) -> int:
-    """Drop expired entries and the generated files they own; returns how many entries went."""
+    """Drop expired entries and the generated files they own, and the half-written ``.part`` files an export killed
+    mid-way left in the downloads folder a day ago or more; returns how many entries went."""
     now = now or utcnow()
+    folder = config.data_dir() / "downloads"
+    if folder.is_dir():
+        for partial in folder.glob("*.part"):
+            if datetime.fromtimestamp(partial.stat().st_mtime, now.tzinfo) <= now - PARTIAL_KEPT:
+                partial.unlink(missing_ok=True)
     expired = session.exec(select(Download).where(Download.expires_at <= now)).all()
     for entry in expired:
         if entry.delete_file:
