@@ -1,6 +1,7 @@
 """Step 3 · Vulnerability: risk scoring with what-if inputs, the risk matrix, rankings of partners and lanes, why a
 band is what it is, assessment snapshots and their comparison, re-screening by risk, site visits, configurations."""
 
+import contextlib
 import json
 from datetime import date, timedelta
 
@@ -44,14 +45,52 @@ def _reset_widgets() -> None:
         del st.session_state[name]
 
 
-def _number(label: str, name: str, value: float, low: float, high: float, step: float, col=None, **options) -> float:
+def _kept(name: str, default):
+    """The value of an input not drawn this run (its group is closed): what the user set, else the default. The
+    value is written back, because Streamlit forgets a widget's value in a run that does not draw it."""
+    key = W + name
+    if key not in st.session_state:
+        return default
+    st.session_state[key] = st.session_state[key]
+    return st.session_state[key]
+
+
+def _number(label: str, name: str, value: float, low: float, high: float, step: float, col=None, *, shown=True,
+            **options) -> float:
+    if not shown:
+        return _kept(name, value)
     where = col or st
     return where.number_input(label, min_value=low, max_value=high, value=value, step=step, key=W + name, **options)
 
 
-def _choice(label: str, name: str, options: list, value, col=None, **extra):
+def _choice(label: str, name: str, options: list, value, col=None, *, shown=True, **extra):
+    if not shown:
+        return _kept(name, value)
     where = col or st
     return where.selectbox(label, options, index=options.index(value), key=W + name, **extra)
+
+
+def _many(label: str, name: str, options: list, default: list, *, shown=True, **extra) -> list:
+    if not shown:
+        return _kept(name, default)
+    return st.multiselect(label, options, default=default, key=W + name, **extra)
+
+
+def _switch(label: str, name: str, value: bool, *, shown=True) -> bool:
+    if not shown:
+        return _kept(name, value)
+    return st.toggle(label, value=value, key=W + name)
+
+
+def _columns(count: int, shown: bool) -> list:
+    return st.columns(count) if shown else [None] * count
+
+
+def _group(label: str, icon: str, name: str):
+    """A closed group of inputs, drawn only when opened: some forty inputs mounted on every visit made the page the
+    slowest to open in the browser (docs/PERFORMANCE.md, the page switch). None while closed."""
+    group = st.expander(label, icon=icon, key=f"risk_open_{name}", on_change="rerun")
+    return group if group.open else None
 
 
 def _inputs_panel(base: RiskConfig, countries: dict[str, str]) -> dict:
@@ -75,59 +114,70 @@ def _inputs_panel(base: RiskConfig, countries: dict[str, str]) -> dict:
                                                base.certificate_credit, a)
         values["incident_raise"] = _choice("Open incident (bands higher)", "incident", [0, 1, 2],
                                            base.incident_raise, b)
-    with st.expander("MSC category weights", icon=":material/balance:"):
-        cols = st.columns(3)
-        weights = {}
-        for i, number in enumerate(CATEGORY_NUMBERS):
-            weights[str(number)] = _number(f"{number}", f"cat_{number}", base.category_weights[str(number)], 0.0,
-                                           10.0, 0.5, cols[i % 3])
-        values["category_weights"] = weights
-    with st.expander("Threat", icon=":material/crisis_alert:"):
-        values["threat_categories"] = st.multiselect(
-            "Categories that count", list(THREAT_CATEGORIES), default=list(base.threat_categories),
-            format_func=lambda c: CATEGORY_LABELS.get(c, c), key=W + "categories")
+    group = _group("MSC category weights", ":material/balance:", "weights")
+    with group or contextlib.nullcontext():
+        shown = group is not None
+        cols = _columns(3, shown)
+        values["category_weights"] = {
+            str(number): _number(f"{number}", f"cat_{number}", base.category_weights[str(number)], 0.0, 10.0, 0.5,
+                                 cols[i % 3], shown=shown)
+            for i, number in enumerate(CATEGORY_NUMBERS)}
+    group = _group("Threat", ":material/crisis_alert:", "threat")
+    with group or contextlib.nullcontext():
+        shown = group is not None
+        values["threat_categories"] = _many("Categories that count", "categories", list(THREAT_CATEGORIES),
+                                            list(base.threat_categories), shown=shown,
+                                            format_func=lambda c: CATEGORY_LABELS.get(c, c))
         unknown = base.threat_unknown_as or ""
         values["threat_unknown_as"] = _choice("Unknown threat counts as", "unknown_t", ["", *BANDS], unknown,
-                                              format_func=lambda v: v or "the register's setting") or None
+                                              shown=shown, format_func=lambda v: v or "the register's setting") or None
         chosen: dict[str, str] = {}
         names = sorted(countries, key=countries.get)
         for level in reversed(BANDS):
             default = [c for c, v in base.threat_overrides.items() if v == level and c in countries]
-            picked = st.multiselect(f"Treat as {level}", names, default=default, key=W + f"override_{level}",
-                                    format_func=lambda c: f"{countries[c]} ({c})", placeholder="No country")
+            picked = _many(f"Treat as {level}", f"override_{level}", names, default, shown=shown,
+                           format_func=lambda c: f"{countries[c]} ({c})", placeholder="No country")
             chosen.update(dict.fromkeys(picked, level))
         values["threat_overrides"] = chosen
-        a, b = st.columns(2)
-        values["rest_hours"] = _number("Cargo at rest from (hours)", "rest", base.rest_hours, 0.0, 720.0, 1.0, a)
+        a, b = _columns(2, shown)
+        values["rest_hours"] = _number("Cargo at rest from (hours)", "rest", base.rest_hours, 0.0, 720.0, 1.0, a,
+                                       shown=shown)
         values["other_nodes_lower"] = _choice("Other nodes (bands lower)", "lower", [0, 1, 2], base.other_nodes_lower,
-                                              b)
-        values["inherit_lane_threat"] = st.toggle("Partners take the worst lane they serve when higher",
-                                                  value=base.inherit_lane_threat, key=W + "inherit")
-    with st.expander("Risk matrix (threat × vulnerability)", icon=":material/grid_on:"):
+                                              b, shown=shown)
+        values["inherit_lane_threat"] = _switch("Partners take the worst lane they serve when higher", "inherit",
+                                                base.inherit_lane_threat, shown=shown)
+    group = _group("Risk matrix (threat × vulnerability)", ":material/grid_on:", "matrix")
+    with group or contextlib.nullcontext():
+        shown = group is not None
         matrix = {}
-        header = st.columns(4)
-        header[0].caption("Threat ↓ · Vulnerability →")
-        for i, v in enumerate(BANDS):
-            header[i + 1].caption(v)
+        if shown:
+            header = st.columns(4)
+            header[0].caption("Threat ↓ · Vulnerability →")
+            for i, v in enumerate(BANDS):
+                header[i + 1].caption(v)
         for t in reversed(BANDS):
-            cols = st.columns(4)
-            cols[0].markdown(f"**{t}**")
-            matrix[t] = {v: _choice(f"{t} × {v}", f"m_{t}_{v}", BANDS, base.matrix[t][v], cols[i + 1],
+            cols = _columns(4, shown)
+            if shown:
+                cols[0].markdown(f"**{t}**")
+            matrix[t] = {v: _choice(f"{t} × {v}", f"m_{t}_{v}", BANDS, base.matrix[t][v], cols[i + 1], shown=shown,
                                     label_visibility="collapsed") for i, v in enumerate(BANDS)}
         values["matrix"] = matrix
-    with st.expander("Impact and re-screening", icon=":material/trending_up:"):
-        values["impact_raise"] = st.toggle("High impact raises risk one band", value=base.impact_raise,
-                                           key=W + "impact")
-        values["impact_criticalities"] = st.multiselect("High-impact criticalities", list(CRITICALITIES),
-                                                        default=list(base.impact_criticalities), key=W + "crit")
-        a, b = st.columns(2)
-        share = _number("Import share from (%, 0: off)", "share", base.impact_import_share or 0.0, 0.0, 100.0, 0.5, a)
+    group = _group("Impact and re-screening", ":material/trending_up:", "impact")
+    with group or contextlib.nullcontext():
+        shown = group is not None
+        values["impact_raise"] = _switch("High impact raises risk one band", "impact", base.impact_raise, shown=shown)
+        values["impact_criticalities"] = _many("High-impact criticalities", "crit", list(CRITICALITIES),
+                                               list(base.impact_criticalities), shown=shown)
+        a, b = _columns(2, shown)
+        share = _number("Import share from (%, 0: off)", "share", base.impact_import_share or 0.0, 0.0, 100.0, 0.5, a,
+                        shown=shown)
         values["impact_import_share"] = share or None
-        lane = _number("Lane volume from (%, 0: off)", "lane_share", base.lane_volume_share or 0.0, 0.0, 100.0, 0.5, b)
+        lane = _number("Lane volume from (%, 0: off)", "lane_share", base.lane_volume_share or 0.0, 0.0, 100.0, 0.5,
+                       b, shown=shown)
         values["lane_volume_share"] = lane or None
-        cols = st.columns(3)
+        cols = _columns(3, shown)
         values["reassess_months"] = {band: int(_number(f"{band}: every (months)", f"every_{band}",
-                                                       base.reassess_months[band], 1, 60, 1, cols[i]))
+                                                       base.reassess_months[band], 1, 60, 1, cols[i], shown=shown))
                                      for i, band in enumerate(reversed(BANDS))}
     return values
 

@@ -79,3 +79,29 @@ def test_snapshots_tab_lets_writers_save_and_viewers_only_read(page_app, demo, r
     at.button[[b.label for b in at.button].index("Save a snapshot with the active configuration")].click().run()
     assert not at.exception, at.exception
     assert assessment.list_snapshots(session=demo)["name"].tolist() == ["2027 Q1 risk assessment"]
+
+
+def test_a_closed_group_is_not_drawn_and_keeps_what_was_set_in_it(page_app, demo):
+    """The collapsed groups of inputs are drawn only when opened (the page opens faster in the browser); what the
+    user set in one keeps counting after it is closed, and shows again when it is reopened."""
+    at = page_app("scoring", role="analyst").run()
+    bands = (Band.low, Band.medium, Band.high)
+    cells = [f"risk_w_m_{t}_{v}" for t in bands for v in bands]
+    assert not [s for s in at.selectbox if s.key in cells], "a closed group draws no input"
+    total = sum(metric(at, f"Partners {band}") for band in (Band.high, Band.medium, Band.low))
+    at.session_state["risk_open_matrix"] = True
+    at.run()
+    for key in cells:
+        at.selectbox(key=key).set_value(Band.high.value)
+    at.run()
+    assert metric(at, f"Partners {Band.high.value}") == total
+    at.session_state["risk_open_matrix"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert not [s for s in at.selectbox if s.key in cells]
+    assert metric(at, f"Partners {Band.high.value}") == total, "the closed group's inputs still count"
+    at.number_input(key="risk_w_high_from").set_value(90.0).run()  # another input moved while it is closed
+    assert metric(at, f"Partners {Band.high.value}") == total
+    at.session_state["risk_open_matrix"] = True
+    at.run()
+    assert {at.selectbox(key=key).value for key in cells} == {Band.high.value}
