@@ -116,7 +116,8 @@ def _write_lock_first(session: Session, _transaction, connection) -> None:
 def write(engine: Engine, action: Callable[[Session], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
     """Run ``action(session)`` as one write transaction and commit it; its result.
 
-    Every user action that writes goes through here (the pages' write helper, the command line, workers). On
+    The pages' write helper (ui.state.write) goes through here; the command line's commands use one plain
+    session_scope each (docs/OPERATIONS.md). On
     SQLite the transaction holds the write lock from its first statement; on PostgreSQL services lock the rows
     they read before changing them. A transaction that failed only because of the other writers (SQLite still
     locked after the busy timeout, a PostgreSQL deadlock or serialization failure) is rolled back and run again

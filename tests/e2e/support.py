@@ -245,3 +245,28 @@ def submit_questionnaire(page: Page, button: str, confirmation: str) -> None:
     expect(shown).to_be_visible()
     expect(shown).to_be_in_viewport()
     expect(page.get_by_test_id("stForm")).to_have_count(0)
+
+
+def partner_with_link(engine, *, code: str, legal_name: str, country: str, language: str,
+                      cycle_name: str) -> tuple[int, int, str]:
+    """A foreign manufacturer of its own in a one-partner cycle with a fresh personal link, written straight into the
+    server's database: (partner id, assignment id, token)."""
+    from datetime import date, timedelta
+
+    from sqlmodel import select
+
+    from models import Assignment
+    from services.collection import cycles, links
+    from services.core import db
+    from services.partners import registry as partners
+    from tests.conftest import ADMIN, ANALYST
+
+    with db.session_scope(engine) as s:
+        partner = partners.create_partner(session=s, actor=ADMIN, values={
+            "partner_code": code, "legal_name": legal_name, "entity_type": "Foreign Manufacturer",
+            "country_iso2": country, "language": language})
+        cycle = cycles.open_cycle(session=s, actor=ANALYST, name=cycle_name,
+                                  due_date=date.today() + timedelta(days=30), partner_ids=[partner.id])
+        assignment_id = s.exec(select(Assignment.id).where(Assignment.cycle_id == cycle.id)).one()
+        token = links.issue_link(session=s, actor=ANALYST, assignment_id=assignment_id)
+        return partner.id, assignment_id, token

@@ -7,14 +7,11 @@ from datetime import date, timedelta
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from models import Assignment
 from models.actions import ActionEvidence, ActionItem, ActionStatus
 from services.actions import items
-from services.collection import cycles, links
 from services.core import db
-from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST
-from tests.e2e.support import open_app, wait_for_app_run
+from tests.conftest import ANALYST
+from tests.e2e.support import open_app, partner_with_link, wait_for_app_run
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
@@ -23,16 +20,12 @@ def test_a_partner_closes_its_action_with_evidence_through_its_link(page: Page, 
     open_app(page, app_server.url)  # the server's first run prepares its database
     engine = db.make_engine(f"sqlite:///{app_server.data_dir / 'e2e.db'}")
     tag = uuid.uuid4().hex[:6].upper()
+    partner_id, _, token = partner_with_link(engine, code=f"MX-A{tag}",
+                                             legal_name=f"Muebles Ensenada {tag} S.A. de C.V.", country="MX",
+                                             language="es", cycle_name=f"E2E action {tag}")
     with db.session_scope(engine) as s:
-        partner = partners.create_partner(session=s, actor=ADMIN, values={
-            "partner_code": f"MX-A{tag}", "legal_name": f"Muebles Ensenada {tag} S.A. de C.V.",
-            "entity_type": "Foreign Manufacturer", "country_iso2": "MX", "language": "es"})
-        cycle = cycles.open_cycle(session=s, actor=ANALYST, name=f"E2E action {tag}",
-                                  due_date=date.today() + timedelta(days=30), partner_ids=[partner.id])
-        assignment_id = s.exec(select(Assignment.id).where(Assignment.cycle_id == cycle.id)).one()
-        token = links.issue_link(session=s, actor=ANALYST, assignment_id=assignment_id)
         item = items.add_item(session=s, actor=ANALYST, values={
-            "title": "Sellos de alta seguridad ISO 17712 en cada contenedor", "partner_id": partner.id,
+            "title": "Sellos de alta seguridad ISO 17712 en cada contenedor", "partner_id": partner_id,
             "due_date": date.today() + timedelta(days=14), "shared_with_partner": True})
         item_id = item.id
     try:

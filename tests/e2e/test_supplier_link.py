@@ -4,18 +4,23 @@ a bad token shows one plain message; staff pages stay out of reach."""
 import re
 import time
 import uuid
-from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
 from models import Answer, Assignment, Evidence
-from services.collection import cycles, links, questionnaire
+from services.collection import questionnaire
 from services.core import db
-from services.partners import registry as partners
-from tests.conftest import ADMIN, ANALYST, via_link
-from tests.e2e.support import expect_only_login_form, open_app, page_paths, submit_questionnaire, wait_for_app_run
+from tests.conftest import via_link
+from tests.e2e.support import (
+    expect_only_login_form,
+    open_app,
+    page_paths,
+    partner_with_link,
+    submit_questionnaire,
+    wait_for_app_run,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 STAFF_TITLES = [title for _path, title in page_paths()]
@@ -27,14 +32,10 @@ def supplier_link(app_server, page: Page):
     open_app(page, app_server.url)  # the server initialises its database (and demo data) on its first run
     engine = db.make_engine(f"sqlite:///{app_server.data_dir / 'e2e.db'}")
     tag = uuid.uuid4().hex[:6].upper()
+    _, assignment_id, token = partner_with_link(engine, code=f"E2E-{tag}",
+                                                legal_name=f"Ningbo Harbour Lamps {tag} Co., Ltd.", country="CN",
+                                                language="zh", cycle_name=f"E2E link {tag}")
     with db.session_scope(engine) as s:
-        partner = partners.create_partner(session=s, actor=ADMIN, values={
-            "partner_code": f"E2E-{tag}", "legal_name": f"Ningbo Harbour Lamps {tag} Co., Ltd.",
-            "entity_type": "Foreign Manufacturer", "country_iso2": "CN", "language": "zh"})
-        cycle = cycles.open_cycle(session=s, actor=ANALYST, name=f"E2E link {tag}",
-                                  due_date=date.today() + timedelta(days=30), partner_ids=[partner.id])
-        assignment_id = s.exec(select(Assignment.id).where(Assignment.cycle_id == cycle.id)).one()
-        token = links.issue_link(session=s, actor=ANALYST, assignment_id=assignment_id)
         questions = questionnaire.questionnaire(session=s, assignment_id=assignment_id)
     first_section = questions[questions["category_number"] == questions["category_number"].iloc[0]]
     yield token, assignment_id, engine, f"Ningbo Harbour Lamps {tag}", len(first_section)
