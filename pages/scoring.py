@@ -2,10 +2,8 @@
 band is what it is, assessment snapshots and their comparison, re-screening by risk, site visits, configurations."""
 
 import contextlib
-import json
 from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,7 +16,7 @@ from services.exports.safe import csv_bytes
 from services.risk import assessment, explain
 from services.risk import config as risk_config
 from services.risk.config import CATEGORY_NUMBERS, LEVELS, THREAT_CATEGORIES, RiskConfig
-from services.risk.scoring import CODE, distribution, in_cell, matrix_cells, ranked
+from services.risk.scoring import CODE, in_cell
 from ui import auth, filters, presentation, risk, state
 from ui.text import plain
 
@@ -182,15 +180,6 @@ def _inputs_panel(base: RiskConfig, countries: dict[str, str]) -> dict:
     return values
 
 
-def _change(what_if: pd.DataFrame, active: pd.DataFrame, key: str) -> np.ndarray:
-    """Per row of `what_if`: how its risk moved from the active configuration ("↑ Medium", "" when the same)."""
-    before = what_if[key].map(active.set_index(key)["risk"])
-    now = what_if["risk"].map(CODE).to_numpy()
-    old = before.map(CODE).fillna(-1).to_numpy()
-    arrow = np.sign(now - old)
-    return np.where(arrow == 0, "", np.where(arrow > 0, "↑ from ", "↓ from ") + before.fillna("").to_numpy(dtype=str))
-
-
 def _metrics(label: str, now: dict[str, int], before: dict[str, int], differs: bool) -> None:
     cols = st.columns(3)
     for col, band in zip(cols, (Band.high.value, Band.medium.value, Band.low.value), strict=True):
@@ -214,20 +203,6 @@ def _countries(url: str, version: int, today: date) -> dict[str, str]:
     places = set(loaded.partners["threat_iso2"]) | set(loaded.nodes["iso2"].dropna())
     return {c: n for c, n in zip(loaded.threat_table["iso2"], loaded.threat_table["country"], strict=True)
             if c in places}
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _view(url: str, version: int, today: date, base_key: str, config_key: str) -> dict:
-    """What the results show for a configuration against the active one, made once per pair and data version (a
-    what-if moved back and forth reruns without ranking 10,000 partners again); shared, treated as read-only."""
-    active = risk.scores(today, RiskConfig.from_dict(json.loads(base_key)))
-    found = risk.scores(today, RiskConfig.from_dict(json.loads(config_key)))
-    partners, lanes = ranked(found.partners), ranked(found.lanes)
-    return {"found": found, "cells": matrix_cells(found),
-            "partner_bands": distribution(found.partners), "lane_bands": distribution(found.lanes),
-            "active_partner_bands": distribution(active.partners), "active_lane_bands": distribution(active.lanes),
-            "partners": partners.assign(change=_change(partners, active.partners, "partner_id")),
-            "lanes": lanes.assign(change=_change(lanes, active.lanes, "lane_id"))}
 
 
 @st.fragment
@@ -277,7 +252,7 @@ def _save_controls(actor: Actor, base: RiskConfig, config: RiskConfig | None, nu
 
 
 def _results(actor: Actor, today: date, loaded, base: RiskConfig, config: RiskConfig, number: int | None) -> None:
-    view = _view(state.database_url(), state.data_version(), today, risk.key(base), risk.key(config))
+    view = risk.what_if_view(today, base, config)
     found = view["found"]
     differs = risk.key(config) != risk.key(base)
     st.caption(f"Active: {'configuration version ' + str(number) if number else 'the default configuration'}. "

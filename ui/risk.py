@@ -6,10 +6,12 @@ are cached per configuration, so moving a what-if input back and forth costs one
 """
 
 import json
+import threading
 from datetime import date
 from functools import cache
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -20,7 +22,7 @@ from services.risk import config as risk_config
 from services.risk import inputs as risk_inputs
 from services.risk.config import RiskConfig
 from services.risk.inputs import Inputs
-from services.risk.scoring import VULNERABILITY_COLUMNS, Scores, score
+from services.risk.scoring import CODE, VULNERABILITY_COLUMNS, Scores, distribution, matrix_cells, ranked, score
 from ui import presentation, state
 from ui.text import plain
 
@@ -42,7 +44,7 @@ RANK_LABELS = {
 }
 
 
-@st.cache_resource(show_spinner="Reading partners, answers, threats and lanes…", max_entries=2)
+@st.cache_resource(show_spinner="Reading partners, answers, threats and lanes…", max_entries=1)
 def _inputs(url: str, version: int, today: date) -> Inputs:
     with state.session() as s:
         return risk_inputs.load(session=s, today=today)
@@ -55,9 +57,49 @@ def _active(url: str, version: int) -> tuple[dict, int | None]:
     return config.to_dict(), number
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _scores(url: str, version: int, today: date, settings: str) -> Scores:
     return score(_inputs(url, version, today), RiskConfig.from_dict(json.loads(settings)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _view(url: str, version: int, today: date, base_key: str, config_key: str) -> dict:
+    """What the results show for a configuration against the active one, made once per pair and records version
+    (a what-if moved back and forth reruns without ranking 10,000 partners again); shared, treated as read-only."""
+    active = _scores(url, version, today, base_key)
+    found = _scores(url, version, today, config_key)
+    partners, lanes = ranked(found.partners), ranked(found.lanes)
+    return {"found": found, "cells": matrix_cells(found),
+            "partner_bands": distribution(found.partners), "lane_bands": distribution(found.lanes),
+            "active_partner_bands": distribution(active.partners), "active_lane_bands": distribution(active.lanes),
+            "partners": partners.assign(change=_change(partners, active.partners, "partner_id")),
+            "lanes": lanes.assign(change=_change(lanes, active.lanes, "lane_id"))}
+
+
+def _change(what_if: pd.DataFrame, active: pd.DataFrame, key: str) -> np.ndarray:
+    """Per row of `what_if`: how its risk moved from the active configuration ("↑ Medium", "" when the same)."""
+    before = what_if[key].map(active.set_index(key)["risk"])
+    now = what_if["risk"].map(CODE).to_numpy()
+    old = before.map(CODE).fillna(-1).to_numpy()
+    arrow = np.sign(now - old)
+    return np.where(arrow == 0, "", np.where(arrow > 0, "↑ from ", "↓ from ") + before.fillna("").to_numpy(dtype=str))
+
+
+_held: dict[str, tuple[int, date]] = {}  # database URL -> the records version and day whose inputs are cached
+_held_lock = threading.Lock()
+
+
+def _version(today: date) -> tuple[str, int]:
+    """The database URL and records version to key the scoring caches by. When the records moved, the inputs, scores
+    and views of the old version are dropped before the new ones are read: nothing reads them again, and keeping
+    them while a million answers are read again would hold two copies."""
+    url, version = state.database_url(), state.records_version()
+    with _held_lock:
+        if _held.get(url, (version, today)) != (version, today):
+            for cached in (_view, _scores, _inputs):
+                cached.clear()
+        _held[url] = (version, today)
+    return url, version
 
 
 def key(config: RiskConfig) -> str:
@@ -66,8 +108,8 @@ def key(config: RiskConfig) -> str:
 
 
 def inputs(today: date) -> Inputs:
-    """Today's scoring inputs (cached per data version)."""
-    return _inputs(state.database_url(), state.data_version(), today)
+    """Today's scoring inputs (cached per records version)."""
+    return _inputs(*_version(today), today)
 
 
 def active() -> tuple[RiskConfig, int | None]:
@@ -77,8 +119,13 @@ def active() -> tuple[RiskConfig, int | None]:
 
 
 def scores(today: date, config: RiskConfig) -> Scores:
-    """The scores under a configuration (cached per data version and configuration)."""
-    return _scores(state.database_url(), state.data_version(), today, key(config))
+    """The scores under a configuration (cached per records version and configuration)."""
+    return _scores(*_version(today), today, key(config))
+
+
+def what_if_view(today: date, base: RiskConfig, config: RiskConfig) -> dict:
+    """The results of a what-if configuration against the active one (_view), cached per records version."""
+    return _view(*_version(today), today, key(base), key(config))
 
 
 def matrix_chart(cells: pd.DataFrame | alt.Data) -> alt.LayerChart:

@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.core import config, db, startup
+from services.core import config, db, memory, startup
 from services.core import data_version as versions
 from services.core.permissions import PermissionDenied, ValidationError
 from ui.text import plain
@@ -74,10 +74,14 @@ def freeze_heap() -> None:
     Those are some 300,000 long-lived objects (altair's schema, pandas, SQLAlchemy, the pages); a full collection
     walks all of them, about 0.1 s on a quiet 2-core machine and up to 1 s under load, and lands in the middle of a
     random page run a few times a minute (bench/bench_pages_browser.py, docs/PERFORMANCE.md).
+
+    It also fixes glibc's mmap threshold (services.core.memory.release_large_blocks), so that what a heavy read
+    frees goes back to the system.
     """
     if _heap_frozen.is_set():
         return
     _heap_frozen.set()
+    memory.release_large_blocks()
     gc.collect()
     gc.freeze()
 
@@ -100,6 +104,13 @@ def data_version() -> int:
     if moved:
         st.cache_data.clear()
     return version
+
+
+def records_version() -> int:
+    """The records version now (services.core.data_version.RECORDS): it moves with every write but sign-in
+    bookkeeping (logins, logouts, failed attempts, download tokens). For the heaviest cached reads, the scoring's,
+    which a colleague's login must not drop; whatever shows users or the audit trail uses data_version."""
+    return versions.current(engine(), versions.RECORDS)
 
 
 def refusal(exc: ValidationError | PermissionDenied) -> str:

@@ -15,6 +15,8 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from services.core import data_version
+
 ROWS_PER_INSERT = 100  # SQLite inserts 100 rows per statement about a quarter faster than 100 statements
 STATEMENTS_PER_CALL = 1_000
 
@@ -105,6 +107,7 @@ def _copy_rows(connection: Connection, table: Table, names: list[str], rows: np.
     """PostgreSQL: COPY the rows (several times faster than multi-row INSERTs), within the connection's transaction.
     With a conflict column they go into a temporary table first, then INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
     columns = ", ".join(names)
+    data_version.note_write(connection, table.name)  # the driver's own cursor: SQLAlchemy's events do not see it
     cursor = connection.connection.driver_connection.cursor()
     try:
         target = table.name

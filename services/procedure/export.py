@@ -10,7 +10,6 @@ import pandas as pd
 from sqlmodel import Session
 
 from services import procedure
-from services.exports.pdf_document import PlainDocument
 
 TITLE = "Risk assessment procedure"
 
@@ -30,6 +29,9 @@ def pdf_bytes(*, session: Session, today: date, version: int | None = None) -> b
                   else "Not signed off.")
         if row.note:
             heading += f" ({row.note})"
+    # fpdf and its font tools cost the server some 30 MB: imported when the first PDF is made, not with the page
+    from services.exports.pdf_document import PlainDocument
+
     pdf = PlainDocument(TITLE, margin=18)
     pdf.set_title(TITLE)
     pdf.set_creator("CTPAT Workbench")

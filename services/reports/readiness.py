@@ -101,11 +101,10 @@ def _procedure(session: Session, today: date) -> Item:
     return Item("procedure", title, Light.green, f"{who}; next review by {review.isoformat()}.", basis, "procedure")
 
 
-def _partners(session: Session, today: date) -> Item:
+def _partners(session: Session, today: date, current: assessment.Assessment) -> Item:
     title = "Every active partner screened"
     basis = ("MSC 3.1 to 3.7: each partner assessed, exempt by a certificate that counts, or with an open action; "
              "re-assessed at the interval of its risk band")
-    current = assessment.current(session=session, today=today)
     source, scores = current.inputs.partners, current.scores.partners
     if source.empty:
         return Item("partners", title, Light.red, "No active partner is on file (Unknown): map the business "
@@ -213,9 +212,14 @@ def _continuity(session: Session) -> Item:
                 "self_assessment", target)
 
 
-def checklist(*, session: Session, today: date) -> list[Item]:
-    """The revalidation readiness checklist on `today`, in the order a validation walks through it."""
-    return [_risk_assessment(session, today), _procedure(session, today), _partners(session, today),
+def checklist(*, session: Session, today: date, current: assessment.Assessment | None = None) -> list[Item]:
+    """The revalidation readiness checklist on `today`, in the order a validation walks through it.
+
+    `current`: today's assessment under the active configuration when the caller holds it already (the app's cached
+    scoring); otherwise it is loaded and scored here.
+    """
+    current = current or assessment.current(session=session, today=today)
+    return [_risk_assessment(session, today), _procedure(session, today), _partners(session, today, current),
             _actions(session, today), _certificates(session, today), _self_assessment(session),
             _continuity(session)]
 

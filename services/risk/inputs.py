@@ -13,6 +13,7 @@ What is loaded (one query per kind, whatever the number of partners):
 - the open incidents (``open_incidents``), the threat register's rows for the places above (for explanations).
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,6 +43,7 @@ INCIDENT_COLUMNS = ["incident_id", "partner_id", "lane_id", "kind", "occurred_on
 _EPOCH = np.datetime64("1970-01-01", "D")
 MISSING_DAY = np.iinfo(np.int32).min  # older than any age limit
 THREAT_CATEGORIES: tuple[str, ...] = tuple(c.value for c in ThreatCategory)
+CHUNK_ROWS = 100_000  # answer rows read at a time
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,16 @@ def _latest_per_key(frame: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
     return frame.drop_duplicates(["partner_id", "criterion_id"], keep="last")
 
 
-def _plain_rows(session: Session, stmt) -> list[tuple]:
-    """The statement's rows as the database driver's plain tuples, for a million rows: SQLAlchemy's Row objects cost
-    a second to make, and pandas probes each one for attributes, which a Row answers through an exception. Only for
-    columns that need no result conversion (type_coerce them to String)."""
+def _plain_chunks(session: Session, stmt, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """The statement's rows as the database driver's plain tuples, `size` at a time, for a million rows: SQLAlchemy's
+    Row objects cost a second to make, and pandas probes each one for attributes, which a Row answers through an
+    exception. In chunks, because a million rows of Python objects at once cost some 300 MB of the server's memory
+    for a moment, and the memory they leave behind is not all handed back. Only for columns that need no result
+    conversion (type_coerce them to String)."""
     result = session.connection().execute(stmt)
     try:
-        return result.cursor.fetchall()
+        while rows := result.cursor.fetchmany(size):
+            yield rows
     finally:
         result.close()
 
@@ -181,17 +186,23 @@ def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
                     Answer.assignment_id)
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
-    frame = pd.DataFrame(_plain_rows(session, stmt), columns=["partner_id", "criterion_id", "value", "justified",
-                                                              "answered_on", "recorded_at", "assignment_id"])
-    frame = frame[frame["partner_id"].isin(partner_ids)]
+    wanted = np.fromiter(partner_ids, dtype=np.int64, count=len(partner_ids))
+    parts = [_answer_chunk(rows, wanted) for rows in _plain_chunks(session, stmt)]
+    frame = pd.concat(parts, ignore_index=True) if parts else _answer_chunk([], wanted)
+    return _latest_per_key(frame, by=["day", "assignment_id"])
+
+
+def _answer_chunk(rows: list[tuple], wanted: np.ndarray) -> pd.DataFrame:
+    """One chunk of answer rows as narrow columns: the active partners' rows with a known answer value."""
+    frame = pd.DataFrame(rows, columns=["partner_id", "criterion_id", "value", "justified", "answered_on",
+                                        "recorded_at", "assignment_id"])
+    frame = frame[frame["partner_id"].isin(wanted) & (frame["value"] >= 0)]
     day = _days(frame["answered_on"])
     missing = day == MISSING_DAY
     if missing.any():  # an answer without its own date dates from when it was recorded
         day[missing] = _days(frame["recorded_at"].to_numpy()[missing])
-    frame = frame.assign(day=day,
-                         value=frame["value"].astype(np.int8), justified=frame["justified"].fillna(False).astype(bool))
-    frame = frame[frame["value"] >= 0]
-    return _latest_per_key(frame, by=["day", "assignment_id"]).drop(columns=["answered_on", "recorded_at"])
+    return frame.assign(value=frame["value"].astype(np.int8), justified=frame["justified"].fillna(False).astype(bool),
+                        day=day).drop(columns=["answered_on", "recorded_at"])
 
 
 def _findings(session: Session, partner_ids: set[int]) -> pd.DataFrame:
@@ -281,14 +292,14 @@ def load(*, session: Session, today: date) -> Inputs:
     coverage = certificate_rule.partner_coverage(session=session, day=today, partner_ids=list(ids))
     covered = coverage[coverage["covered"]].set_index("partner_id")["reason"]
     partners["covered"] = partners["partner_id"].isin(covered.index).to_numpy()
-    partners["certificate"] = partners["partner_id"].map(covered).fillna("").to_numpy()
+    partners["certificate"] = partners["partner_id"].map(covered).astype(object).fillna("").to_numpy()
 
     state = _assignments(session, ids, today).set_index("partner_id")
-    overdue = partners["partner_id"].map(state["questionnaire_overdue"]).fillna(False)
+    overdue = partners["partner_id"].map(state["questionnaire_overdue"]).astype(object).fillna(False)
     partners["questionnaire_overdue"] = overdue.astype(bool).to_numpy()
-    partners["overdue_cycle"] = partners["partner_id"].map(state["overdue_cycle"]).fillna("").to_numpy()
+    partners["overdue_cycle"] = partners["partner_id"].map(state["overdue_cycle"]).astype(object).fillna("").to_numpy()
     partners["last_accepted"] = partners["partner_id"].map(state["last_accepted"]).to_numpy()
-    partners["last_cycle"] = partners["partner_id"].map(state["last_cycle"]).fillna("").to_numpy()
+    partners["last_cycle"] = partners["partner_id"].map(state["last_cycle"]).astype(object).fillna("").to_numpy()
     visits = session.exec(select(SiteVisit.partner_id, func.max(SiteVisit.visited_on))
                           .group_by(SiteVisit.partner_id)).all()
     partners["last_visit"] = partners["partner_id"].map(dict(visits)).to_numpy()

@@ -16,7 +16,6 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from services.company.profile import get_profile
-from services.exports.pdf_document import PlainDocument
 from services.exports.safe import sheet_cell
 from services.reference.loader import CRITERIA_CAVEATS
 from services.selfassessment import assessment, eligibility
@@ -155,6 +154,9 @@ def pdf_bytes(*, session: Session, today: date | None = None) -> bytes:
     data = content(session=session)
     today = today or date.today()
     title = f"Security Profile self-assessment · {data['entity_type']}"
+    # fpdf and its font tools cost the server some 30 MB: imported when the first PDF is made, not with the page
+    from services.exports.pdf_document import PlainDocument
+
     pdf = PlainDocument(title)
     pdf.set_title(title)
     pdf.set_creator("CTPAT Workbench")

@@ -23,7 +23,6 @@ from services.company import profile as company
 from services.core import audit
 from services.core.permissions import Actor, PermissionDenied, ValidationError
 from services.reports.pack.base import PackContext, Section
-from services.reports.pack.pdf import PdfReport
 from services.reports.pack.sections import SECTIONS
 from services.reports.pack.workbook import write_workbook
 
@@ -100,6 +99,9 @@ def _about(ctx: PackContext, company_name: str, sections: list[Section], note: s
 
 def _pdf(ctx: PackContext, sections: list[Section], company_name: str, title: str, counts: dict[str, int],
          stream) -> str:
+    # fpdf and its font tools cost the server some 30 MB: imported when the first pack is built, not with the page
+    from services.reports.pack.pdf import PdfReport
+
     report = PdfReport(title=title, created=ctx.as_of)
     report.page()
     report.pdf.ln(25)

@@ -1,6 +1,8 @@
 """Step 4, the action plan (MSC 3.6): every action item with its owner, due date, status, closing note and the
 evidence files of its closure (services.actions.items), and the plan's status in the PDF."""
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
 from sqlmodel import col, select
@@ -8,7 +10,9 @@ from sqlmodel import col, select
 from models.actions import ActionEvidence, ActionStatus
 from services.actions import items
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 LATE = "past its due date"  # the chart's word for overdue items
 STATUS_ORDER = [s.value for s in (ActionStatus.open, ActionStatus.in_progress, ActionStatus.awaiting,
@@ -52,7 +56,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
             ("Action items overdue", f"{counts['past_due']:,}")]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     frame = plan(ctx)
     if frame.empty:
         return

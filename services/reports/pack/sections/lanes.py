@@ -1,5 +1,7 @@
 """Lanes (cargo flows) with their flags, and the cargo-flow map in the PDF."""
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from models.lanes import LaneStatus
@@ -7,7 +9,9 @@ from services.lanes import flags as lane_flags
 from services.lanes import maps
 from services.lanes.registry import list_lanes
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 
 def lanes(ctx: PackContext) -> pd.DataFrame:
@@ -37,7 +41,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
             ("Active lanes with at least one flag", f"{(active['flag_count'] > 0).sum():,}")]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     frame = lanes(ctx)
     active = frame[frame["status"] == LaneStatus.active] if not frame.empty else frame
     if active.empty:

@@ -1,6 +1,8 @@
 """Business partners with entity type, country, CTPAT / mutual recognition status (services.certificates.rule)
 and their last assessment."""
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
 from sqlmodel import col, select
@@ -9,7 +11,9 @@ from models import Assignment, Country, Cycle, Partner
 from models.collection import AssignmentStatus
 from services.certificates import rule
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 COVERAGE = "coverage"
 
@@ -83,7 +87,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
             ("Active partners with an accepted questionnaire or exemption on record", f"{assessed:,}")]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     frame = partners(ctx)
     active = frame[frame["status"] == "active"]
     if active.empty:

@@ -2,11 +2,15 @@
 signed version with who approved it, when, and the next review date; where none is signed, the latest saved version
 or the live text, each labelled as what it is (never passed off as signed)."""
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from services import procedure
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 
 def _document(ctx: PackContext) -> dict:
@@ -47,7 +51,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
     return [("Risk assessment procedure", _document(ctx)["label"])]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     document = _document(ctx)
     report.heading("Risk assessment procedure")
     report.paragraph(document["label"], bold=True)

@@ -1,5 +1,7 @@
 """Questionnaires per cycle: one row per partner and cycle, with where it stands and its dates."""
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
 from sqlalchemy import func
@@ -8,7 +10,9 @@ from sqlmodel import col, select
 from models import Answer, Assignment, Cycle, Partner
 from models.collection import AssignmentStatus
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 _FINISHED = (AssignmentStatus.submitted, AssignmentStatus.accepted)
 
@@ -74,7 +78,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
              f"{(current['status'] == AssignmentStatus.accepted).sum():,} of {len(asked):,}")]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     frame = assignments(ctx)
     if frame.empty:
         return

@@ -5,6 +5,8 @@ Only a saved snapshot's scores go into the workbook: it is the dated record the 
 sheet says so and shows no score; the PDF then ranks the current assessment and says that it is not a snapshot.
 """
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
 from sqlmodel import col, select
@@ -12,9 +14,11 @@ from sqlmodel import col, select
 from models import RiskAssessment
 from models.risk import Band, SubjectKind
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
 from services.risk import assessment
 from services.risk.scoring import CODE
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 BANDS = [Band.high.value, Band.medium.value, Band.low.value, Band.unknown.value]
 _COLOURS = ["#c62828", "#f9a825", "#2e7d32", "#9e9e9e"]
@@ -97,7 +101,7 @@ def _current(ctx: PackContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     return partners[columns], lanes[columns]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     snapshot, scores = latest(ctx)
     if snapshot is not None:
         partners = scores[scores["kind"] == SubjectKind.partner.value]

@@ -2,13 +2,17 @@
 CBP portal's order (category, criterion), with the narrative, status, owner, last review and the evidence files
 (services.selfassessment)."""
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import pandas as pd
 
 from services.reports.pack.base import Column, Kind, PackContext, Section, chunked
-from services.reports.pack.pdf import PdfReport
 from services.selfassessment import assessment
 from services.selfassessment.export import NOT_ASSESSED
+
+if TYPE_CHECKING:
+    from services.reports.pack.pdf import PdfReport
 
 _STATUS_ORDER = ["met", "partly met", "not met", "n/a", NOT_ASSESSED]
 
@@ -50,7 +54,7 @@ def figures(ctx: PackContext) -> list[tuple[str, str]]:
              f"{counts['must_with_narrative']:,} of {counts['must_total']:,}")]
 
 
-def pdf(ctx: PackContext, report: PdfReport) -> None:
+def pdf(ctx: PackContext, report: "PdfReport") -> None:
     counts = status(ctx)
     if not counts["criteria"]:
         return
