@@ -75,13 +75,12 @@ def freeze_heap() -> None:
     walks all of them, about 0.1 s on a quiet 2-core machine and up to 1 s under load, and lands in the middle of a
     random page run a few times a minute (bench/bench_pages_browser.py, docs/PERFORMANCE.md).
 
-    It also fixes glibc's mmap threshold (services.core.memory.release_large_blocks), so that what a heavy read
-    frees goes back to the system.
+    It also lets what a heavy read frees go back to the system (services.core.memory.return_freed_memory).
     """
     if _heap_frozen.is_set():
         return
     _heap_frozen.set()
-    memory.release_large_blocks()
+    memory.return_freed_memory()
     gc.collect()
     gc.freeze()
 

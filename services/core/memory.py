@@ -29,14 +29,21 @@ def _glibc():
         return None
 
 
-def release_large_blocks() -> bool:
-    """Map every block of 128 KiB or more by itself, so that it goes back to the system when it is freed.
+def return_freed_memory() -> bool:
+    """Let what the process frees go back to the system: call once, early in a long-lived process (the app server).
 
-    glibc raises that threshold each time such a block is freed (up to 32 MiB), after which the million-row
-    temporaries of the scoring inputs and of the imports are carved out of its heap, and the freed space stays in
-    the server's memory: some 60 MB at 10,000 partners (docs/PERFORMANCE.md, "Server memory"). Fixing the threshold
-    turns that adjustment off. Returns False where the C library is not glibc (nothing changed).
+    - glibc: every block of 128 KiB or more is mapped by itself and unmapped when freed. glibc otherwise raises that
+      threshold each time such a block is freed (up to 32 MiB), after which the million-row temporaries of the
+      scoring inputs and of the imports are carved out of its heap, and the freed space stays in the server's memory:
+      some 60 MB at 10,000 partners (docs/PERFORMANCE.md, "Server memory").
+    - Arrow (pandas' text columns): its buffers come from the same allocator instead of Arrow's bundled mimalloc,
+      which kept some 30 MB of freed pages in the server.
+
+    Returns False where the C library is not glibc (Arrow's setting is made all the same).
     """
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     libc = _glibc()
     if libc is None:
         return False
