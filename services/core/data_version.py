@@ -19,6 +19,11 @@ def _note_write(conn, cursor, statement: str, parameters, context, executemany) 
         conn.info[_WROTE] = True
 
 
+def note_write(conn) -> None:
+    """Count a write made on the driver's own cursor (e.g. PostgreSQL's COPY), which the engine's events miss."""
+    conn.info[_WROTE] = True
+
+
 def _bump(conn) -> None:
     """Right before the commit: the counter goes up in the transaction that wrote (and commits with it)."""
     if conn.info.pop(_WROTE, False):
