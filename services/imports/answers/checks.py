@@ -75,7 +75,7 @@ class Check:
                  problems: ProblemLog):
         self.session, self.context, self.files, self.problems = session, context, files, problems
         answer, self.answer_words = _codes(rows["answer_text"], lambda words: words.str.strip())
-        comment = rows["comment"].astype("str").str.replace("\r\n", "\n", regex=False).str.strip()
+        comment = _cleaned(rows["comment"], lambda text: text.str.replace("\r\n", "\n", regex=False).str.strip())
         blank = np.append(np.asarray(self.answer_words == ""), False)[answer]
         self.rows = rows  # the rows as read, for messages about blank answers
         orphan = np.flatnonzero(blank & comment.fillna("").ne("").to_numpy())
@@ -106,6 +106,8 @@ class Check:
     def texts(self, column: str, at: np.ndarray) -> np.ndarray:
         """The cells of one column at the given row positions, as Python strings (None where empty); answers
         without their surrounding spaces."""
+        if len(at) == 0:  # (most checks find nothing; even an empty selection of a million-row column costs)
+            return np.empty(0, dtype=object)
         if column == "answer_text":
             return np.append(np.asarray(self.answer_words, dtype=object), None)[self.answer[at]]
         return self.rows[column].iloc[at].astype(object).where(lambda s: s.notna(), None).to_numpy()
@@ -210,6 +212,14 @@ def _codes(values: pd.Series, clean) -> tuple[np.ndarray, pd.Index]:
     codes, uniques = pd.factorize(values)
     again, distinct = pd.factorize(clean(pd.Series(uniques, dtype="str")))
     return np.append(again, -1)[codes], distinct
+
+
+def _cleaned(values: pd.Series, clean) -> pd.Series:
+    """Text cells after `clean` (text operations on a Series), which only the distinct values go through: a million
+    answers hold few distinct comments. Missing cells stay missing."""
+    codes, uniques = pd.factorize(values)
+    done = clean(pd.Series(uniques, dtype="str")).array
+    return pd.Series(done.take(codes, allow_fill=True), index=values.index, dtype="str")
 
 
 def _values(values) -> object:

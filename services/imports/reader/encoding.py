@@ -103,7 +103,7 @@ def detect(name: str, data: bytes) -> Encoding:
     if b"\x00" in data or controls > max(10, len(data) // 100):
         raise unreadable(name, "This is not a text (CSV) file: it contains binary data. Upload a .csv or .xlsx file.")
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    bad = _first_error(data, "utf-8", bom)
+    bad = None if data.isascii() else _first_error(data, "utf-8", bom)  # (ASCII is UTF-8: no decoding to check it)
     if bad is None:
         return Encoding("utf-8", "UTF-8", bom)
     bad_row, byte = _row_of(data, bad), f"0x{data[bad]:02X}"
