@@ -57,12 +57,14 @@ def _active(url: str, version: int) -> tuple[dict, int | None]:
     return config.to_dict(), number
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+# A what-if moved back and forth needs the active configuration and two others; every entry holds a scored copy of
+# the partners (some 3.5 MB at 10,000 partners), so no more are kept.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _scores(url: str, version: int, today: date, settings: str) -> Scores:
     return score(_inputs(url, version, today), RiskConfig.from_dict(json.loads(settings)))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=3)
 def _view(url: str, version: int, today: date, base_key: str, config_key: str) -> dict:
     """What the results show for a configuration against the active one, made once per pair and records version
     (a what-if moved back and forth reruns without ranking 10,000 partners again); shared, treated as read-only."""
