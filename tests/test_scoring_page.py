@@ -105,3 +105,36 @@ def test_a_closed_group_is_not_drawn_and_keeps_what_was_set_in_it(page_app, demo
     at.session_state["risk_open_matrix"] = True
     at.run()
     assert {at.selectbox(key=key).value for key in cells} == {Band.high.value}
+
+
+def test_a_login_keeps_the_cached_inputs_and_a_change_of_the_records_reads_them_again(page_app, demo, monkeypatch):
+    """The scoring's inputs are keyed by the records version (services.core.data_version.RECORDS): a colleague's login
+    and logout (sign-in bookkeeping) must not make the page read every answer again; a change to the records must."""
+    from datetime import timedelta
+
+    from models import Cycle
+    from services.core import users
+    from services.risk import inputs
+
+    loads = []
+    real_load = inputs.load
+
+    def counted_load(**kwargs):
+        loads.append(kwargs["today"])
+        return real_load(**kwargs)
+
+    monkeypatch.setattr(inputs, "load", counted_load)
+    at = page_app("scoring", role="analyst").run()
+    assert not at.exception, at.exception
+    assert len(loads) == 1
+    users.record_login(session=demo, username="vp")
+    demo.commit()
+    users.log_out(session=demo, username="vp")
+    demo.commit()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(loads) == 1, "a login and a logout read the answers again"
+    demo.add(Cycle(name="Next year", due_date=date.today() + timedelta(days=30), created_by="luis"))
+    demo.commit()
+    at.run()
+    assert len(loads) == 2, "a change to the records did not reach the scoring"
