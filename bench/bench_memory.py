@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,14 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_pages_browser import (  # noqa: E402
-    PASSWORD,
-    RESET,
-    USERNAME,
-    WATCH,
     act,
     database,
+    logged_in,
     menu_pages,
-    settle,
+    probed_server,
     sidebar_link,
 )
 
@@ -57,14 +53,8 @@ def run(db_path: Path) -> list[tuple[str, dict]]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_FLAGS
-    from tests.e2e.support import VIEWPORT, AppServer, log_in
 
-    data_dir = Path(tempfile.mkdtemp(prefix="memory-bench-"))
-    shutil.copyfile(db_path, data_dir / "e2e.db")
-    log = data_dir / "memory.jsonl"
-    python_path = os.pathsep.join(p for p in (str(PROBE), os.environ.get("PYTHONPATH", "")) if p)
-    server = AppServer(data_dir, admin_password=None,
-                       extra_env={"PYTHONPATH": python_path, "MEMORY_PROBE_LOG": str(log)})
+    server, data_dir, log = probed_server(db_path, PROBE, "MEMORY_PROBE_LOG", "memory-bench-")
     steps: list[tuple[str, dict]] = []
     try:
         server.wait_until_up()
@@ -73,14 +63,7 @@ def run(db_path: Path) -> list[tuple[str, dict]]:
             chrome = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
 
             def session(path: str | None = None):
-                ctx = chrome.new_context(viewport=VIEWPORT)
-                ctx.add_init_script(WATCH)
-                page = ctx.new_page()
-                page.goto(server.url)
-                settle(page, since=0.0)
-                page.evaluate(RESET)
-                log_in(page, USERNAME, PASSWORD)
-                settle(page)
+                ctx, page = logged_in(chrome, server.url)
                 if path:
                     act(page, sidebar_link(page, path).click)
                 return ctx, page

@@ -15,25 +15,20 @@ Prints a markdown table.
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_pages_browser import (  # noqa: E402
-    PASSWORD,
-    RESET,
-    USERNAME,
-    WATCH,
     act,
     database,
+    logged_in,
     menu_pages,
-    settle,
+    probed_server,
     sidebar_link,
 )
 
@@ -65,27 +60,14 @@ def run(db_path: Path, repeat: int, wanted: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_FLAGS
-    from tests.e2e.support import VIEWPORT, AppServer, log_in
 
-    data_dir = Path(tempfile.mkdtemp(prefix="page-switch-bench-"))
-    shutil.copyfile(db_path, data_dir / "e2e.db")
-    log_path = data_dir / "switch.jsonl"
-    python_path = os.pathsep.join(p for p in (str(PROBE), os.environ.get("PYTHONPATH", "")) if p)
-    server = AppServer(data_dir, admin_password=None,
-                       extra_env={"PYTHONPATH": python_path, "PAGE_SWITCH_LOG": str(log_path)})
+    server, data_dir, log_path = probed_server(db_path, PROBE, "PAGE_SWITCH_LOG", "page-switch-bench-")
     visits: dict[str, list[dict]] = {path: [] for path in wanted}
     try:
         server.wait_until_up()
         with sync_playwright() as p:
             chrome = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
-            ctx = chrome.new_context(viewport=VIEWPORT)
-            ctx.add_init_script(WATCH)
-            page = ctx.new_page()
-            page.goto(server.url)
-            settle(page, since=0.0)
-            page.evaluate(RESET)
-            log_in(page, USERNAME, PASSWORD)
-            settle(page)
+            ctx, page = logged_in(chrome, server.url)
             for path in wanted:  # fill the caches
                 act(page, sidebar_link(page, path).click)
             for _ in range(repeat):

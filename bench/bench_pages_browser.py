@@ -148,6 +148,35 @@ def sidebar_link(page, url_path: str):
     return page.locator(f"[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink'][href='{url_path}']")
 
 
+def probed_server(db_path: Path, probe: Path, log_variable: str, prefix: str):
+    """An app server (not started) on a copy of the benchmark database, with a probe folder (a sitecustomize) on its
+    PYTHONPATH that writes to the file named by `log_variable`; returns the server, its data folder (remove it after)
+    and the probe's log file."""
+    from tests.e2e.support import AppServer
+
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    shutil.copyfile(db_path, data_dir / "e2e.db")
+    log = data_dir / "probe.jsonl"
+    python_path = os.pathsep.join(p for p in (str(probe), os.environ.get("PYTHONPATH", "")) if p)
+    server = AppServer(data_dir, admin_password=None, extra_env={"PYTHONPATH": python_path, log_variable: str(log)})
+    return server, data_dir, log
+
+
+def logged_in(chrome, url: str):
+    """A new browser context with the page clock, logged in as the benchmark's admin: (context, page)."""
+    from tests.e2e.support import VIEWPORT, log_in
+
+    ctx = chrome.new_context(viewport=VIEWPORT)
+    ctx.add_init_script(WATCH)
+    page = ctx.new_page()
+    page.goto(url)
+    settle(page, since=0.0)
+    page.evaluate(RESET)
+    log_in(page, USERNAME, PASSWORD)
+    settle(page)
+    return ctx, page
+
+
 def server_memory(pid: int) -> dict:
     """Resident memory (MB) of a process and its descendants now, and the server process's own peak (VmHWM)."""
     def status(p: int) -> dict:
