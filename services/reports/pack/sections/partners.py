@@ -35,12 +35,12 @@ def partners(ctx: PackContext) -> pd.DataFrame:
                                       "city", "status", "criticality", "import_share"])
         cover = coverage(ctx).set_index("partner_id")
         covered = frame["partner_id"].map(cover["covered"])
-        recognition = frame["partner_id"].map(cover["recognition"]).fillna("")
+        recognition = frame["partner_id"].map(cover["recognition"]).astype(object).fillna("")
         frame["certificate_status"] = pd.Series([
             "No certificate on file" if pd.isna(c) else
             (f"Covered ({r})" if c else "Certificate on file, does not cover the partner")
             for c, r in zip(covered, recognition, strict=True)], index=frame.index, dtype=object)
-        frame["certificate_basis"] = frame["partner_id"].map(cover["reason"]).fillna("")
+        frame["certificate_basis"] = frame["partner_id"].map(cover["reason"]).astype(object).fillna("")
         last = _last_assessment(ctx)
         return frame.merge(last, on="partner_id", how="left")
     return ctx.shared("partners", load)
