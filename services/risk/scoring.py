@@ -26,6 +26,7 @@ Risk = matrix[threat][vulnerability] (Unknown is the worst: read as High), one b
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -134,14 +135,96 @@ def node_threats(inputs: Inputs, config: RiskConfig) -> dict[str, np.ndarray]:
             "full": full, "effective": effective.astype(np.int8), "override": overridden}
 
 
+class _PartnerVulnerability(NamedTuple):
+    known: np.ndarray  # accepted answers or site-visit findings within the age
+    base: np.ndarray  # the band from the answers, before the certificate credit and incidents
+    share: np.ndarray  # percent of the weighted gaps
+    unmet_musts: np.ndarray
+    category_gap: np.ndarray
+    answered: np.ndarray
+    covered: np.ndarray
+    credit_applied: np.ndarray
+    incidents: np.ndarray
+    band: np.ndarray  # the vulnerability
+
+
+class _Threats(NamedTuple):
+    unknown_as: str
+    own: np.ndarray  # each partner's place
+    own_unknown: np.ndarray
+    own_category: np.ndarray
+    overridden: np.ndarray
+    threat: np.ndarray  # each partner's, with the lanes it serves
+    threat_unknown: np.ndarray
+    inherited: np.ndarray
+    lane: np.ndarray
+    lane_unknown: np.ndarray
+    lane_location: np.ndarray
+
+
 def score(inputs: Inputs, config: RiskConfig) -> Scores:
     """Threat, vulnerability and risk of every active partner and lane (see the module docstring)."""
-    partners = inputs.partners
-    n = len(partners)
+    partners, lanes = inputs.partners, inputs.lanes
     cutoff = cutoff_day(inputs, config)
     cut = int((np.datetime64(cutoff.date(), "D") - np.datetime64("1970-01-01", "D")).astype(int))
+    v = _partner_vulnerability(inputs, config, cut)
+    t = _threats(inputs, config)
+    lane_vulnerability, weakest, lane_incidents = _lane_vulnerability(inputs, config, v.band)
+    vulnerability, threat, lane_threat = v.band, t.threat, t.lane
 
-    # Vulnerability of partners: the answers and findings that count.
+    # Risk through the matrix, then impact.
+    grid = matrix_codes(config)
+    p_matrix = grid[threat, np.minimum(vulnerability, HIGH)]  # Unknown reads as High: the worst
+    l_matrix = grid[lane_threat, np.minimum(lane_vulnerability, HIGH)]
+    high_impact = partners["criticality"].isin(list(config.impact_criticalities)).to_numpy().copy()
+    if config.impact_import_share is not None:
+        high_impact |= partners["import_share"].to_numpy(dtype=float) >= config.impact_import_share
+    lane_high_impact = np.zeros(len(lanes), dtype=bool)
+    if config.lane_volume_share is not None:
+        lane_high_impact = lanes["volume_share"].to_numpy(dtype=float) >= config.lane_volume_share
+    p_raise = config.impact_raise & high_impact & (p_matrix < HIGH)
+    l_raise = config.impact_raise & lane_high_impact & (l_matrix < HIGH)
+    p_risk = (p_matrix + p_raise).astype(np.int8)
+    l_risk = (l_matrix + l_raise).astype(np.int8)
+
+    vulnerability_score = np.where(v.known, np.round(v.share, 1), np.nan)
+    partner_frame = pd.DataFrame({
+        "rank": _ranks(-p_risk, -threat, -vulnerability, -np.nan_to_num(vulnerability_score, nan=101.0),
+                       partners["partner_code"].to_numpy(dtype=str)),
+        "partner_id": partners["partner_id"].to_numpy(), "partner_code": partners["partner_code"].to_numpy(),
+        "legal_name": partners["legal_name"].to_numpy(), "entity_type": partners["entity_type"].to_numpy(),
+        "country_iso2": partners["country_iso2"].to_numpy(), "criticality": partners["criticality"].to_numpy(),
+        "import_share": partners["import_share"].to_numpy(dtype=float),
+        "risk": BAND_NAMES[p_risk], "matrix_risk": BAND_NAMES[p_matrix], "threat": BAND_NAMES[threat],
+        "threat_unknown": t.threat_unknown, "place_threat": BAND_NAMES[t.own], "place_threat_unknown": t.own_unknown,
+        "threat_override": t.overridden,
+        "threat_category": np.where((t.own_category >= 0) & ~t.overridden,
+                                    np.array(THREAT_CATEGORIES + ("",), dtype=object)[t.own_category], ""),
+        "threat_inherited": t.inherited,
+        "vulnerability": BAND_NAMES[vulnerability], "vulnerability_base": BAND_NAMES[v.base],
+        "vulnerability_score": vulnerability_score, "unmet_musts": np.where(v.known, v.unmet_musts, 0),
+        "answered": v.answered, "covered": v.covered,
+        "certificate_credit": v.credit_applied,
+        "incidents": v.incidents, "questionnaire_overdue": partners["questionnaire_overdue"].to_numpy(dtype=bool),
+        "high_impact": high_impact, "impact_raised": p_raise,
+    }, columns=PARTNER_COLUMNS)
+    lane_frame = pd.DataFrame({
+        "rank": _ranks(-l_risk, -lane_threat, -lane_vulnerability, lanes["code"].to_numpy(dtype=str)),
+        "lane_id": lanes["lane_id"].to_numpy(), "code": lanes["code"].to_numpy(), "name": lanes["name"].to_numpy(),
+        "mode": lanes["mode"].to_numpy(), "volume_share": lanes["volume_share"].to_numpy(dtype=float),
+        "risk": BAND_NAMES[l_risk], "matrix_risk": BAND_NAMES[l_matrix], "threat": BAND_NAMES[lane_threat],
+        "threat_unknown": t.lane_unknown, "threat_location": t.lane_location,
+        "vulnerability": BAND_NAMES[lane_vulnerability], "weakest": weakest, "incidents": lane_incidents,
+        "high_impact": lane_high_impact, "impact_raised": l_raise,
+    }, columns=LANE_COLUMNS)
+    return Scores(config=config, threat_unknown_as=t.unknown_as, cutoff=cutoff, partners=partner_frame,
+                  lanes=lane_frame, category_gap=v.category_gap)
+
+
+def _partner_vulnerability(inputs: Inputs, config: RiskConfig, cut: int) -> _PartnerVulnerability:
+    """Each partner's vulnerability from the answers and findings that count (from day `cut` on)."""
+    partners = inputs.partners
+    n = len(partners)
     answers, findings = inputs.answers, inputs.findings
     a_ok = answers["day"].to_numpy() >= cut
     f_ok = findings["day"].to_numpy() >= cut
@@ -194,8 +277,14 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
     raise_by = np.where(partner_incidents > 0, config.incident_raise, 0)
     uncovered = np.where(base == UNKNOWN, UNKNOWN, np.minimum(base + raise_by, HIGH))
     vulnerability = np.where(covered, np.minimum(credited + raise_by, HIGH), uncovered).astype(np.int8)
+    return _PartnerVulnerability(known, base, share, unmet_musts, category_gap, np.bincount(pidx, minlength=n)[:n],
+                                 covered, credit_applied, partner_incidents, vulnerability)
 
-    # Threat of places, lane nodes and lanes.
+
+def _threats(inputs: Inputs, config: RiskConfig) -> _Threats:
+    """The threat of each partner's place, of each lane (its worst node) and of each partner with its lanes."""
+    partners = inputs.partners
+    n = len(partners)
     unknown_as = config.threat_unknown_as or inputs.threat_unknown_as
     unknown = CODE[unknown_as]
     mask = np.array([c in config.threat_categories for c in THREAT_CATEGORIES], dtype=bool)
@@ -236,8 +325,19 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
         decided = lane_threat_unknown[lane_of] & (lane_threat[lane_of] == served[partner_of])
         served_unknown[partner_of[decided]] = True
     threat_unknown = np.where(inherited, served_unknown, own_unknown)
+    return _Threats(unknown_as, own, own_unknown, own_category, overridden, threat, threat_unknown, inherited,
+                    lane_threat, lane_threat_unknown, lane_location)
 
-    # Vulnerability of lanes: the weakest party with custody on it.
+
+def _lane_vulnerability(inputs: Inputs, config: RiskConfig,
+                        vulnerability: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each lane's vulnerability (the weakest party with custody on it, raised by its open incidents), the weakest
+    party's name, and the lane's open incidents."""
+    nodes, lanes = inputs.nodes, inputs.lanes
+    n, m = len(inputs.partners), len(lanes)
+    node_pidx = nodes["pidx"].to_numpy(dtype=np.int64)
+    node_lidx = nodes["lidx"].to_numpy(dtype=np.int64)
+    on_lane = node_pidx >= 0
     lane_vulnerability = np.full(m, -1, dtype=np.int16)
     weakest = np.full(m, "", dtype=object)
     if len(nodes):
@@ -256,54 +356,7 @@ def score(inputs: Inputs, config: RiskConfig) -> Scores:
     lane_raised = np.minimum(lane_vulnerability + config.incident_raise, HIGH)
     lane_vulnerability = np.where((lane_incidents > 0) & (lane_vulnerability != UNKNOWN), lane_raised,
                                   lane_vulnerability).astype(np.int8)
-
-    # Risk through the matrix, then impact.
-    grid = matrix_codes(config)
-    p_matrix = grid[threat, np.minimum(vulnerability, HIGH)]  # Unknown reads as High: the worst
-    l_matrix = grid[lane_threat, np.minimum(lane_vulnerability, HIGH)]
-    high_impact = partners["criticality"].isin(list(config.impact_criticalities)).to_numpy().copy()
-    if config.impact_import_share is not None:
-        high_impact |= partners["import_share"].to_numpy(dtype=float) >= config.impact_import_share
-    lane_high_impact = np.zeros(m, dtype=bool)
-    if config.lane_volume_share is not None:
-        lane_high_impact = lanes["volume_share"].to_numpy(dtype=float) >= config.lane_volume_share
-    p_raise = config.impact_raise & high_impact & (p_matrix < HIGH)
-    l_raise = config.impact_raise & lane_high_impact & (l_matrix < HIGH)
-    p_risk = (p_matrix + p_raise).astype(np.int8)
-    l_risk = (l_matrix + l_raise).astype(np.int8)
-
-    vulnerability_score = np.where(known, np.round(share, 1), np.nan)
-    partner_frame = pd.DataFrame({
-        "rank": _ranks(-p_risk, -threat, -vulnerability, -np.nan_to_num(vulnerability_score, nan=101.0),
-                       partners["partner_code"].to_numpy(dtype=str)),
-        "partner_id": partners["partner_id"].to_numpy(), "partner_code": partners["partner_code"].to_numpy(),
-        "legal_name": partners["legal_name"].to_numpy(), "entity_type": partners["entity_type"].to_numpy(),
-        "country_iso2": partners["country_iso2"].to_numpy(), "criticality": partners["criticality"].to_numpy(),
-        "import_share": partners["import_share"].to_numpy(dtype=float),
-        "risk": BAND_NAMES[p_risk], "matrix_risk": BAND_NAMES[p_matrix], "threat": BAND_NAMES[threat],
-        "threat_unknown": threat_unknown, "place_threat": BAND_NAMES[own], "place_threat_unknown": own_unknown,
-        "threat_override": overridden,
-        "threat_category": np.where((own_category >= 0) & ~overridden,
-                                    np.array(THREAT_CATEGORIES + ("",), dtype=object)[own_category], ""),
-        "threat_inherited": inherited,
-        "vulnerability": BAND_NAMES[vulnerability], "vulnerability_base": BAND_NAMES[base],
-        "vulnerability_score": vulnerability_score, "unmet_musts": np.where(known, unmet_musts, 0),
-        "answered": np.bincount(pidx, minlength=n)[:n], "covered": covered,
-        "certificate_credit": credit_applied,
-        "incidents": partner_incidents, "questionnaire_overdue": partners["questionnaire_overdue"].to_numpy(dtype=bool),
-        "high_impact": high_impact, "impact_raised": p_raise,
-    }, columns=PARTNER_COLUMNS)
-    lane_frame = pd.DataFrame({
-        "rank": _ranks(-l_risk, -lane_threat, -lane_vulnerability, lanes["code"].to_numpy(dtype=str)),
-        "lane_id": lanes["lane_id"].to_numpy(), "code": lanes["code"].to_numpy(), "name": lanes["name"].to_numpy(),
-        "mode": lanes["mode"].to_numpy(), "volume_share": lanes["volume_share"].to_numpy(dtype=float),
-        "risk": BAND_NAMES[l_risk], "matrix_risk": BAND_NAMES[l_matrix], "threat": BAND_NAMES[lane_threat],
-        "threat_unknown": lane_threat_unknown, "threat_location": lane_location,
-        "vulnerability": BAND_NAMES[lane_vulnerability], "weakest": weakest, "incidents": lane_incidents,
-        "high_impact": lane_high_impact, "impact_raised": l_raise,
-    }, columns=LANE_COLUMNS)
-    return Scores(config=config, threat_unknown_as=unknown_as, cutoff=cutoff, partners=partner_frame,
-                  lanes=lane_frame, category_gap=category_gap)
+    return lane_vulnerability, weakest, lane_incidents
 
 
 def _counts(ids: pd.Series, subjects: pd.Series) -> np.ndarray:
