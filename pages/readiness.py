@@ -7,7 +7,6 @@ import streamlit as st
 
 from services.company import profile as company_profile
 from services.reports import readiness
-from services.risk import assessment
 from ui import auth, links, risk, state
 from ui.text import plain
 
@@ -18,11 +17,9 @@ BADGE = {readiness.Light.green: ("green", "In order", ":material/check_circle:")
 
 @st.cache_data(show_spinner=False, max_entries=5)
 def _data(url: str, version: int, today: date) -> dict:
-    config, number = risk.active()
-    current = assessment.Assessment(risk.inputs(today), risk.scores(today, config), number)  # the cached scoring
     with state.session() as s:
         profile = company_profile.get_profile(session=s)
-        return {"items": readiness.checklist(session=s, today=today, current=current),
+        return {"items": readiness.checklist(session=s, today=today, current=risk.current(today)),
                 "dates": company_profile.key_dates(profile, today) if profile else None}
 
 

@@ -414,16 +414,15 @@ def _snapshots_tab(url: str, actor: Actor, today: date) -> None:
 
 
 def _reassessment_tab(actor: Actor, today: date) -> None:
-    base, number = risk.active()
-    found = risk.scores(today, base)
-    months = base.reassess_months
+    now = risk.current(today)
+    months = now.scores.config.reassess_months
     st.markdown(f"Re-screening follows risk (MSC 3.7): High every {months['High']} months, Medium every "
                 f"{months['Medium']}, Low every {months['Low']}, counted from the last accepted questionnaire or site "
                 "visit; a partner never assessed, or without answers within the age, is due now. Partners a "
                 "certificate covers are re-screened through the certificate's re-check instead.")
     horizon = st.select_slider("Due within", [0, 30, 60, 90, 180, 365], value=60, key="risk_due_horizon",
                                format_func=lambda d: "overdue now" if d == 0 else f"{d} days")
-    due = assessment.reassessment_due(assessment.Assessment(risk.inputs(today), found, number), horizon_days=horizon)
+    due = assessment.reassessment_due(now, horizon_days=horizon)
     st.markdown(f"**{len(due):,} partner(s)** due within {horizon} days")
     st.dataframe(presentation.masked(due.drop(columns="partner_id")),
                  hide_index=True, width="stretch", height=360, column_config={

@@ -125,6 +125,12 @@ def scores(today: date, config: RiskConfig) -> Scores:
     return _scores(*_version(today), today, key(config))
 
 
+def current(today: date) -> assessment.Assessment:
+    """Today's assessment under the active configuration, from the cached inputs and scores."""
+    config, number = active()
+    return assessment.Assessment(inputs(today), scores(today, config), number)
+
+
 def what_if_view(today: date, base: RiskConfig, config: RiskConfig) -> dict:
     """The results of a what-if configuration against the active one (_view), cached per records version."""
     return _view(*_version(today), today, key(base), key(config))
@@ -340,8 +346,8 @@ def risk_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> N
     partner_id = int(data["partner"]["id"])
     if message := st.session_state.pop(FLASH, None):
         st.success(message, icon=":material/check_circle:")
-    config, number = active()
-    found = scores(today, config)
+    now = current(today)
+    found = now.scores
     row = found.partners[found.partners["partner_id"] == partner_id]
     if row.empty:
         st.info("Only active partners are scored.")
@@ -352,10 +358,10 @@ def risk_tab(url: str, actor: Actor, data: dict, countries: dict[str, str]) -> N
         cols[1].metric("Threat", r["threat"])
         cols[2].metric("Vulnerability", r["vulnerability"])
         cols[3].metric("Rank", f"{int(r['rank'])} of {len(found.partners):,}")
-        used = f"configuration version {number}" if number else "the default configuration"
+        used = f"configuration version {now.version}" if now.version else "the default configuration"
         st.caption(f"Scored today with {used} (Risk scoring page, docs/RISK-METHOD.md).")
-        partner_explanation(explain.explain_partner(inputs(today), found, partner_id), data["partner"]["partner_code"])
-        due = assessment.reassessment_due(assessment.Assessment(inputs(today), found, number), horizon_days=10**5)
+        partner_explanation(explain.explain_partner(now.inputs, found, partner_id), data["partner"]["partner_code"])
+        due = assessment.reassessment_due(now, horizon_days=10**5)
         mine = due[due["partner_id"] == partner_id]
         if len(mine):
             d = mine.iloc[0]

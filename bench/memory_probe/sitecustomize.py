@@ -7,8 +7,6 @@ its bytes in use, Streamlit's cached values (st.cache_data, by function), every 
 largest with their shapes), Python's allocated blocks, and the top-level packages imported since the last report.
 """
 
-import ctypes
-import ctypes.util
 import gc
 import json
 import os
@@ -18,11 +16,6 @@ import time
 
 _PATH = os.environ.get("MEMORY_PROBE_LOG")
 _seen_modules: set[str] = set()
-
-
-class _Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
 def _status() -> dict[str, int]:
@@ -36,13 +29,10 @@ def _status() -> dict[str, int]:
 
 
 def _heap() -> dict[str, int]:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        libc.mallinfo2.restype = _Mallinfo2
-        info = libc.mallinfo2()
-    except (OSError, AttributeError):
-        return {}
-    return {"used_mb": info.uordblks >> 20, "free_mb": info.fordblks >> 20, "mapped_mb": info.hblkhd >> 20}
+    from services.core import memory  # the app's own reading of glibc's heap (the app's folder is on the path now)
+
+    heap = memory.heap_bytes() or {}
+    return {f"{name}_mb": value >> 20 for name, value in heap.items()}
 
 
 def _caches() -> dict[str, float]:

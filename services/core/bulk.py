@@ -8,7 +8,7 @@ on SQLite and PostgreSQL.
 """
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,17 @@ def plain_rows(connection: Connection, stmt: Select) -> list[tuple]:
     result = connection.execute(stmt)
     try:
         return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def plain_chunks(connection: Connection, stmt: Select, size: int) -> Iterator[list[tuple]]:
+    """The rows of `stmt` as the driver's tuples (see read_plain), `size` at a time, so that a million rows are never
+    Python objects all at once."""
+    result = connection.execute(stmt)
+    try:
+        while rows := result.cursor.fetchmany(size):
+            yield rows
     finally:
         result.close()
 

@@ -53,7 +53,17 @@ def return_freed_memory() -> bool:
     return done
 
 
+def heap_bytes() -> dict[str, int] | None:
+    """glibc's heap now: bytes in use, kept free (not returned to the system) and in blocks mapped by themselves;
+    None where the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
+        return None
+    info = libc.mallinfo2()
+    return {"used": int(info.uordblks), "free": int(info.fordblks), "mapped": int(info.hblkhd)}
+
+
 def held_free_bytes() -> int | None:
     """Bytes glibc keeps free in its heap (not returned to the system), or None where the C library is not glibc."""
-    libc = _glibc()
-    return None if libc is None else int(libc.mallinfo2().fordblks)
+    heap = heap_bytes()
+    return None if heap is None else heap["free"]

@@ -13,7 +13,6 @@ What is loaded (one query per kind, whatever the number of partners):
 - the open incidents (``open_incidents``), the threat register's rows for the places above (for explanations).
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +29,7 @@ from models.threats import ThreatCategory, ThreatLevel
 from services.actions import incidents as incident_register
 from services.certificates import rule as certificate_rule
 from services.collection import states
+from services.core import bulk
 from services.lanes import registry as lanes_registry
 from services.reference.applicability import question_sets_for_partners
 from services.threats import register
@@ -169,20 +169,6 @@ def _latest_per_key(frame: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
     return frame.drop_duplicates(["partner_id", "criterion_id"], keep="last")
 
 
-def _plain_chunks(session: Session, stmt, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
-    """The statement's rows as the database driver's plain tuples, `size` at a time, for a million rows: SQLAlchemy's
-    Row objects cost a second to make, and pandas probes each one for attributes, which a Row answers through an
-    exception. In chunks, because a million rows of Python objects at once cost some 300 MB of the server's memory
-    for a moment, and the memory they leave behind is not all handed back. Only for columns that need no result
-    conversion (type_coerce them to String)."""
-    result = session.connection().execute(stmt)
-    try:
-        while rows := result.cursor.fetchmany(size):
-            yield rows
-    finally:
-        result.close()
-
-
 def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
     """The latest answer per partner and criterion from accepted questionnaires, with its day and justification."""
     justified = func.length(func.trim(Answer.comment)) > 0
@@ -196,7 +182,8 @@ def _answers(session: Session, partner_ids: set[int]) -> pd.DataFrame:
             .join(Assignment, col(Assignment.id) == Answer.assignment_id)
             .where(Answer.is_current, Assignment.status == AssignmentStatus.accepted))
     wanted = np.fromiter(partner_ids, dtype=np.int64, count=len(partner_ids))
-    parts = [_answer_chunk(rows, wanted) for rows in _plain_chunks(session, stmt)]
+    # In chunks: a million rows of Python objects at once cost some 300 MB of the server's memory for a moment.
+    parts = [_answer_chunk(rows, wanted) for rows in bulk.plain_chunks(session.connection(), stmt, CHUNK_ROWS)]
     frame = pd.concat(parts, ignore_index=True) if parts else _answer_chunk([], wanted)
     return _latest_per_key(frame, by=["day", "assignment_id"])
 
